@@ -1,0 +1,242 @@
+"""Settings: the one reader of the environment (prefix ``LEAD_MCP_``).
+
+Every setting is documented in the README's settings table (a test checks it).
+A bad value stops the program at start with one line naming the variable and
+what is allowed (see :func:`describe_settings_error`).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from enum import StrEnum
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import phonenumbers
+import platformdirs
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+ENV_PREFIX = "LEAD_MCP_"
+
+
+class OcrEngineName(StrEnum):
+    """Which OCR engine reads business cards."""
+
+    AUTO = "auto"
+    TESSERACT = "tesseract"
+    EASYOCR = "easyocr"
+
+
+class AuthMode(StrEnum):
+    """How HTTP clients authenticate."""
+
+    NONE = "none"
+    BUILTIN = "builtin"
+    JWT = "jwt"
+
+
+def default_data_dir() -> Path:
+    """The per-user data folder where the embedded SQLite store lives."""
+    return Path(platformdirs.user_data_dir("lead-mcp", appauthor=False))
+
+
+def default_database_url() -> str:
+    """A SQLite file in the user's data folder."""
+    return f"sqlite+aiosqlite:///{default_data_dir() / 'lead-mcp.db'}"
+
+
+def _system_timezone() -> str:
+    """The machine's IANA zone name when it can be told, else UTC."""
+    tz = os.environ.get("TZ", "").lstrip(":")
+    if tz:
+        try:
+            ZoneInfo(tz)
+            return tz
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+    localtime = Path("/etc/localtime")
+    try:
+        target = str(localtime.resolve())
+    except OSError:
+        return "UTC"
+    marker = "zoneinfo/"
+    if marker in target:
+        name = target.split(marker, 1)[1]
+        try:
+            ZoneInfo(name)
+            return name
+        except (ZoneInfoNotFoundError, ValueError):
+            return "UTC"
+    return "UTC"
+
+
+def _default_scan_roots() -> list[Path]:
+    home = Path.home()
+    return [p for p in (home / "Downloads", home / "Desktop", home / "Pictures") if p.is_dir()]
+
+
+def _is_loopback_host(host: str) -> bool:
+    if host in {"localhost", "localhost.localdomain"}:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+class Settings(BaseSettings):
+    """Configuration of one lead-mcp process."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
+
+    database_url: str = Field(
+        default_factory=default_database_url,
+        description="SQLAlchemy URL of the store: sqlite+aiosqlite:///PATH or postgresql+asyncpg://USER@HOST/DB.",
+    )
+    db_pool_size: int = Field(5, ge=1, le=100, description="PostgreSQL connections kept open per process.")
+    db_max_overflow: int = Field(10, ge=0, le=200, description="Extra PostgreSQL connections under load.")
+    public_base_url: str = Field(
+        "http://127.0.0.1:8765", description="Base URL that card pages, QR codes and links are built on."
+    )
+    host: str = Field("127.0.0.1", description="Address `lead-mcp serve` binds to.")
+    port: int = Field(8765, ge=1, le=65535, description="Port `lead-mcp serve` listens on.")
+    timezone: str = Field(
+        default_factory=_system_timezone,
+        description="IANA time zone that decides what 'today' is (default: this machine's).",
+    )
+    default_followup_days: int = Field(
+        0, ge=0, le=365, description="Days until a new lead's first follow-up is due (0: today)."
+    )
+    default_region: str = Field(
+        "US", description="Two-letter region used to read phone numbers written without a country code."
+    )
+    hubspot_token: SecretStr | None = Field(None, description="HubSpot private-app token for sync_hubspot.")
+    hubspot_base_url: str = Field("https://api.hubapi.com", description="HubSpot API base URL.")
+    scan_roots: Annotated[list[Path], NoDecode] = Field(
+        default_factory=_default_scan_roots,
+        description="Folders scan_card and import_contacts may read files from, separated by the OS path separator.",
+    )
+    ocr_engine: OcrEngineName = Field(OcrEngineName.AUTO, description="OCR engine: auto, tesseract or easyocr.")
+    tessdata_dir: Path | None = Field(None, description="Folder holding Tesseract's Latin.traineddata.")
+    auth: AuthMode = Field(AuthMode.NONE, description="HTTP auth: none (loopback only), builtin or jwt.")
+    jwt_issuer: str | None = Field(None, description="Expected `iss` of JWTs (auth=jwt).")
+    jwt_jwks_url: str | None = Field(None, description="JWKS URL of the identity provider (auth=jwt).")
+    jwt_audience: str | None = Field(None, description="Expected `aud` of JWTs (auth=jwt).")
+    log_level: str = Field("INFO", description="Logging level: DEBUG, INFO, WARNING or ERROR.")
+    max_text_length: int = Field(
+        20_000, ge=100, le=1_000_000, description="Longest text accepted in one field (notes, summaries)."
+    )
+
+    @field_validator("scan_roots", mode="before")
+    @classmethod
+    def _split_roots(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [Path(p).expanduser() for p in value.split(os.pathsep) if p.strip()]
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str) -> str:
+        if value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            return value
+        if value.startswith(("postgresql://", "postgres://")):
+            return "postgresql+asyncpg://" + value.split("://", 1)[1]
+        if value.startswith("sqlite://"):
+            return "sqlite+aiosqlite://" + value.split("://", 1)[1]
+        raise ValueError("must start with sqlite+aiosqlite:/// or postgresql+asyncpg://")
+
+    @field_validator("public_base_url", "hubspot_base_url")
+    @classmethod
+    def _check_http_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in {"http", "https"} or not parts.netloc:
+            raise ValueError("must be an http:// or https:// URL such as https://cards.example.com")
+        return value.rstrip("/")
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("must be an IANA time zone such as Europe/Berlin or America/New_York") from None
+        return value
+
+    @field_validator("default_region")
+    @classmethod
+    def _check_region(cls, value: str) -> str:
+        region = value.upper()
+        if region not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError("must be a two-letter region code such as US, DE or GB")
+        return region
+
+    @field_validator("log_level")
+    @classmethod
+    def _check_log_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR")
+        return level
+
+    @model_validator(mode="after")
+    def _check_auth(self) -> Settings:
+        if self.auth is AuthMode.JWT and not (self.jwt_issuer and self.jwt_jwks_url):
+            raise ValueError(
+                "LEAD_MCP_AUTH=jwt needs LEAD_MCP_JWT_ISSUER and LEAD_MCP_JWT_JWKS_URL set"
+            )
+        if self.auth is AuthMode.BUILTIN:
+            parts = urlsplit(self.public_base_url)
+            if parts.scheme != "https" and not _is_loopback_host(parts.hostname or ""):
+                raise ValueError(
+                    "LEAD_MCP_AUTH=builtin needs an https:// LEAD_MCP_PUBLIC_BASE_URL "
+                    "(plain http is allowed only on loopback, for development)"
+                )
+        return self
+
+    @cached_property
+    def zone(self) -> ZoneInfo:
+        """The configured time zone."""
+        return ZoneInfo(self.timezone)
+
+    @property
+    def is_sqlite(self) -> bool:
+        """True when the store is the embedded SQLite file."""
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def public_base_is_loopback(self) -> bool:
+        """True when links built on the public base URL only work on this machine."""
+        return _is_loopback_host(urlsplit(self.public_base_url).hostname or "")
+
+    def check_bind(self, host: str) -> None:
+        """Refuse to serve without auth on a non-loopback address."""
+        if self.auth is AuthMode.NONE and not _is_loopback_host(host):
+            raise ValueError(
+                f"LEAD_MCP_AUTH: 'none' is only allowed when binding to loopback, not {host}; "
+                "set LEAD_MCP_AUTH=builtin or jwt, or bind to 127.0.0.1"
+            )
+
+
+def describe_settings_error(error: ValidationError) -> str:
+    """One line naming the variable and what is allowed."""
+    parts = []
+    for item in error.errors():
+        field = ".".join(str(p) for p in item["loc"]) if item["loc"] else ""
+        message = item["msg"].removeprefix("Value error, ")
+        if field:
+            raw = item.get("input")
+            shown = f" (got {raw!r})" if isinstance(raw, (str, int, float)) else ""
+            parts.append(f"{ENV_PREFIX}{field.upper()}: {message}{shown}")
+        else:
+            parts.append(message)
+    return "invalid setting: " + "; ".join(parts)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build the settings from the environment, with explicit overrides (tests, CLI flags)."""
+    return Settings(**overrides)  # type: ignore[arg-type]

@@ -1,0 +1,254 @@
+"""ORM tables. Every row carries ``workspace_id``: no query may cross workspaces.
+
+Schema changes go through Alembic (``migrations/``); a test checks that a
+database migrated to head matches these models. Full-text search objects are
+dialect-specific and live in the migrations only (see ``db/search.py``).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def new_id() -> str:
+    """A fresh opaque id (UUID4 text): never sequential, never guessable."""
+    return str(uuid.uuid4())
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timestamps stored in UTC and read back timezone-aware on every database."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+# SQLite only aliases the rowid (and so keeps it stable through VACUUM) for INTEGER PRIMARY KEY.
+RowKey = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    """Declarative base with the naming convention Alembic relies on."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class WorkspaceScoped:
+    """Mixin for rows that belong to a workspace; the session guard filters on it."""
+
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+
+
+class Workspace(Base):
+    """A tenant: one person or a team."""
+
+    __tablename__ = "workspaces"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(200))
+    is_local: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class User(Base, WorkspaceScoped):
+    """A seat in a workspace."""
+
+    __tablename__ = "users"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
+    email: Mapped[str] = mapped_column(String(320))
+    name: Mapped[str | None] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20), default="owner")
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (Index("ux_users_workspace_email", "workspace_id", "email", unique=True),)
+
+
+class ContactRow(Base, WorkspaceScoped):
+    """A lead. ``pk`` is internal (search index key); ``id`` is the public opaque id."""
+
+    __tablename__ = "contacts"
+
+    pk: Mapped[int] = mapped_column(RowKey, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(36), unique=True, default=new_id)
+    owner_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    full_name: Mapped[str | None] = mapped_column(String(300))
+    given_name: Mapped[str | None] = mapped_column(String(200))
+    family_name: Mapped[str | None] = mapped_column(String(200))
+    title: Mapped[str | None] = mapped_column(String(300))
+    company: Mapped[str | None] = mapped_column(String(300))
+    emails: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    phones: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    website: Mapped[str | None] = mapped_column(String(500))
+    address: Mapped[str | None] = mapped_column(String(1000))
+    notes: Mapped[str | None] = mapped_column(Text)
+    tags: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    source: Mapped[str] = mapped_column(String(20), default="manual")
+    referred_by_id: Mapped[str | None] = mapped_column(
+        ForeignKey("contacts.id", ondelete="SET NULL"), index=True
+    )
+    met_at: Mapped[str | None] = mapped_column(String(300))
+    stage: Mapped[str] = mapped_column(String(20), default="lead")
+    budget: Mapped[str | None] = mapped_column(String(300))
+    authority: Mapped[str | None] = mapped_column(String(300))
+    need: Mapped[str | None] = mapped_column(String(1000))
+    timeline: Mapped[str | None] = mapped_column(String(300))
+    score: Mapped[int] = mapped_column(Integer, default=0)
+    consent: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    first_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_touch_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    next_followup_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    search_text: Mapped[str] = mapped_column(Text, default="")
+
+    __table_args__ = (
+        Index("ix_contacts_workspace_pk", "workspace_id", "pk"),
+        Index("ix_contacts_workspace_stage_pk", "workspace_id", "stage", "pk"),
+        Index("ix_contacts_workspace_source_pk", "workspace_id", "source", "pk"),
+        Index("ix_contacts_workspace_created", "workspace_id", "created_at"),
+    )
+
+
+class ContactKey(Base, WorkspaceScoped):
+    """A normalized de-duplication key (email, E.164 phone, folded name+company).
+
+    The primary key makes a key unique per workspace, so two concurrent adds of
+    the same email end in one contact even when both passed the pre-check.
+    """
+
+    __tablename__ = "contact_keys"
+
+    workspace_id: Mapped[str] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[str] = mapped_column(String(10), primary_key=True)
+    value: Mapped[str] = mapped_column(String(400), primary_key=True)
+    contact_id: Mapped[str] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
+
+
+class ContactTag(Base, WorkspaceScoped):
+    """A tag on a contact, indexed for the tag filter."""
+
+    __tablename__ = "contact_tags"
+
+    workspace_id: Mapped[str] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    tag: Mapped[str] = mapped_column(String(100), primary_key=True)
+    contact_pk: Mapped[int] = mapped_column(
+        RowKey, ForeignKey("contacts.pk", ondelete="CASCADE"), primary_key=True
+    )
+
+    __table_args__ = (Index("ix_contact_tags_contact_pk", "contact_pk"),)
+
+
+class InteractionRow(Base, WorkspaceScoped):
+    """A touch: note, email, call, meeting, message, card shared."""
+
+    __tablename__ = "interactions"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    contact_id: Mapped[str] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    kind: Mapped[str] = mapped_column(String(20))
+    direction: Mapped[str] = mapped_column(String(10))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    summary: Mapped[str] = mapped_column(Text)
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        Index("ix_interactions_contact_occurred", "contact_id", "occurred_at"),
+        Index("ix_interactions_workspace_occurred", "workspace_id", "occurred_at"),
+    )
+
+
+class FollowUpRow(Base, WorkspaceScoped):
+    """A reminder to reach out; ``step`` counts cadence steps from 1."""
+
+    __tablename__ = "followups"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    contact_id: Mapped[str] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    note: Mapped[str | None] = mapped_column(Text)
+    step: Mapped[int] = mapped_column(Integer, default=1)
+    cadence: Mapped[str] = mapped_column(String(100), default="default")
+    outcome: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        # The due list: pending rows of one workspace in due order.
+        Index(
+            "ix_followups_pending_due",
+            "workspace_id",
+            "due_at",
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
+        Index("ix_followups_contact_status", "contact_id", "status"),
+    )
+
+
+class ContactChange(Base, WorkspaceScoped):
+    """History of a contact: created, merged, updated, deleted (kept so a wrong merge can be undone)."""
+
+    __tablename__ = "contact_changes"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    contact_id: Mapped[str] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    action: Mapped[str] = mapped_column(String(20))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+
+    __table_args__ = (Index("ix_contact_changes_contact_at", "contact_id", "at"),)

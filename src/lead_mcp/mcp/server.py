@@ -1,0 +1,113 @@
+"""The MCP server: ``build_server()`` assembles tools, resources and prompts over a lifespan state."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
+from mcp_types import CallToolResult, InputRequiredResult
+from pydantic import ValidationError
+
+from lead_mcp import __version__
+from lead_mcp.clock import Clock
+from lead_mcp.config import Settings
+from lead_mcp.mcp.state import AppState
+from lead_mcp.mcp.tools import contacts as contact_tools
+from lead_mcp.mcp.tools import followups as followup_tools
+
+SERVER_NAME = "lead-mcp"
+
+INSTRUCTIONS = """\
+lead-mcp is the user's lead-capture CRM: the people they met, what was said, and who they owe a
+follow-up. Capture every lead with add_contact (duplicates are merged, never doubled) and answer
+fast: a first follow-up is scheduled for today. Ask list_due_followups "who do I owe a follow-up?",
+log each touch with log_interaction or complete_followup (which schedules the next step of the
+cadence). Find people with search_contacts (names, emails, domains, phone numbers) and read the
+whole record with get_contact. Ids are opaque strings returned by these tools; never invent one.
+"""
+
+class LeadServer(MCPServer[AppState]):
+    """MCPServer whose argument errors read as "field: problem (got value)" rather than a pydantic dump."""
+
+    async def call_tool(
+        self, name: str, arguments: dict[str, Any], context: Context[AppState, Any] | None = None
+    ) -> CallToolResult | InputRequiredResult:
+        try:
+            return await super().call_tool(name, arguments, context)
+        except ToolError as exc:
+            cause = exc.__cause__
+            if isinstance(cause, ValidationError) and not isinstance(exc, UnexpectedToolError):
+                raise ToolError(describe_argument_errors(name, cause)) from cause
+            raise
+
+
+def describe_argument_errors(tool: str, error: ValidationError) -> str:
+    """Each bad argument with what is wrong, in one message a model can act on."""
+    problems = []
+    for item in error.errors(include_url=False):
+        field = ".".join(str(part) for part in item["loc"]) or "arguments"
+        value = item.get("input")
+        shown = ""
+        if item["type"] != "missing" and (isinstance(value, (str, int, float, bool)) or value is None):
+            text = repr(value)
+            shown = f" (got {text[:60]}{'...' if len(text) > 60 else ''})"
+        problems.append(f"{field}: {item['msg']}{shown}")
+    return (
+        f"Invalid arguments for {tool}: " + "; ".join(problems) + ". Fix these and call again; "
+        "the tool's input schema says what each argument takes."
+    )
+
+
+Registrar = Callable[[MCPServer[Any]], None]
+
+# Each concept registers its tools here; a new module adds one line.
+REGISTRARS: list[Registrar] = [
+    contact_tools.register,
+    followup_tools.register,
+]
+
+
+class StateRef:
+    """A slot the HTTP app fills with its AppState at start-up, before the first request."""
+
+    def __init__(self) -> None:
+        self.value: AppState | None = None
+
+
+def build_server(
+    settings: Settings,
+    *,
+    state: AppState | StateRef | None = None,
+    clock: Clock | None = None,
+) -> MCPServer[AppState]:
+    """A ready MCP server. With ``state`` it shares that store (HTTP); without, it opens its own per run."""
+
+    @asynccontextmanager
+    async def lifespan(_server: MCPServer[AppState]) -> AsyncIterator[AppState]:
+        shared = state.value if isinstance(state, StateRef) else state
+        if shared is not None:
+            yield shared
+            return
+        if isinstance(state, StateRef):
+            raise RuntimeError("the HTTP app's lifespan has not opened the store yet")
+        own = await AppState.open(settings, clock=clock)
+        try:
+            yield own
+        finally:
+            await own.close()
+
+    server = LeadServer(
+        SERVER_NAME,
+        title="lead-mcp CRM",
+        description="Lead-capture CRM: contacts, follow-ups, card scans, card page, exports.",
+        instructions=INSTRUCTIONS,
+        version=__version__,
+        lifespan=lifespan,
+        log_level=settings.log_level,  # type: ignore[arg-type]
+    )
+    for register in REGISTRARS:
+        register(server)
+    return server

@@ -1,0 +1,56 @@
+"""What a running server holds for its lifetime: settings, the store, the clock."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from lead_mcp.clock import Clock, SystemClock
+from lead_mcp.config import Settings
+from lead_mcp.db import migrate
+from lead_mcp.db.engine import Database
+from lead_mcp.services.workspaces import ensure_local_workspace
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class AppState:
+    """Lifespan state shared by every request of one process."""
+
+    settings: Settings
+    db: Database
+    clock: Clock
+    local_workspace_id: str
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    async def open(cls, settings: Settings, *, clock: Clock | None = None, migrate_db: bool = True) -> AppState:
+        """Migrate the store to head (unless told not to), connect, and find the local workspace."""
+        if migrate_db:
+            await migrate.upgrade(settings.database_url)
+        db = Database(settings.database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow)
+        the_clock = clock or SystemClock()
+        try:
+            async with db.transaction(workspace_id=None) as session:
+                workspace_id = await ensure_local_workspace(session, the_clock)
+        except BaseException:
+            await db.dispose()
+            raise
+        log.info("store ready: %s", _redacted(settings.database_url))
+        return cls(settings=settings, db=db, clock=the_clock, local_workspace_id=workspace_id)
+
+    async def close(self) -> None:
+        """Release the store's connections."""
+        await self.db.dispose()
+
+
+def _redacted(url: str) -> str:
+    """A database URL without its password, for logs."""
+    if "@" not in url or "://" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    credentials, host = rest.rsplit("@", 1)
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}"

@@ -1,0 +1,231 @@
+"""CRM tools: add, get, update, delete, search contacts, and log touches."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from pydantic import Field
+
+from lead_mcp.domain import (
+    AddContactResult,
+    ContactCreate,
+    ContactDetail,
+    ContactPage,
+    ContactUpdate,
+    DeleteResult,
+    Direction,
+    InteractionKind,
+    InteractionResult,
+    Source,
+    Stage,
+)
+from lead_mcp.mcp.unit import DESTRUCTIVE, IDEMPOTENT_WRITE, READ_ONLY, WRITE, unit
+from lead_mcp.services import contacts, interactions
+
+ContactId = Annotated[str, Field(description="The contact's id (from search_contacts or add_contact).", max_length=64)]
+Name = Annotated[str | None, Field(description="Full name as the person writes it, e.g. 'Ana Souza'.", max_length=300)]
+Email = Annotated[str | None, Field(description="Email address, e.g. ana@fintech.io.", max_length=320)]
+Phone = Annotated[
+    str | None,
+    Field(description="Phone number, ideally with country code (+1 415 555 0100); stored as E.164.", max_length=40),
+]
+Company = Annotated[str | None, Field(description="Company or organisation.", max_length=300)]
+Title = Annotated[str | None, Field(description="Job title, e.g. 'Head of Sales'.", max_length=300)]
+Website = Annotated[str | None, Field(description="Web site, e.g. fintech.io or https://fintech.io/team.", max_length=500)]
+Address = Annotated[str | None, Field(description="Postal address on one line.", max_length=1000)]
+Notes = Annotated[str | None, Field(description="Free-text notes: what they asked about, context.", max_length=20_000)]
+Tags = Annotated[
+    list[Annotated[str, Field(max_length=100)]] | None,
+    Field(description="Labels such as 'fintech' or 'hot'.", max_length=50),
+]
+MetAt = Annotated[str | None, Field(description="Event or place where you met, e.g. 'Web Summit 2026'.", max_length=300)]
+ReferredBy = Annotated[
+    str | None, Field(description="Id of the contact who referred this person (from search_contacts).", max_length=64)
+]
+
+
+def register(server: MCPServer[Any]) -> None:
+    """Add the contact tools to a server."""
+
+    @server.tool(annotations=WRITE)
+    async def add_contact(
+        ctx: Context[Any, Any],
+        full_name: Name = None,
+        email: Email = None,
+        phone: Phone = None,
+        company: Company = None,
+        title: Title = None,
+        website: Website = None,
+        address: Address = None,
+        notes: Notes = None,
+        tags: Tags = None,
+        source: Annotated[
+            Source | None, Field(description="Where the lead came from; default 'manual'.")
+        ] = None,
+        referred_by: ReferredBy = None,
+        met_at: MetAt = None,
+        follow_up_in_days: Annotated[
+            int | None,
+            Field(description="Days until the first follow-up is due; default 0 (today: answer fast).", ge=0, le=3650),
+        ] = None,
+    ) -> AddContactResult:
+        """Add a lead (a person you met) and schedule the first follow-up, due today by default.
+
+        Needs at least a name, an email or a phone. If the person is already stored (same email,
+        same phone, or the same name at the same company) nothing is duplicated: the new details
+        are merged in and `created` is false. Use referred_by with the referrer's contact id.
+        """
+        data = ContactCreate(
+            full_name=full_name,
+            emails=[email] if email else [],
+            phones=[phone] if phone else [],
+            company=company,
+            title=title,
+            website=website,
+            address=address,
+            notes=notes,
+            tags=tags or [],
+            source=source,
+            referred_by=referred_by,
+            met_at=met_at,
+        )
+        async with unit(ctx, write=True) as (session, scope):
+            return await contacts.add_contact(session, scope, data=data, followup_in_days=follow_up_in_days)
+
+    @server.tool(annotations=READ_ONLY)
+    async def get_contact(ctx: Context[Any, Any], contact_id: ContactId) -> ContactDetail:
+        """Everything about one contact: fields, recent touches, follow-ups and change history."""
+        async with unit(ctx, write=False) as (session, scope):
+            return await contacts.get_contact(session, scope, contact_id=contact_id)
+
+    @server.tool(annotations=IDEMPOTENT_WRITE)
+    async def update_contact(
+        ctx: Context[Any, Any],
+        contact_id: ContactId,
+        full_name: Name = None,
+        emails: Annotated[
+            list[Annotated[str, Field(max_length=320)]] | None,
+            Field(description="Replaces all email addresses.", max_length=50),
+        ] = None,
+        phones: Annotated[
+            list[Annotated[str, Field(max_length=40)]] | None,
+            Field(description="Replaces all phone numbers.", max_length=50),
+        ] = None,
+        company: Company = None,
+        title: Title = None,
+        website: Website = None,
+        address: Address = None,
+        notes: Annotated[
+            str | None, Field(description="Replaces the notes (read them with get_contact first).", max_length=20_000)
+        ] = None,
+        tags: Annotated[
+            list[Annotated[str, Field(max_length=100)]] | None,
+            Field(description="Replaces all tags.", max_length=50),
+        ] = None,
+        source: Annotated[Source | None, Field(description="Where the lead came from.")] = None,
+        referred_by: ReferredBy = None,
+        met_at: MetAt = None,
+        stage: Annotated[Stage | None, Field(description="Pipeline stage.")] = None,
+    ) -> ContactDetail:
+        """Change fields of a contact. Only the fields you pass change; an empty string clears a field.
+
+        List fields (emails, phones, tags) are replaced as a whole. Every change is kept in the
+        contact's history.
+        """
+        changes = ContactUpdate(
+            full_name=full_name,
+            emails=emails,
+            phones=phones,
+            company=company,
+            title=title,
+            website=website,
+            address=address,
+            notes=notes,
+            tags=tags,
+            source=source,
+            referred_by=referred_by,
+            met_at=met_at,
+            stage=stage,
+        )
+        async with unit(ctx, write=True) as (session, scope):
+            return await contacts.update_contact(session, scope, contact_id=contact_id, changes=changes)
+
+    @server.tool(annotations=DESTRUCTIVE)
+    async def delete_contact(
+        ctx: Context[Any, Any],
+        contact_id: ContactId,
+        confirm: Annotated[
+            bool, Field(description="Must be true: set it only after the user has said yes to deleting.")
+        ] = False,
+    ) -> DeleteResult:
+        """Delete a contact and cancel its pending follow-ups. Ask the user first, then pass confirm=true."""
+        if not confirm:
+            raise ToolError(
+                "confirm: deleting a contact needs the user's yes. Ask them, then call delete_contact "
+                "again with confirm=true"
+            )
+        async with unit(ctx, write=True) as (session, scope):
+            return await contacts.delete_contact(session, scope, contact_id=contact_id)
+
+    @server.tool(annotations=READ_ONLY)
+    async def search_contacts(
+        ctx: Context[Any, Any],
+        query: Annotated[
+            str | None,
+            Field(
+                description="Plain words: a name, company, email, domain (fintech.io) or phone number. "
+                "Every word must match (word starts count).",
+                max_length=500,
+            ),
+        ] = None,
+        stage: Annotated[Stage | None, Field(description="Only contacts at this stage.")] = None,
+        tag: Annotated[str | None, Field(description="Only contacts with this tag.", max_length=100)] = None,
+        source: Annotated[Source | None, Field(description="Only contacts from this source.")] = None,
+        limit: Annotated[int, Field(description="Page size, 1 to 200.", ge=1, le=200)] = 20,
+        cursor: Annotated[
+            str | None, Field(description="next_cursor from the previous page.", max_length=500)
+        ] = None,
+    ) -> ContactPage:
+        """Find contacts by name, company, title, email, domain, phone or notes, newest first.
+
+        Returns compact summaries; call get_contact for the full record. With no query it lists
+        contacts (optionally filtered by stage, tag or source).
+        """
+        async with unit(ctx, write=False) as (session, scope):
+            return await contacts.search_contacts(
+                session, scope, query=query, stage=stage, tag=tag, source=source, limit=limit, cursor=cursor
+            )
+
+    @server.tool(annotations=WRITE)
+    async def log_interaction(
+        ctx: Context[Any, Any],
+        contact_id: ContactId,
+        kind: Annotated[InteractionKind, Field(description="What kind of touch it was.")],
+        summary: Annotated[
+            str, Field(description="What happened, in a sentence or two.", min_length=1, max_length=20_000)
+        ],
+        direction: Annotated[
+            Direction, Field(description="outbound: you reached out; inbound: they reached you.")
+        ] = Direction.OUTBOUND,
+        occurred_at: Annotated[
+            str | None,
+            Field(description="When (ISO date or date-time); default now. Past dates are fine.", max_length=40),
+        ] = None,
+    ) -> InteractionResult:
+        """Record a touch with a contact: a call, email, meeting, message or note.
+
+        The first outbound touch sets first_response_at (speed-to-lead). To plan a future touch,
+        use schedule_followup instead.
+        """
+        async with unit(ctx, write=True) as (session, scope):
+            return await interactions.log_interaction(
+                session,
+                scope,
+                contact_id=contact_id,
+                kind=kind,
+                summary=summary,
+                direction=direction,
+                occurred_at=occurred_at,
+            )

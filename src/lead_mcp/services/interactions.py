@@ -1,0 +1,133 @@
+"""Interactions: the touches with a contact, and the timestamps they drive.
+
+The first outbound touch sets ``first_response_at`` (speed-to-lead); every
+touch moves ``last_touch_at``. Back-filled touches are welcome; touches in the
+future are not (that is what a follow-up is for).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lead_mcp.clock import utc
+from lead_mcp.db.tables import ContactRow, InteractionRow
+from lead_mcp.domain import Direction, InteractionKind, InteractionResult
+from lead_mcp.errors import InvalidInput
+from lead_mcp.services.records import contact_summary, interaction_model, load_contact
+from lead_mcp.services.scope import Scope
+
+MAX_SUMMARY = 20_000
+FUTURE_TOLERANCE = timedelta(minutes=5)
+
+
+def parse_instant(value: str, scope: Scope, *, field: str, date_time: time) -> datetime:
+    """An ISO date or date-time as a UTC instant; a bare date means ``date_time`` local, naive means local."""
+    text = value.strip() if isinstance(value, str) else ""
+    fix = "Use an ISO date such as 2026-12-01 or a date-time such as 2026-12-01T15:00:00+01:00"
+    if not text:
+        raise InvalidInput(field, "is empty", fix)
+    try:
+        if len(text) == 10:
+            day = date.fromisoformat(text)
+            return utc(datetime.combine(day, date_time, tzinfo=scope.zone))
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise InvalidInput(field, f"{value!r} is not an ISO date or date-time", fix) from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=scope.zone)
+    return utc(parsed)
+
+
+def apply_touch(row: ContactRow, occurred_at: datetime, direction: Direction) -> None:
+    """Move the contact's touch timestamps for one touch."""
+    if row.last_touch_at is None or occurred_at > row.last_touch_at:
+        row.last_touch_at = occurred_at
+    if direction is Direction.OUTBOUND and (row.first_response_at is None or occurred_at < row.first_response_at):
+        row.first_response_at = occurred_at
+
+
+def add_interaction(
+    session: AsyncSession,
+    scope: Scope,
+    row: ContactRow,
+    *,
+    kind: InteractionKind,
+    direction: Direction,
+    summary: str,
+    occurred_at: datetime,
+    data: dict[str, Any] | None = None,
+) -> InteractionRow:
+    """Store a touch and apply it to the contact."""
+    interaction = InteractionRow(
+        workspace_id=scope.workspace_id,
+        contact_id=row.id,
+        user_id=scope.user_id,
+        kind=kind.value,
+        direction=direction.value,
+        occurred_at=occurred_at,
+        summary=summary,
+        data=data,
+        created_at=scope.now(),
+    )
+    session.add(interaction)
+    apply_touch(row, occurred_at, direction)
+    row.updated_at = scope.now()
+    return interaction
+
+
+async def has_replied(session: AsyncSession, row: ContactRow) -> bool:
+    """True when the contact wrote back after our first outbound touch."""
+    if row.first_response_at is None:
+        return False
+    found = (
+        await session.execute(
+            select(InteractionRow.id)
+            .where(
+                InteractionRow.contact_id == row.id,
+                InteractionRow.direction == Direction.INBOUND.value,
+                InteractionRow.occurred_at > row.first_response_at,
+            )
+            .limit(1)
+        )
+    ).first()
+    return found is not None
+
+
+async def log_interaction(
+    session: AsyncSession,
+    scope: Scope,
+    *,
+    contact_id: str,
+    kind: InteractionKind,
+    summary: str,
+    direction: Direction = Direction.OUTBOUND,
+    occurred_at: str | None = None,
+) -> InteractionResult:
+    """Record a touch (call, email, meeting...) with a contact."""
+    row = await load_contact(session, contact_id)
+    text = (summary or "").strip()
+    if not text:
+        raise InvalidInput("summary", "is empty", "Say in a sentence what happened, e.g. 'Called, she wants a demo'")
+    if len(text) > MAX_SUMMARY:
+        raise InvalidInput("summary", f"is {len(text)} characters; at most {MAX_SUMMARY}", "Shorten it")
+    now = scope.now()
+    when = now if occurred_at is None else parse_instant(occurred_at, scope, field="occurred_at", date_time=time(12))
+    if when > now + FUTURE_TOLERANCE:
+        raise InvalidInput(
+            "occurred_at",
+            "is in the future",
+            "Log touches that happened; for a planned one call schedule_followup",
+        )
+    interaction = add_interaction(
+        session, scope, row, kind=kind, direction=direction, summary=text, occurred_at=when
+    )
+    await session.flush()
+    return InteractionResult(
+        interaction=interaction_model(interaction),
+        contact=contact_summary(row),
+        first_response_at=row.first_response_at,
+    )

@@ -1,0 +1,240 @@
+"""Normalization: the keys that de-duplicate contacts and the tokens search runs on.
+
+Pure functions with no database: email and phone keys (lower-cased address,
+E.164), the folded name+company key, and the folded word tokens that both
+SQLite FTS5 and PostgreSQL index (so the same query finds the same contacts).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from urllib.parse import urlsplit
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+
+from lead_mcp.errors import InvalidInput
+
+# Company suffixes that do not distinguish one company from another ("Acme Inc" == "ACME").
+_LEGAL_SUFFIXES = frozenset(
+    """inc incorporated llc ltd limited co corp corporation company gmbh ag sa sas sarl srl spa bv nv
+    plc pty pte oy ab as kg ug lp llp pc kk""".split()
+)
+_HONORIFICS = frozenset("mr mrs ms miss dr prof sir madam mx".split())
+_NAME_SUFFIXES = frozenset("jr sr ii iii iv phd md mba esq cpa".split())
+_PARTICLES = frozenset(
+    "van von der den de del della di da dos das du la le st ten ter bin binti al el mac".split()
+)
+_PHONE_CHARS = re.compile(r"^[\s+()\-./0-9]*(?:(?:ext|x|#)\.?\s*\d{1,6})?$", re.IGNORECASE)
+_DIGITS = re.compile(r"\d")
+
+MAX_QUERY_WORDS = 12
+MAX_WORD_LENGTH = 100
+
+
+def fold(text: str) -> str:
+    """Lower-case, accent-free words separated by single spaces ("José Müller-Öz" -> "jose muller oz")."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    lowered = stripped.casefold()
+    cleaned = "".join(ch if ch.isalnum() else " " for ch in lowered)
+    return " ".join(cleaned.split())
+
+
+def tokens(text: str | None) -> list[str]:
+    """The search tokens of a text."""
+    return fold(text).split() if text else []
+
+
+def clean_text(value: str | None) -> str | None:
+    """Trimmed text with control characters removed; empty becomes None."""
+    if value is None:
+        return None
+    text = "".join(ch for ch in value if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
+    text = text.strip()
+    return text or None
+
+
+def normalize_email(raw: str, field: str = "email") -> str:
+    """A syntactically valid address, lower-cased (no DNS lookups)."""
+    candidate = raw.strip().strip("<>").removeprefix("mailto:").strip()
+    if not candidate:
+        raise InvalidInput(field, "is empty", "Give an address such as ana@example.com, or leave it out")
+    try:
+        checked = validate_email(candidate, check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise InvalidInput(
+            field, f"{raw!r} is not a valid email address ({exc})", "Give an address such as ana@example.com"
+        ) from None
+    return checked.normalized.lower()
+
+
+def normalize_phone(raw: str, region: str, field: str = "phone") -> str:
+    """E.164 form of a phone number; numbers without a country code are read in ``region``."""
+    text = raw.strip()
+    if not text or not _PHONE_CHARS.match(text) or len(_DIGITS.findall(text)) < 5:
+        raise InvalidInput(
+            field,
+            f"{raw!r} is not a phone number",
+            "Give digits with an optional leading + and country code, e.g. +1 415 555 0100",
+        )
+    try:
+        parsed = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        raise InvalidInput(
+            field, f"{raw!r} is not a phone number", "Give it with its country code, e.g. +49 30 1234567"
+        ) from None
+    if not phonenumbers.is_possible_number(parsed):
+        raise InvalidInput(
+            field,
+            f"{raw!r} has the wrong number of digits for {phonenumbers.region_code_for_number(parsed) or region}",
+            "Check the digits and give the country code, e.g. +44 20 7946 0958",
+        )
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def looks_like_phone(text: str) -> bool:
+    """True when a search query is a phone number rather than words."""
+    return bool(_PHONE_CHARS.match(text.strip())) and len(_DIGITS.findall(text)) >= 6
+
+
+def phone_search_token(text: str, region: str) -> str:
+    """The digits a phone query is searched by (E.164 digits when it parses)."""
+    try:
+        parsed = phonenumbers.parse(text.strip(), region)
+        if phonenumbers.is_possible_number(parsed):
+            return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164).lstrip("+")
+    except phonenumbers.NumberParseException:
+        pass
+    return "".join(_DIGITS.findall(text))
+
+
+def normalize_website(raw: str, field: str = "website") -> str:
+    """Host and path without scheme or trailing slash, host lower-cased ("www.example.com/team")."""
+    text = raw.strip()
+    if not text:
+        raise InvalidInput(field, "is empty", "Give a site such as example.com, or leave it out")
+    parts = urlsplit(text if "://" in text else f"http://{text}")
+    host = (parts.hostname or "").lower()
+    if parts.scheme not in {"http", "https"} or "." not in host or " " in text:
+        raise InvalidInput(field, f"{raw!r} is not a web address", "Give a site such as example.com/team")
+    port = f":{parts.port}" if parts.port else ""
+    path = parts.path.rstrip("/")
+    query = f"?{parts.query}" if parts.query else ""
+    return f"{host}{port}{path}{query}"
+
+
+def normalize_tag(raw: str, field: str = "tags") -> str:
+    """A tag: trimmed, inner whitespace collapsed, lower-cased, at most 100 characters."""
+    tag = " ".join(raw.split()).lower()
+    if not tag:
+        raise InvalidInput(field, "contains an empty tag", "Remove it")
+    if len(tag) > 100:
+        raise InvalidInput(field, f"tag {raw[:20]!r}... is longer than 100 characters", "Shorten it")
+    return tag
+
+
+def _fold_company(company: str) -> str:
+    words = [w for w in fold(company).split() if w not in _LEGAL_SUFFIXES]
+    return " ".join(words) or fold(company)
+
+
+def name_key(full_name: str | None, company: str | None) -> str | None:
+    """Folded name (word order ignored) + folded company: equal keys are the same person.
+
+    None when either part is missing: a bare name is too weak to merge on.
+    """
+    if not full_name or not company:
+        return None
+    words = [w for w in fold(full_name).split() if w not in _HONORIFICS and w not in _NAME_SUFFIXES]
+    folded_company = _fold_company(company)
+    if not words or not folded_company:
+        return None
+    return " ".join(sorted(words)) + "|" + folded_company
+
+
+def split_name(full_name: str) -> tuple[str | None, str | None]:
+    """Given and family name, keeping particles with the family name ("Anna van der Berg")."""
+    words = full_name.split()
+    while words and words[0].lower().rstrip(".") in _HONORIFICS:
+        words = words[1:]
+    while len(words) > 1 and words[-1].lower().rstrip(".,").replace(".", "") in _NAME_SUFFIXES:
+        words = words[:-1]
+    if not words:
+        return None, None
+    if len(words) == 1:
+        return words[0], None
+    # The family name starts at the first particle after the first word, else it is the last word.
+    for index in range(1, len(words) - 1):
+        if words[index].lower() in _PARTICLES:
+            return " ".join(words[:index]), " ".join(words[index:])
+    return " ".join(words[:-1]), words[-1]
+
+
+def phone_tokens(e164: str) -> list[str]:
+    """Search tokens of a phone: all digits, and the national number without country code."""
+    digits = e164.lstrip("+")
+    out = [digits]
+    try:
+        national = str(phonenumbers.parse(e164).national_number)
+        if national != digits:
+            out.append(national)
+    except phonenumbers.NumberParseException:
+        pass
+    return out
+
+
+def search_text(
+    *,
+    full_name: str | None,
+    given_name: str | None,
+    family_name: str | None,
+    company: str | None,
+    title: str | None,
+    emails: Iterable[str],
+    phones: Iterable[str],
+    website: str | None,
+    notes: str | None,
+    tags: Iterable[str],
+    met_at: str | None,
+    address: str | None,
+) -> str:
+    """The folded text a contact is found by (name, company, title, emails, phones, site, notes, tags...)."""
+    parts: list[str] = []
+    for value in (full_name, given_name, family_name, company, title, website, met_at, address):
+        if value:
+            parts.append(fold(value))
+    for email in emails:
+        parts.append(fold(email))
+    for phone in phones:
+        parts.extend(phone_tokens(phone))
+    for tag in tags:
+        parts.append(fold(tag))
+    if notes:
+        parts.append(fold(notes))
+    return " ".join(p for p in parts if p)
+
+
+def query_phrases(query: str, region: str) -> list[list[str]]:
+    """Plain-text query -> phrases (each word's folded tokens, in order) for the search index.
+
+    "ana@fintech.io" -> [["ana", "fintech", "io"]]; "+1 415 555 0100" -> [["14155550100"]].
+    """
+    text = query.strip()
+    if not text:
+        return []
+    if looks_like_phone(text):
+        return [[phone_search_token(text, region)]]
+    words = text.split()
+    if len(words) > MAX_QUERY_WORDS:
+        raise InvalidInput(
+            "query", f"has {len(words)} words; at most {MAX_QUERY_WORDS} are used", "Search by fewer words"
+        )
+    phrases = []
+    for word in words:
+        folded = fold(word[:MAX_WORD_LENGTH]).split()
+        if folded:
+            phrases.append(folded)
+    return phrases

@@ -1,0 +1,147 @@
+"""Row <-> model conversion and the small shared steps services repeat (history, lookups, cursors)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lead_mcp.db.tables import ContactChange, ContactRow, FollowUpRow, InteractionRow
+from lead_mcp.domain import (
+    ChangeRecord,
+    Consent,
+    Contact,
+    ContactSummary,
+    FollowUp,
+    Interaction,
+)
+from lead_mcp.errors import InvalidInput, NotFound
+from lead_mcp.services.scope import Scope
+
+
+def dialect_name(session: AsyncSession) -> str:
+    """Name of the database behind a session ("sqlite" or "postgresql")."""
+    return session.get_bind().dialect.name
+
+
+def contact_summary(row: ContactRow) -> ContactSummary:
+    """The compact form lists show."""
+    return ContactSummary.model_validate(row)
+
+
+def contact_model(row: ContactRow) -> Contact:
+    """The full contact."""
+    return Contact(
+        id=row.id,
+        full_name=row.full_name,
+        given_name=row.given_name,
+        family_name=row.family_name,
+        company=row.company,
+        title=row.title,
+        emails=list(row.emails),
+        phones=list(row.phones),
+        website=row.website,
+        address=row.address,
+        notes=row.notes,
+        tags=list(row.tags),
+        source=row.source,  # type: ignore[arg-type]
+        referred_by=row.referred_by_id,
+        met_at=row.met_at,
+        owner_id=row.owner_id,
+        stage=row.stage,  # type: ignore[arg-type]
+        budget=row.budget,
+        authority=row.authority,
+        need=row.need,
+        timeline=row.timeline,
+        score=row.score,
+        consent=Consent.model_validate(row.consent) if row.consent else None,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        first_response_at=row.first_response_at,
+        last_touch_at=row.last_touch_at,
+        next_followup_at=row.next_followup_at,
+    )
+
+
+def interaction_model(row: InteractionRow) -> Interaction:
+    """A stored touch."""
+    return Interaction.model_validate(row)
+
+
+def followup_model(row: FollowUpRow) -> FollowUp:
+    """A stored follow-up."""
+    return FollowUp.model_validate(row)
+
+
+def change_model(row: ContactChange) -> ChangeRecord:
+    """A history entry."""
+    return ChangeRecord.model_validate(row)
+
+
+async def load_contact(session: AsyncSession, contact_id: str, *, field: str = "contact_id") -> ContactRow:
+    """The live contact with this id in the caller's workspace, or a NotFound that says what to do."""
+    row = None
+    if isinstance(contact_id, str) and 0 < len(contact_id) <= 64:
+        row = (
+            await session.execute(
+                select(ContactRow).where(ContactRow.id == contact_id.strip(), ContactRow.deleted_at.is_(None))
+            )
+        ).scalar_one_or_none()
+    if row is None:
+        raise NotFound(
+            f"{field}: no contact {contact_id!r} in this workspace; call search_contacts to find the right id"
+        )
+    return row
+
+
+def record_change(
+    session: AsyncSession, scope: Scope, contact_id: str, action: str, detail: dict[str, Any]
+) -> None:
+    """Append an entry to a contact's history."""
+    session.add(
+        ContactChange(
+            workspace_id=scope.workspace_id,
+            contact_id=contact_id,
+            user_id=scope.user_id,
+            at=scope.now(),
+            action=action,
+            detail=detail,
+        )
+    )
+
+
+def encode_cursor(kind: str, values: dict[str, Any]) -> str:
+    """An opaque cursor for the next page."""
+    payload = json.dumps({"k": kind, **values}, separators=(",", ":"), default=str)
+    return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
+
+
+def decode_cursor(kind: str, cursor: str | None) -> dict[str, Any] | None:
+    """The values inside a cursor from :func:`encode_cursor`, checked to belong to this list."""
+    if cursor is None or cursor == "":
+        return None
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        data = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        data = None
+    if not isinstance(data, dict) or data.get("k") != kind:
+        raise InvalidInput(
+            "cursor", "is not a cursor from this list", "Pass next_cursor exactly as the previous page returned it"
+        )
+    return data
+
+
+def cursor_datetime(value: Any) -> datetime:
+    """A datetime read back from a cursor."""
+    try:
+        return datetime.fromisoformat(str(value))
+    except ValueError:
+        raise InvalidInput(
+            "cursor", "is damaged", "Pass next_cursor exactly as the previous page returned it"
+        ) from None

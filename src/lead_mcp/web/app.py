@@ -1,0 +1,89 @@
+"""The HTTP application of ``lead-mcp serve``: MCP at ``/mcp``, health check, public pages.
+
+One AppState (store, clock) is opened by this app's lifespan and shared by the
+MCP endpoint and the web routes. The MCP endpoint runs stateless, so several
+replicas behind a load balancer can share one PostgreSQL store.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from urllib.parse import urlsplit
+
+from mcp.server.transport_security import TransportSecuritySettings
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import BaseRoute, Mount, Route
+
+from lead_mcp import __version__
+from lead_mcp.clock import Clock
+from lead_mcp.config import Settings
+from lead_mcp.mcp.server import StateRef, build_server
+from lead_mcp.mcp.state import AppState
+
+log = logging.getLogger(__name__)
+
+# A web feature contributes its routes through a function of the shared state slot and settings;
+# each feature adds one line to ROUTE_FACTORIES.
+RouteFactory = Callable[[StateRef, Settings], list[BaseRoute]]
+ROUTE_FACTORIES: list[RouteFactory] = []
+
+
+def transport_security(settings: Settings) -> TransportSecuritySettings:
+    """DNS-rebinding protection that still admits the configured public host."""
+    hosts = ["127.0.0.1:*", "localhost:*", "[::1]:*", "127.0.0.1", "localhost", "[::1]"]
+    origins = ["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"]
+    public = urlsplit(settings.public_base_url)
+    if public.netloc:
+        hosts += [public.netloc, f"{public.hostname}:*"]
+        origins.append(f"{public.scheme}://{public.netloc}")
+    if settings.host not in {"127.0.0.1", "localhost", "::1", "0.0.0.0", "::"}:  # noqa: S104 - compared, not bound
+        hosts += [settings.host, f"{settings.host}:*"]
+    return TransportSecuritySettings(allowed_hosts=hosts, allowed_origins=origins)
+
+
+def build_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
+    """The ASGI app served by ``lead-mcp serve``."""
+    ref = StateRef()
+    server = build_server(settings, state=ref, clock=clock)
+    mcp_app = server.streamable_http_app(
+        stateless_http=True,
+        transport_security=transport_security(settings),
+        host=settings.host,
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        ref.value = await AppState.open(settings, clock=clock)
+        app.state.lead = ref.value
+        try:
+            async with server.session_manager.run():
+                yield
+        finally:
+            await ref.value.close()
+            ref.value = None
+
+    async def healthz(request: Request) -> JSONResponse:
+        state: AppState | None = ref.value
+        if state is None:
+            return JSONResponse({"status": "starting"}, status_code=503)
+        try:
+            await state.db.ping()
+        except Exception as exc:  # noqa: BLE001 - any failure means unhealthy
+            log.warning("health check: database unreachable: %s", type(exc).__name__)
+            return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
+        return JSONResponse({"status": "ok", "database": "ok", "version": __version__})
+
+    routes: list[BaseRoute] = [Route("/healthz", healthz, methods=["GET", "HEAD"])]
+    for factory in ROUTE_FACTORIES:
+        routes.extend(factory(ref, settings))
+    routes.append(Mount("/", app=mcp_app))
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.server = server
+    return app
+
+
+__all__ = ["ROUTE_FACTORIES", "build_app", "transport_security"]
