@@ -128,9 +128,6 @@ class Settings(BaseSettings):
     jwt_jwks_url: str | None = Field(None, description="JWKS URL of the identity provider (auth=jwt).")
     jwt_audience: str | None = Field(None, description="Expected `aud` of JWTs (auth=jwt).")
     log_level: str = Field("INFO", description="Logging level: DEBUG, INFO, WARNING or ERROR.")
-    max_text_length: int = Field(
-        20_000, ge=100, le=1_000_000, description="Longest text accepted in one field (notes, summaries)."
-    )
 
     @field_validator("scan_roots", mode="before")
     @classmethod
