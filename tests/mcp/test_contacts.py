@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 
 from mcp import Client
-
 from tests.helpers import call, call_error
 
 ANA = {
@@ -75,7 +74,9 @@ async def test_add_contact_merges_on_phone_and_on_name_at_same_company(client: C
     assert by_phone["duplicate_of"] == first["contact"]["id"]
 
     lee = await call(client, "add_contact", {"full_name": "Dr. Mei Lee", "company": "Acme Inc"})
-    by_name = await call(client, "add_contact", {"full_name": "Lee Mei", "company": "ACME", "email": "mei@acme.com"})
+    by_name = await call(
+        client, "add_contact", {"full_name": "Lee Mei", "company": "ACME", "email": "mei@acme.com"}
+    )
     assert by_name["duplicate_of"] == lee["contact"]["id"]
     assert by_name["contact"]["emails"] == ["mei@acme.com"]
 
@@ -223,7 +224,11 @@ async def test_search_filters_and_paginates_with_cursors(client: Client) -> None
         added = await call(
             client,
             "add_contact",
-            {"full_name": f"Person {i}", "email": f"p{i}@acme.com", "tags": ["even" if i % 2 == 0 else "odd"]},
+            {
+                "full_name": f"Person {i}",
+                "email": f"p{i}@acme.com",
+                "tags": ["even" if i % 2 == 0 else "odd"],
+            },
         )
         ids.append(added["contact"]["id"])
     await call(client, "update_contact", {"contact_id": ids[3], "stage": "customer"})
@@ -250,7 +255,16 @@ async def test_search_filters_and_paginates_with_cursors(client: Client) -> None
     assert (await call(client, "search_contacts", {"source": "card_scan"}))["items"] == []
     summary = customers["items"][0]
     assert set(summary) == {
-        "id", "full_name", "company", "title", "emails", "phones", "stage", "source", "score", "next_followup_at"
+        "id",
+        "full_name",
+        "company",
+        "title",
+        "emails",
+        "phones",
+        "stage",
+        "source",
+        "score",
+        "next_followup_at",
     }
 
 
@@ -267,16 +281,25 @@ async def test_log_interaction_first_outbound_sets_first_response(client: Client
 
     ana = (await call(client, "add_contact", ANA))["contact"]
     inbound = await call(
-        client, "log_interaction", {"contact_id": ana["id"], "kind": "email", "summary": "She wrote", "direction": "inbound"}
+        client,
+        "log_interaction",
+        {"contact_id": ana["id"], "kind": "email", "summary": "She wrote", "direction": "inbound"},
     )
     assert inbound["first_response_at"] is None
     clock.advance(timedelta(minutes=4))
-    outbound = await call(client, "log_interaction", {"contact_id": ana["id"], "kind": "call", "summary": "Called back"})
+    outbound = await call(
+        client, "log_interaction", {"contact_id": ana["id"], "kind": "call", "summary": "Called back"}
+    )
     assert outbound["first_response_at"] == outbound["interaction"]["occurred_at"]
     backfill = await call(
         client,
         "log_interaction",
-        {"contact_id": ana["id"], "kind": "meeting", "summary": "Met at the booth", "occurred_at": "2026-03-09"},
+        {
+            "contact_id": ana["id"],
+            "kind": "meeting",
+            "summary": "Met at the booth",
+            "occurred_at": "2026-03-09",
+        },
     )
     # A back-filled earlier outbound touch becomes the first response.
     assert backfill["first_response_at"].startswith("2026-03-09")
@@ -293,7 +316,9 @@ async def test_log_interaction_rejects_bad_input(client: Client) -> None:
     assert "occurred_at" in await call_error(client, "log_interaction", {**base, "occurred_at": "yesterday"})
     assert "occurred_at" in await call_error(client, "log_interaction", {**base, "occurred_at": "2099-01-01"})
     assert "direction" in await call_error(client, "log_interaction", {**base, "direction": "sideways"})
-    assert "contact_id" in await call_error(client, "log_interaction", {**base, "contact_id": str(uuid.uuid4())})
+    assert "contact_id" in await call_error(
+        client, "log_interaction", {**base, "contact_id": str(uuid.uuid4())}
+    )
     detail = await call(client, "get_contact", {"contact_id": ana["id"]})
     assert detail["interactions"] == []
 

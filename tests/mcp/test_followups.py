@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
-
-from mcp import Client
-
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import update
@@ -15,8 +12,8 @@ from lead_mcp.clock import FixedClock
 from lead_mcp.config import Settings
 from lead_mcp.db.engine import Database
 from lead_mcp.db.tables import ContactRow
+from mcp import Client
 from tests.helpers import call, call_error
-
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -25,14 +22,18 @@ async def _add(client: Client, name: str, **extra: object) -> dict:
     return (await call(client, "add_contact", {"full_name": name, **extra}))["contact"]
 
 
-async def test_within_days_counts_calendar_days_in_the_configured_zone(client: Client, clock: FixedClock) -> None:
+async def test_within_days_counts_calendar_days_in_the_configured_zone(
+    client: Client, clock: FixedClock
+) -> None:
     # 15:00 UTC is 16:00 in Berlin on 2026-03-10; Berlin's day ends at 23:00 UTC.
     ana = await _add(client, "Ana")
     await call(client, "schedule_followup", {"contact_id": ana["id"], "due": "2026-03-10T22:30:00Z"})
     bo = await _add(client, "Bo", follow_up_in_days=1)
     await call(client, "schedule_followup", {"contact_id": bo["id"], "due": "2026-03-10T23:30:00Z"})
     today = await call(client, "list_due_followups", {"within_days": 0})
-    assert [i["contact"]["full_name"] for i in today["items"]] == ["Ana"]  # 23:30 UTC is already tomorrow in Berlin
+    assert [i["contact"]["full_name"] for i in today["items"]] == [
+        "Ana"
+    ]  # 23:30 UTC is already tomorrow in Berlin
     tomorrow = await call(client, "list_due_followups", {"within_days": 1})
     assert [i["contact"]["full_name"] for i in tomorrow["items"]] == ["Ana", "Bo"]
 
@@ -43,7 +44,9 @@ async def test_due_list_orders_overdue_first_then_due_time_then_score(
     names = ["Old", "Older", "TodayLow", "TodayHigh", "Later"]
     people = {n: await _add(client, n) for n in names}
     await call(client, "schedule_followup", {"contact_id": people["Old"]["id"], "due": "2026-03-08"})
-    await call(client, "schedule_followup", {"contact_id": people["Older"]["id"], "due": "2026-03-01T12:00:00+01:00"})
+    await call(
+        client, "schedule_followup", {"contact_id": people["Older"]["id"], "due": "2026-03-01T12:00:00+01:00"}
+    )
     await call(client, "schedule_followup", {"contact_id": people["TodayLow"]["id"], "due": "2026-03-10"})
     await call(client, "schedule_followup", {"contact_id": people["TodayHigh"]["id"], "due": "2026-03-10"})
     await call(client, "schedule_followup", {"contact_id": people["Later"]["id"], "due": "2026-03-12"})
@@ -51,7 +54,13 @@ async def test_due_list_orders_overdue_first_then_due_time_then_score(
     await _set_score(settings, people["TodayHigh"]["id"], 80)
 
     page = await call(client, "list_due_followups", {"within_days": 7})
-    assert [i["contact"]["full_name"] for i in page["items"]] == ["Older", "Old", "TodayHigh", "TodayLow", "Later"]
+    assert [i["contact"]["full_name"] for i in page["items"]] == [
+        "Older",
+        "Old",
+        "TodayHigh",
+        "TodayLow",
+        "Later",
+    ]
     assert [i["overdue_days"] for i in page["items"]] == [9, 2, 0, 0, 0]
     assert page["items"][2]["why"]["score"] == 80
 
@@ -94,7 +103,9 @@ async def test_schedule_followup_moves_the_pending_one_and_keeps_history(client:
     assert detail["contact"]["next_followup_at"] == "2026-03-13T08:00:00Z"
     assert any(h["action"] == "rescheduled" for h in detail["history"])
     extra = await call(
-        client, "schedule_followup", {"contact_id": ana["id"], "due": "2026-03-11T10:00:00+01:00", "replace_pending": False}
+        client,
+        "schedule_followup",
+        {"contact_id": ana["id"], "due": "2026-03-11T10:00:00+01:00", "replace_pending": False},
     )
     assert extra["due_at"] == "2026-03-11T09:00:00Z"
     detail = await call(client, "get_contact", {"contact_id": ana["id"]})
@@ -121,7 +132,9 @@ async def test_complete_followup_walks_the_default_cadence(client: Client, clock
     ana = await _add(client, "Ana")
     first = (await call(client, "list_due_followups", {}))["items"][0]
     assert first["step"] == 1
-    done = await call(client, "complete_followup", {"followup_id": first["followup_id"], "outcome": "Sent intro email"})
+    done = await call(
+        client, "complete_followup", {"followup_id": first["followup_id"], "outcome": "Sent intro email"}
+    )
     assert done["completed"]["status"] == "done" and done["completed"]["outcome"] == "Sent intro email"
     assert done["interaction"]["direction"] == "outbound"
     assert done["interaction"]["summary"] == "Sent intro email"
@@ -153,7 +166,9 @@ async def test_cadence_stops_when_the_lead_replies_or_is_closed(client: Client, 
     await call(client, "complete_followup", {"followup_id": first["followup_id"]})
     clock.advance(timedelta(hours=3))
     await call(
-        client, "log_interaction", {"contact_id": ana["id"], "kind": "email", "summary": "Yes, let's talk", "direction": "inbound"}
+        client,
+        "log_interaction",
+        {"contact_id": ana["id"], "kind": "email", "summary": "Yes, let's talk", "direction": "inbound"},
     )
     clock.advance(timedelta(days=2))
     pending = (await call(client, "list_due_followups", {}))["items"][0]
@@ -165,13 +180,17 @@ async def test_cadence_stops_when_the_lead_replies_or_is_closed(client: Client, 
     bo_first = next(
         i for i in (await call(client, "list_due_followups", {}))["items"] if i["contact"]["id"] == bo["id"]
     )
-    assert (await call(client, "complete_followup", {"followup_id": bo_first["followup_id"]}))["next_followup"] is None
+    assert (await call(client, "complete_followup", {"followup_id": bo_first["followup_id"]}))[
+        "next_followup"
+    ] is None
 
 
 async def test_complete_followup_next_in_days_overrides_the_cadence(client: Client) -> None:
     await _add(client, "Ana")
     first = (await call(client, "list_due_followups", {}))["items"][0]
-    result = await call(client, "complete_followup", {"followup_id": first["followup_id"], "next_in_days": 10, "kind": "call"})
+    result = await call(
+        client, "complete_followup", {"followup_id": first["followup_id"], "next_in_days": 10, "kind": "call"}
+    )
     assert result["interaction"]["kind"] == "call"
     assert result["next_followup"]["due_at"] == "2026-03-20T15:00:00Z"
 

@@ -9,16 +9,22 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from mcp import Client
 
 from lead_mcp import __version__
 from lead_mcp.config import Settings
 from lead_mcp.mcp.server import build_server
+from mcp import Client
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC_READ_ONLY = {
-    "get_contact", "search_contacts", "list_due_followups", "pipeline_report",
-    "export_vcard", "export_csv", "search", "fetch",
+    "get_contact",
+    "search_contacts",
+    "list_due_followups",
+    "pipeline_report",
+    "export_vcard",
+    "export_csv",
+    "search",
+    "fetch",
 }
 SPEC_OPEN_WORLD = {"sync_hubspot", "scan_card"}
 
@@ -83,7 +89,11 @@ def test_server_json_is_valid_and_matches_the_package() -> None:
     assert server["version"] == __version__
     package = server["packages"][0]
     assert package["version"] == __version__
-    assert (package["registryType"], package["runtimeHint"], package["transport"]["type"]) == ("pypi", "uvx", "stdio")
+    assert (package["registryType"], package["runtimeHint"], package["transport"]["type"]) == (
+        "pypi",
+        "uvx",
+        "stdio",
+    )
     assert f"mcp-name: {server['name']}" in (ROOT / "README.md").read_text()
     for variable in package["environmentVariables"]:
         field = variable["name"].removeprefix("LEAD_MCP_").lower()

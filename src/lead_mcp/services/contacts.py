@@ -43,12 +43,13 @@ from lead_mcp.services import normalize
 from lead_mcp.services.records import (
     change_model,
     contact_model,
+    contact_query,
     contact_summary,
     decode_cursor,
+    dialect_name,
     encode_cursor,
     followup_model,
     interaction_model,
-    dialect_name,
     load_contact,
     record_change,
 )
@@ -104,7 +105,9 @@ def _unique(values: list[str]) -> list[str]:
 
 def _check_list(field_name: str, values: list[str]) -> None:
     if len(values) > MAX_LIST_ITEMS:
-        raise InvalidInput(field_name, f"has {len(values)} items; at most {MAX_LIST_ITEMS} are kept", "Give fewer")
+        raise InvalidInput(
+            field_name, f"has {len(values)} items; at most {MAX_LIST_ITEMS} are kept", "Give fewer"
+        )
 
 
 def prepare(data: ContactCreate, scope: Scope) -> Prepared:
@@ -126,7 +129,9 @@ def prepare(data: ContactCreate, scope: Scope) -> Prepared:
     for list_field in LIST_FIELDS:
         _check_list(list_field, getattr(data, list_field))
     out.emails = _unique([normalize.normalize_email(e, "email") for e in data.emails if e and e.strip()])
-    out.phones = _unique([normalize.normalize_phone(p, region, "phone") for p in data.phones if p and p.strip()])
+    out.phones = _unique(
+        [normalize.normalize_phone(p, region, "phone") for p in data.phones if p and p.strip()]
+    )
     out.tags = _unique([normalize.normalize_tag(t) for t in data.tags if t and t.strip()])
     if data.website and data.website.strip():
         out.website = normalize.normalize_website(data.website)
@@ -178,7 +183,9 @@ async def _owners_of(session: AsyncSession, keys: set[tuple[str, str]]) -> dict[
         return {}
     conditions = [and_(ContactKey.kind == kind, ContactKey.value == value) for kind, value in keys]
     rows = (
-        await session.execute(select(ContactKey.kind, ContactKey.value, ContactKey.contact_id).where(or_(*conditions)))
+        await session.execute(
+            select(ContactKey.kind, ContactKey.value, ContactKey.contact_id).where(or_(*conditions))
+        )
     ).all()
     return {(kind, value): contact_id for kind, value, contact_id in rows}
 
@@ -224,9 +231,7 @@ async def find_duplicate(session: AsyncSession, prepared: Prepared) -> tuple[Con
         contact_id = owners.get(key)
         if contact_id:
             row = (
-                await session.execute(
-                    select(ContactRow).where(ContactRow.id == contact_id, ContactRow.deleted_at.is_(None))
-                )
+                await session.execute(contact_query(ContactRow.id == contact_id, lock=True))
             ).scalar_one_or_none()
             if row is not None:
                 return row, key[0]
@@ -235,7 +240,7 @@ async def find_duplicate(session: AsyncSession, prepared: Prepared) -> tuple[Con
 
 async def _check_referrer(session: AsyncSession, referred_by: str | None) -> None:
     if referred_by:
-        await load_contact(session, referred_by, field="referred_by")
+        await load_contact(session, referred_by, field="referred_by", lock=False)
 
 
 async def _insert(session: AsyncSession, scope: Scope, prepared: Prepared) -> ContactRow | None:
@@ -412,7 +417,7 @@ async def add_contact(
 
 async def get_contact(session: AsyncSession, scope: Scope, *, contact_id: str) -> ContactDetail:
     """A contact with its newest touches, its follow-ups and its history."""
-    row = await load_contact(session, contact_id)
+    row = await load_contact(session, contact_id, lock=False)
     interactions = (
         (
             await session.execute(
@@ -494,7 +499,11 @@ async def update_contact(
         put(name, name, value)
     if "emails" in given:
         _check_list("emails", given["emails"])
-        put("emails", "emails", _unique([normalize.normalize_email(e, "emails") for e in given["emails"] if e.strip()]))
+        put(
+            "emails",
+            "emails",
+            _unique([normalize.normalize_email(e, "emails") for e in given["emails"] if e.strip()]),
+        )
     if "phones" in given:
         _check_list("phones", given["phones"])
         put(
@@ -514,11 +523,11 @@ async def update_contact(
         if referrer:
             if referrer == row.id:
                 raise InvalidInput("referred_by", "a contact cannot refer itself", "Give the referrer's id")
-            await load_contact(session, referrer, field="referred_by")
+            await load_contact(session, referrer, field="referred_by", lock=False)
         put("referred_by", "referred_by_id", referrer)
-    if ("full_name" in after or "company" in after) and not {"given_name", "family_name"} & set(given):
-        if row.full_name:
-            row.given_name, row.family_name = normalize.split_name(row.full_name)
+    name_changed = "full_name" in after and not {"given_name", "family_name"} & set(given)
+    if name_changed and row.full_name:
+        row.given_name, row.family_name = normalize.split_name(row.full_name)
     if not (row.full_name or row.emails or row.phones):
         raise InvalidInput(
             "full_name", "a contact needs at least a name, an email or a phone", "Keep one of them"
@@ -569,7 +578,9 @@ async def delete_contact(session: AsyncSession, scope: Scope, *, contact_id: str
     # Free its keys so the same email can be added again as a new contact.
     for kind, value in old_keys:
         await session.execute(
-            delete(ContactKey).where(ContactKey.kind == kind, ContactKey.value == value, ContactKey.contact_id == row.id)
+            delete(ContactKey).where(
+                ContactKey.kind == kind, ContactKey.value == value, ContactKey.contact_id == row.id
+            )
         )
     await followup_service.cancel_pending(session, scope, row.id, reason="contact deleted")
     record_change(session, scope, row.id, "deleted", {"full_name": row.full_name, "emails": list(row.emails)})
