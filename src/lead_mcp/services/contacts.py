@@ -25,6 +25,7 @@ from lead_mcp.db.tables import (
     ContactTag,
     FollowUpRow,
     InteractionRow,
+    new_id,
 )
 from lead_mcp.domain import (
     AddContactResult,
@@ -244,9 +245,15 @@ async def _check_referrer(session: AsyncSession, referred_by: str | None) -> Non
 
 
 async def _insert(session: AsyncSession, scope: Scope, prepared: Prepared) -> ContactRow | None:
-    """Insert a new contact with its keys; None when another writer took one of its keys first."""
+    """Insert a new contact with its keys; None when another writer took one of its keys first.
+
+    On PostgreSQL the insert runs in a savepoint: a concurrent add of the same email makes
+    the key insert fail, and the caller merges into the winner instead. SQLite write
+    transactions are serialized (BEGIN IMMEDIATE), so the duplicate check cannot race there.
+    """
     now = scope.now()
     row = ContactRow(
+        id=new_id(),
         workspace_id=scope.workspace_id,
         owner_id=scope.user_id,
         full_name=prepared.full_name,
@@ -271,13 +278,20 @@ async def _insert(session: AsyncSession, scope: Scope, prepared: Prepared) -> Co
         search_text="",
     )
     _refresh_search_text(row)
-    try:
-        async with session.begin_nested():
-            session.add(row)
-            await session.flush()
-            await _sync_keys(session, scope, row, set())
-    except IntegrityError:
-        return None
+
+    async def insert_with_keys() -> None:
+        session.add(row)
+        await session.flush()  # the contact first: its keys refer to it
+        await _sync_keys(session, scope, row, set())
+
+    if dialect_name(session) == "sqlite":
+        await insert_with_keys()
+    else:
+        try:
+            async with session.begin_nested():
+                await insert_with_keys()
+        except IntegrityError:
+            return None
     await _sync_tags(session, scope, row, [])
     record_change(
         session,
@@ -404,7 +418,6 @@ async def add_contact(
         if not has_pending:
             days = scope.settings.default_followup_days if followup_in_days is None else followup_in_days
             followup = await followup_service.create_first_followup(session, scope, row, days)
-    await session.flush()
     return AddContactResult(
         contact=contact_model(row),
         created=created,

@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, and_, literal_column, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lead_mcp.clock import end_of_day, local_date, start_of_day, utc
-from lead_mcp.db.tables import ContactRow, FollowUpRow
+from lead_mcp.db.tables import ContactRow, FollowUpRow, new_id
 from lead_mcp.domain import (
     CompleteFollowUpResult,
     Direction,
@@ -95,6 +95,7 @@ def _new_followup(
 ) -> FollowUpRow:
     now = scope.now()
     return FollowUpRow(
+        id=new_id(),
         workspace_id=scope.workspace_id,
         contact_id=row.id,
         due_at=due_at,
@@ -133,8 +134,8 @@ async def create_first_followup(session: AsyncSession, scope: Scope, row: Contac
         scope, row, due_at=due, note=_first_note(row), step=1, cadence=DEFAULT_CADENCE_NAME
     )
     session.add(followup)
-    await session.flush()
-    await refresh_next_followup(session, row)
+    if row.next_followup_at is None or due < row.next_followup_at:
+        row.next_followup_at = due
     return followup_model(followup)
 
 

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lead_mcp.clock import utc
-from lead_mcp.db.tables import ContactRow, InteractionRow
+from lead_mcp.db.tables import ContactRow, InteractionRow, new_id
 from lead_mcp.domain import Direction, InteractionKind, InteractionResult
 from lead_mcp.errors import InvalidInput
 from lead_mcp.services.records import contact_summary, interaction_model, load_contact
@@ -65,6 +65,7 @@ def add_interaction(
 ) -> InteractionRow:
     """Store a touch and apply it to the contact."""
     interaction = InteractionRow(
+        id=new_id(),
         workspace_id=scope.workspace_id,
         contact_id=row.id,
         user_id=scope.user_id,

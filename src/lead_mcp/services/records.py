@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lead_mcp.db.tables import ContactChange, ContactRow, FollowUpRow, InteractionRow
+from lead_mcp.db.tables import ContactChange, ContactRow, FollowUpRow, InteractionRow, new_id
 from lead_mcp.domain import (
     ChangeRecord,
     Consent,
@@ -119,6 +119,7 @@ def record_change(
     """Append an entry to a contact's history."""
     session.add(
         ContactChange(
+            id=new_id(),
             workspace_id=scope.workspace_id,
             contact_id=contact_id,
             user_id=scope.user_id,
