@@ -128,6 +128,15 @@ class Settings(BaseSettings):
     jwt_jwks_url: str | None = Field(None, description="JWKS URL of the identity provider (auth=jwt).")
     jwt_audience: str | None = Field(None, description="Expected `aud` of JWTs (auth=jwt).")
     log_level: str = Field("INFO", description="Logging level: DEBUG, INFO, WARNING or ERROR.")
+    deleted_retention_days: int = Field(
+        30,
+        ge=1,
+        le=365,
+        description="Days a deleted contact can be brought back with restore_contact before it is purged for good.",
+    )
+    calendar_feed_days: int = Field(
+        60, ge=1, le=365, description="How many days ahead the private calendar feed lists due follow-ups."
+    )
     max_text_length: int = Field(
         20_000, ge=100, le=1_000_000, description="Longest text accepted in one field (notes, summaries)."
     )

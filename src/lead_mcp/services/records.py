@@ -65,6 +65,7 @@ def contact_model(row: ContactRow) -> Contact:
         first_response_at=row.first_response_at,
         last_touch_at=row.last_touch_at,
         next_followup_at=row.next_followup_at,
+        custom=dict(row.custom or {}),
     )
 
 
@@ -93,6 +94,16 @@ async def load_contact(session: AsyncSession, contact_id: str, *, field: str = "
             )
         ).scalar_one_or_none()
     if row is None:
+        deleted_at = None
+        if isinstance(contact_id, str) and 0 < len(contact_id) <= 64:
+            deleted_at = (
+                await session.execute(select(ContactRow.deleted_at).where(ContactRow.id == contact_id.strip()))
+            ).scalar_one_or_none()
+        if deleted_at is not None:
+            raise NotFound(
+                f"{field}: contact {contact_id!r} was deleted on {deleted_at:%Y-%m-%d}; "
+                "restore_contact brings it back (deleted contacts can be restored for 30 days by default)"
+            )
         raise NotFound(
             f"{field}: no contact {contact_id!r} in this workspace; call search_contacts to find the right id"
         )
