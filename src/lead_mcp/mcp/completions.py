@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp_types import Completion, CompletionArgument, CompletionContext, PromptReference, ResourceTemplateReference
-from sqlalchemy import distinct, select
+from sqlalchemy import select
 
 from lead_mcp.db.tables import ContactRow, ContactTag
 from lead_mcp.domain import Stage
@@ -55,7 +55,8 @@ async def complete_tags(ctx: Context[Any, Any], typed: str) -> Completion:
     async with unit(ctx, write=False) as (session, _scope):
         tags = (
             await session.execute(
-                select(distinct(ContactTag.tag))
+                select(ContactTag.tag)
+                .distinct()
                 .join(ContactRow, ContactRow.pk == ContactTag.contact_pk)
                 .where(ContactRow.deleted_at.is_(None), ContactTag.tag.startswith(prefix, autoescape=True))
                 .order_by(ContactTag.tag)
@@ -71,7 +72,8 @@ async def complete_met_at(ctx: Context[Any, Any], typed: str) -> Completion:
     async with unit(ctx, write=False) as (session, _scope):
         places = (
             await session.execute(
-                select(distinct(ContactRow.met_at))
+                select(ContactRow.met_at)
+                .distinct()
                 .where(ContactRow.deleted_at.is_(None), ContactRow.met_at.is_not(None))
                 .order_by(ContactRow.met_at)
                 .limit(500)

@@ -16,7 +16,7 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field
 
-from lead_mcp.domain import Contact, ContactSummary, Stage
+from lead_mcp.domain import Contact, Stage
 from lead_mcp.mcp.unit import resolve_scope, unit
 from lead_mcp.services import contacts
 from lead_mcp.services.connector import title_of
@@ -24,7 +24,7 @@ from lead_mcp.services.connector import title_of
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
-async def find_contact(ctx: Context[Any, Any], text: str) -> Contact | ContactSummary | None:
+async def find_contact(ctx: Context[Any, Any], text: str) -> Contact | None:
     """The contact a prompt argument names: an id, "Name (id)" as completion offers it, or an unambiguous name."""
     wanted = text.strip()
     if not wanted:
@@ -33,22 +33,25 @@ async def find_contact(ctx: Context[Any, Any], text: str) -> Contact | ContactSu
         async with unit(ctx, write=False) as (session, scope):
             found = _UUID.search(wanted)
             if found:
-                return (await contacts.get_contact(session, scope, contact_id=found.group(0).lower())).contact
-            page = await contacts.search_contacts(session, scope, query=wanted, limit=2)
+                contact_id = found.group(0).lower()
+            else:
+                page = await contacts.search_contacts(session, scope, query=wanted, limit=2)
+                if len(page.items) != 1:
+                    return None
+                contact_id = page.items[0].id
+            return (await contacts.get_contact(session, scope, contact_id=contact_id)).contact
     except ToolError:  # not found: the prompt still renders and tells the assistant to search
         return None
-    return page.items[0] if len(page.items) == 1 else None
 
 
-def _facts(contact: Contact | ContactSummary) -> str:
-    facts = [title_of(contact), f"stage {contact.stage.value}, score {contact.score}"]
+def _facts(contact: Contact) -> str:
+    facts = [f"stage {contact.stage.value}, score {contact.score}"]
+    if contact.met_at:
+        facts.append(f"met at {contact.met_at}")
+    if contact.last_touch_at:
+        facts.append(f"last touch {contact.last_touch_at:%Y-%m-%d}")
     if contact.next_followup_at:
         facts.append(f"next follow-up due {contact.next_followup_at:%Y-%m-%d}")
-    if isinstance(contact, Contact):
-        if contact.met_at:
-            facts.append(f"met at {contact.met_at}")
-        if contact.last_touch_at:
-            facts.append(f"last touch {contact.last_touch_at:%Y-%m-%d}")
     return "; ".join(facts)
 
 
