@@ -8,6 +8,7 @@ mid-call). Stateless HTTP is in tests/e2e/test_delete_confirmation_http.py.
 import pytest
 from mcp import Client
 from mcp_types import ElicitResult
+from pydantic import SecretStr
 
 from lead_mcp.mcp.server import build_server
 from tests.helpers import call, call_error
@@ -96,3 +97,47 @@ async def test_nobody_is_asked_about_a_contact_that_does_not_exist(settings, clo
         missing = await call_error(client, "delete_contact", {"contact_id": "00000000-0000-4000-8000-000000000000"})
         assert "no contact" in missing and "search_contacts" in missing
         assert callback.asked == []
+
+
+async def _answer_on_another_replica(settings_a, settings_b, clock):
+    """Ask on replica A, answer on replica B (as a load balancer may route a retry); returns B's result."""
+    from mcp_types import InputRequiredResult
+
+    async def capable(context, params):
+        raise AssertionError("the test answers by hand")
+
+    async with Client(build_server(settings_a, clock=clock), elicitation_callback=capable) as first:
+        ana = await _ana(first)
+        asked = await first.session.call_tool("delete_contact", {"contact_id": ana}, allow_input_required=True)
+        assert isinstance(asked, InputRequiredResult)
+    answers = {key: ElicitResult(action="accept", content={"approve": True}) for key in asked.input_requests}
+    async with Client(build_server(settings_b, clock=clock), elicitation_callback=capable) as second:
+        return ana, await second.session.call_tool(
+            "delete_contact",
+            {"contact_id": ana},
+            input_responses=answers,
+            request_state=asked.request_state,
+            allow_input_required=True,
+        )
+
+
+async def test_replicas_with_shared_request_state_keys_accept_each_others_questions(settings, clock):
+    from mcp_types import CallToolResult
+
+    shared = settings.model_copy(update={"request_state_keys": SecretStr("k" * 32)})
+    _ana_id, result = await _answer_on_another_replica(shared, shared, clock)
+    assert isinstance(result, CallToolResult) and result.structured_content["deleted"] is True
+
+
+async def test_without_shared_keys_an_answer_on_another_replica_is_refused(settings, clock):
+    from mcp.shared.exceptions import MCPError
+
+    with pytest.raises(BaseException) as failure:  # the in-memory client may wrap it in an exception group
+        await _answer_on_another_replica(settings, settings, clock)
+    def flat(error):
+        if isinstance(error, BaseExceptionGroup):
+            return [leaf for inner in error.exceptions for leaf in flat(inner)]
+        return [error]
+
+    errors = flat(failure.value)
+    assert any(isinstance(e, MCPError) and "Invalid or expired requestState" in str(e) for e in errors)

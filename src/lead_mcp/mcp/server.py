@@ -9,7 +9,7 @@ from typing import Any
 
 from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel.helper_types import ReadResourceContents
-from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver import Context, MCPServer, RequestStateSecurity
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError, UnexpectedToolError
 from mcp.server.mcpserver.resources import FunctionResource
 from mcp.shared.exceptions import MCPError
@@ -219,6 +219,10 @@ def build_server(
         version=__version__,
         lifespan=lifespan,
         log_level=settings.log_level,  # type: ignore[arg-type]
+        # Replicas share the secrets that seal a mid-call question's state, so the answer may reach any of them.
+        request_state_security=(
+            RequestStateSecurity(keys=settings.request_state_key_list) if settings.request_state_keys else None
+        ),
     )
     for register in REGISTRARS:
         register(server)

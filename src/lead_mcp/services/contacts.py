@@ -560,16 +560,20 @@ async def get_contact(session: AsyncSession, scope: Scope, *, contact_id: str) -
 
 
 def fit_detail(detail: ContactDetail, budget: int = sizing.RESULT_BUDGET_CHARS) -> ContactDetail:
-    """Drop the oldest history, then the oldest touches, then closed follow-ups until the record fits a model's context."""
+    """Drop the oldest history, the oldest touches, then closed and latest pending follow-ups until it fits.
+
+    The contact's own fields are never cut; the first of each list always stays.
+    """
     size = sizing.json_size(detail)
-    for name, flag in (("history", "history_truncated"), ("interactions", "interactions_truncated")):
+    for name, flag in (
+        ("history", "history_truncated"),
+        ("interactions", "interactions_truncated"),
+        ("followups", "followups_truncated"),  # closed ones sit last, then the latest pending ones
+    ):
         entries = getattr(detail, name)
-        while size > budget and entries:
+        while size > budget and len(entries) > 1:
             size -= sizing.json_size(entries.pop()) + 1
             setattr(detail, flag, True)
-    while size > budget and detail.followups and detail.followups[-1].status != FollowUpStatus.PENDING:
-        size -= sizing.json_size(detail.followups.pop()) + 1
-        detail.followups_truncated = True
     return detail
 
 
