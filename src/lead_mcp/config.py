@@ -132,15 +132,15 @@ class Settings(BaseSettings):
         30,
         ge=1,
         le=365,
-        description="Days a deleted contact can be brought back with restore_contact before it is purged for good.",
+        description="Days a deleted contact can be brought back with restore_contact before it is purged.",
     )
     calendar_feed_days: int = Field(
         60, ge=1, le=365, description="How many days ahead the private calendar feed lists due follow-ups."
     )
     request_state_keys: SecretStr | None = Field(
         None,
-        description="Comma-separated secrets (32+ characters each) that seal the state of a question the server "
-        "asks mid-call (delete confirmation); give every replica the same ones. Unset: a key per process.",
+        description="Comma-separated secrets (32+ characters each) sealing the state of a question asked "
+        "mid-call (delete confirmation); give every replica the same ones. Unset: a key per process.",
     )
     max_text_length: int = Field(
         20_000, ge=100, le=1_000_000, description="Longest text accepted in one field (notes, summaries)."

@@ -287,12 +287,12 @@ class CompleteFollowUpResult(_Model):
 class DeleteResult(_Model):
     """Result of delete_contact."""
 
-    deleted: bool = Field(description="True when the contact was deleted (or erased); false when the user said no.")
+    deleted: bool = Field(description="True when it was deleted or erased; false if the user said no.")
     contact_id: str
     full_name: str | None
-    erased: bool = Field(False, description="True when the contact and its whole history were removed for good.")
+    erased: bool = Field(False, description="True when the contact and its whole history are gone for good.")
     restorable_until: datetime | None = Field(
-        None, description="restore_contact brings a deleted contact back until this time (not after an erase)."
+        None, description="restore_contact brings the contact back until this time (not after an erase)."
     )
     note: str | None = Field(None, description="What happened, e.g. that the user declined.")
 
@@ -312,7 +312,7 @@ class CustomFieldType(StrEnum):
 class CustomField(_Model):
     """A user-defined property of contacts."""
 
-    key: str = Field(description="The key values are stored under, e.g. 'industry' (used in add_contact's custom).")
+    key: str = Field(description="The key values are stored under, e.g. 'industry' (add_contact's custom).")
     label: str = Field(description="The name people see, e.g. 'Industry'.")
     type: CustomFieldType
     choices: list[str] | None = Field(None, description="Allowed values of a choice field.")
@@ -338,7 +338,7 @@ class RestoreResult(_Model):
     """Result of restore_contact."""
 
     contact: Contact
-    restored_followups: int = Field(description="Pending follow-ups cancelled by the delete and brought back.")
+    restored_followups: int = Field(description="Follow-ups the delete had cancelled, pending again.")
     clashes: list[KeyClash] = Field(
         default_factory=list,
         description="Emails or phones another contact took meanwhile: removed from this contact (kept in its "
@@ -350,7 +350,7 @@ class ConsentResult(_Model):
     """Result of withdraw_consent."""
 
     contact: Contact
-    cancelled_followups: int = Field(description="Pending follow-ups cancelled because consent was withdrawn.")
+    cancelled_followups: int = Field(description="Pending follow-ups cancelled by the withdrawal.")
 
 
 class UndoMergeResult(_Model):
@@ -366,7 +366,7 @@ class UndoMergeResult(_Model):
     )
     split_set_aside: list[str] = Field(
         default_factory=list,
-        description="Incoming emails or phones the new contact could not take because a contact still holds them.",
+        description="Incoming emails or phones the new contact could not take: a contact still holds them.",
     )
 
 
@@ -387,7 +387,7 @@ class BulkUpdateResult(_Model):
     changed: int = Field(description="Contacts actually changed (0 on a dry run).")
     would_change: int = Field(description="Contacts the change would alter (the rest already have it).")
     change: BulkChange
-    sample: list[ContactSummary] = Field(description="Up to 10 of the selected contacts, to check the selection.")
+    sample: list[ContactSummary] = Field(description="Up to 10 selected contacts, to check the selection by.")
     note: str
 
 
@@ -423,6 +423,6 @@ class ConnectorDocument(_Model):
 
     id: str
     title: str
-    text: str = Field(description="The contact's record as readable text: fields, notes, touches, follow-ups.")
+    text: str = Field(description="The record as readable text: fields, notes, touches, follow-ups.")
     url: str
     metadata: dict[str, str] = Field(description="Stage, source, score, company and other facts as strings.")

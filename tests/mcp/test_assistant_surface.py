@@ -12,10 +12,20 @@ async def _people(client):
         await call(
             client,
             "add_contact",
-            {"full_name": "Ana Souza", "company": "Fintech", "title": "CFO", "met_at": "Web Summit 2026", "tags": ["fintech", "hot"]},
+            {
+                "full_name": "Ana Souza",
+                "company": "Fintech",
+                "title": "CFO",
+                "met_at": "Web Summit 2026",
+                "tags": ["fintech", "hot"],
+            },
         )
     )["contact"]
-    tom = (await call(client, "add_contact", {"full_name": "Tom Weber", "met_at": "Webinar", "tags": ["finance"]}))["contact"]
+    tom = (
+        await call(
+            client, "add_contact", {"full_name": "Tom Weber", "met_at": "Webinar", "tags": ["finance"]}
+        )
+    )["contact"]
     return ana, tom
 
 
@@ -87,10 +97,14 @@ async def test_follow_up_email_prompt_for_an_unknown_name_asks_to_search_first(c
 
 
 async def test_process_scanned_cards_prompt_walks_through_scanning(client):
-    rendered = await client.get_prompt("process_scanned_cards", {"met_at": "Web Summit 2026", "tag": "WebSummit"})
+    rendered = await client.get_prompt(
+        "process_scanned_cards", {"met_at": "Web Summit 2026", "tag": "WebSummit"}
+    )
     text = rendered.messages[0].content.text
     assert 'met_at="Web Summit 2026"' in text and 'tags=["websummit"]' in text
-    order = [text.index(tool) for tool in ("scan_card(", "update_contact(", "undo_merge(", "list_due_followups(")]
+    order = [
+        text.index(tool) for tool in ("scan_card(", "update_contact(", "undo_merge(", "list_due_followups(")
+    ]
     assert order == sorted(order)
 
 
@@ -101,7 +115,12 @@ async def test_weekly_review_prompt_covers_due_drafts_report_and_stale_leads(cli
     assert "2026-03-05 to 2026-03-12" in text
     order = [
         text.index(tool)
-        for tool in ("list_due_followups(within_days=7)", "draft_followup(", "pipeline_report(", "search_contacts(")
+        for tool in (
+            "list_due_followups(within_days=7)",
+            "draft_followup(",
+            "pipeline_report(",
+            "search_contacts(",
+        )
     ]
     assert order == sorted(order)
     assert 'pipeline_report(since="2026-03-05", until="2026-03-12")' in text
@@ -126,8 +145,15 @@ async def test_completion_is_declared_and_offers_contacts_tags_stages_and_places
     assert ids.completion.values == [tom["id"]]
 
     review = PromptReference(name="weekly_review")
-    assert (await client.complete(review, {"name": "tag", "value": "fin"})).completion.values == ["finance", "fintech"]
-    assert (await client.complete(review, {"name": "tag", "value": ""})).completion.values == ["finance", "fintech", "hot"]
+    assert (await client.complete(review, {"name": "tag", "value": "fin"})).completion.values == [
+        "finance",
+        "fintech",
+    ]
+    assert (await client.complete(review, {"name": "tag", "value": ""})).completion.values == [
+        "finance",
+        "fintech",
+        "hot",
+    ]
     stages = await client.complete(review, {"name": "stage", "value": "o"})
     assert stages.completion.values == ["opportunity"]
     assert len((await client.complete(review, {"name": "stage", "value": ""})).completion.values) == 7

@@ -11,7 +11,11 @@ async def _leads(client):
         added = await call(
             client,
             "add_contact",
-            {"full_name": f"Lead {n} Person", "company": "Summit Co" if n < 3 else "Other Co", "tags": ["websummit"]},
+            {
+                "full_name": f"Lead {n} Person",
+                "company": "Summit Co" if n < 3 else "Other Co",
+                "tags": ["websummit"],
+            },
         )
         ids.append(added["contact"]["id"])
     return ids
@@ -33,14 +37,24 @@ async def test_bulk_update_applies_tags_and_stage_in_one_go_and_records_history(
     done = await call(
         client,
         "bulk_update",
-        {"query": "summit co", "add_tags": ["hot"], "remove_tags": ["websummit"], "set_stage": "mql", "dry_run": False},
+        {
+            "query": "summit co",
+            "add_tags": ["hot"],
+            "remove_tags": ["websummit"],
+            "set_stage": "mql",
+            "dry_run": False,
+        },
     )
     assert done["changed"] == 3 and done["matched"] == 3
     hot = await call(client, "search_contacts", {"tag": "hot"})
     assert {c["id"] for c in hot["items"]} == set(ids[:3])
     assert {c["stage"] for c in hot["items"]} == {"mql"}
-    assert {c["id"] for c in (await call(client, "search_contacts", {"tag": "websummit"}))["items"]} == set(ids[3:])
-    assert {c["id"] for c in (await call(client, "search_contacts", {"query": "hot"}))["items"]} == set(ids[:3])
+    assert {c["id"] for c in (await call(client, "search_contacts", {"tag": "websummit"}))["items"]} == set(
+        ids[3:]
+    )
+    assert {c["id"] for c in (await call(client, "search_contacts", {"query": "hot"}))["items"]} == set(
+        ids[:3]
+    )
     entry = (await call(client, "get_contact", {"contact_id": ids[0]}))["history"][0]
     assert entry["action"] == "bulk_updated"
     assert entry["detail"]["fields"]["stage"] == {"old": "lead", "new": "mql"}
@@ -49,7 +63,13 @@ async def test_bulk_update_applies_tags_and_stage_in_one_go_and_records_history(
     again = await call(
         client,
         "bulk_update",
-        {"query": "summit co", "add_tags": ["hot"], "remove_tags": ["websummit"], "set_stage": "mql", "dry_run": False},
+        {
+            "query": "summit co",
+            "add_tags": ["hot"],
+            "remove_tags": ["websummit"],
+            "set_stage": "mql",
+            "dry_run": False,
+        },
     )
     assert again["matched"] == 3 and again["changed"] == 0
 
@@ -57,10 +77,14 @@ async def test_bulk_update_applies_tags_and_stage_in_one_go_and_records_history(
 async def test_bulk_update_selects_by_ids_and_filters_together(client):
     ids = await _leads(client)
     done = await call(
-        client, "bulk_update", {"contact_ids": ids[1:4], "tag": "websummit", "set_stage": "sql", "dry_run": False}
+        client,
+        "bulk_update",
+        {"contact_ids": ids[1:4], "tag": "websummit", "set_stage": "sql", "dry_run": False},
     )
     assert done["changed"] == 3
-    assert {c["id"] for c in (await call(client, "search_contacts", {"stage": "sql"}))["items"]} == set(ids[1:4])
+    assert {c["id"] for c in (await call(client, "search_contacts", {"stage": "sql"}))["items"]} == set(
+        ids[1:4]
+    )
 
 
 async def test_bulk_update_refuses_no_selection_no_change_and_unknown_owners(client):
@@ -69,7 +93,9 @@ async def test_bulk_update_refuses_no_selection_no_change_and_unknown_owners(cli
     assert "no change given" in await call_error(client, "bulk_update", {"tag": "websummit"})
     unknown = await call_error(client, "bulk_update", {"tag": "websummit", "set_owner": "nobody@example.com"})
     assert "set_owner" in unknown and "no user" in unknown
-    both = await call_error(client, "bulk_update", {"tag": "websummit", "add_tags": ["a"], "remove_tags": ["a"]})
+    both = await call_error(
+        client, "bulk_update", {"tag": "websummit", "add_tags": ["a"], "remove_tags": ["a"]}
+    )
     assert "remove_tags" in both
 
 
@@ -81,13 +107,22 @@ async def test_bulk_update_gives_contacts_to_an_owner_by_email_and_clears_it(cli
     db = Database(settings.database_url)
     try:
         async with db.transaction(workspace_id=None) as session:
-            session.add(User(workspace_id=LOCAL_WORKSPACE_ID, email="sam@example.com", name="Sam", created_at=clock.now()))
+            session.add(
+                User(
+                    workspace_id=LOCAL_WORKSPACE_ID,
+                    email="sam@example.com",
+                    name="Sam",
+                    created_at=clock.now(),
+                )
+            )
             await session.flush()
             sam_id = (await session.execute(User.__table__.select())).first().id
     finally:
         await db.dispose()
     ids = await _leads(client)
-    given = await call(client, "bulk_update", {"contact_ids": ids[:2], "set_owner": "Sam@Example.com", "dry_run": False})
+    given = await call(
+        client, "bulk_update", {"contact_ids": ids[:2], "set_owner": "Sam@Example.com", "dry_run": False}
+    )
     assert given["changed"] == 2 and given["change"]["owner_id"] == sam_id
     assert (await call(client, "get_contact", {"contact_id": ids[0]}))["contact"]["owner_id"] == sam_id
     cleared = await call(client, "bulk_update", {"contact_ids": ids[:2], "set_owner": "", "dry_run": False})

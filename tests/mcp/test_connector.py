@@ -15,11 +15,17 @@ async def test_search_and_fetch_annotations_are_read_only(client):
 
 
 async def test_search_returns_results_with_id_title_url_in_both_forms(client):
-    ana = (await call(client, "add_contact", {"full_name": "Ana Souza", "company": "Fintech", "title": "CFO"}))["contact"]
+    ana = (
+        await call(client, "add_contact", {"full_name": "Ana Souza", "company": "Fintech", "title": "CFO"})
+    )["contact"]
     await call(client, "add_contact", {"full_name": "Tom Weber"})
     result = await client.call_tool("search", {"query": "fintech"})
     assert not result.is_error
-    expected = {"results": [{"id": ana["id"], "title": "Ana Souza — CFO at Fintech", "url": f"lead://contacts/{ana['id']}"}]}
+    expected = {
+        "results": [
+            {"id": ana["id"], "title": "Ana Souza — CFO at Fintech", "url": f"lead://contacts/{ana['id']}"}
+        ]
+    }
     assert result.structured_content == expected
     assert len(result.content) == 1 and result.content[0].type == "text"
     assert json.loads(result.content[0].text) == expected
@@ -43,13 +49,23 @@ async def test_fetch_returns_the_contact_as_one_document(client):
             },
         )
     )["contact"]
-    await call(client, "log_interaction", {"contact_id": ana["id"], "kind": "call", "summary": "Intro call, friendly"})
+    await call(
+        client,
+        "log_interaction",
+        {"contact_id": ana["id"], "kind": "call", "summary": "Intro call, friendly"},
+    )
     result = await client.call_tool("fetch", {"id": ana["id"]})
     document = result.structured_content
     assert set(document) == {"id", "title", "text", "url", "metadata"}
     assert document["id"] == ana["id"] and document["url"] == f"lead://contacts/{ana['id']}"
     assert document["title"] == "Ana Souza — Fintech"
-    for fact in ("Emails: ana@fintech.io", "Met at: Web Summit", "Industry: payments", "Wants a demo in April", "Intro call"):
+    for fact in (
+        "Emails: ana@fintech.io",
+        "Met at: Web Summit",
+        "Industry: payments",
+        "Wants a demo in April",
+        "Intro call",
+    ):
         assert fact in document["text"]
     assert document["metadata"]["stage"] == "lead" and document["metadata"]["emails"] == "ana@fintech.io"
     assert all(isinstance(v, str) for v in document["metadata"].values())

@@ -6,10 +6,16 @@ from tests.helpers import call, call_error
 
 
 async def define_fields(client):
-    await call(client, "define_custom_field", {"label": "Industry", "type": "choice", "choices": ["Fintech", "Retail"]})
+    await call(
+        client,
+        "define_custom_field",
+        {"label": "Industry", "type": "choice", "choices": ["Fintech", "Retail"]},
+    )
     await call(client, "define_custom_field", {"label": "Deal size", "type": "number"})
     await call(client, "define_custom_field", {"label": "Renewal", "type": "date"})
-    return await call(client, "define_custom_field", {"label": "Referral code", "type": "text", "key": "ref_code"})
+    return await call(
+        client, "define_custom_field", {"label": "Referral code", "type": "text", "key": "ref_code"}
+    )
 
 
 async def test_define_custom_field_makes_keys_from_labels_and_lists_them(client):
@@ -30,7 +36,12 @@ async def test_custom_values_round_trip_normalized_through_add_get_and_update(cl
         {
             "full_name": "Ana Souza",
             "email": "ana@fintech.io",
-            "custom": {"industry": "fintech", "deal_size": "12000", "renewal": "2026-12-01", "ref_code": "WS-26"},
+            "custom": {
+                "industry": "fintech",
+                "deal_size": "12000",
+                "renewal": "2026-12-01",
+                "ref_code": "WS-26",
+            },
         },
     )
     assert added["contact"]["custom"] == {
@@ -56,7 +67,9 @@ async def test_custom_values_round_trip_normalized_through_add_get_and_update(cl
 
 async def test_custom_values_are_found_by_search(client):
     await define_fields(client)
-    ana = await call(client, "add_contact", {"full_name": "Ana Souza", "custom": {"ref_code": "Zebra-Launch"}})
+    ana = await call(
+        client, "add_contact", {"full_name": "Ana Souza", "custom": {"ref_code": "Zebra-Launch"}}
+    )
     await call(client, "add_contact", {"full_name": "Tom Weber", "custom": {"industry": "retail"}})
     found = await call(client, "search_contacts", {"query": "zebra"})
     assert [c["id"] for c in found["items"]] == [ana["contact"]["id"]]
@@ -69,11 +82,17 @@ async def test_custom_values_are_found_by_search(client):
 
 async def test_custom_values_are_checked_by_type_and_name_the_field(client):
     await define_fields(client)
-    wrong_number = await call_error(client, "add_contact", {"full_name": "A B", "custom": {"deal_size": "lots"}})
+    wrong_number = await call_error(
+        client, "add_contact", {"full_name": "A B", "custom": {"deal_size": "lots"}}
+    )
     assert "custom.deal_size" in wrong_number and "not a number" in wrong_number
-    wrong_date = await call_error(client, "add_contact", {"full_name": "A B", "custom": {"renewal": "next week"}})
+    wrong_date = await call_error(
+        client, "add_contact", {"full_name": "A B", "custom": {"renewal": "next week"}}
+    )
     assert "custom.renewal" in wrong_date and "YYYY-MM-DD" in wrong_date
-    wrong_choice = await call_error(client, "add_contact", {"full_name": "A B", "custom": {"industry": "mining"}})
+    wrong_choice = await call_error(
+        client, "add_contact", {"full_name": "A B", "custom": {"industry": "mining"}}
+    )
     assert "custom.industry" in wrong_choice and "'Fintech'" in wrong_choice
     unknown = await call_error(client, "add_contact", {"full_name": "A B", "custom": {"colour": "red"}})
     assert "custom.colour" in unknown and "define_custom_field" in unknown
@@ -90,7 +109,9 @@ async def test_custom_field_type_cannot_change_and_choices_only_grow(client):
     )
     assert "'Retail'" in shrunk
     grown = await call(
-        client, "define_custom_field", {"label": "Industry", "type": "choice", "choices": ["Fintech", "Retail", "Health"]}
+        client,
+        "define_custom_field",
+        {"label": "Industry", "type": "choice", "choices": ["Fintech", "Retail", "Health"]},
     )
     assert {f["key"]: f["choices"] for f in grown["items"]}["industry"] == ["Fintech", "Retail", "Health"]
     reserved = await call_error(client, "define_custom_field", {"label": "Email", "type": "text"})
@@ -99,7 +120,11 @@ async def test_custom_field_type_cannot_change_and_choices_only_grow(client):
 
 async def test_a_duplicate_add_fills_empty_custom_fields_and_keeps_differing_ones(client):
     await define_fields(client)
-    await call(client, "add_contact", {"full_name": "Ana Souza", "email": "ana@fintech.io", "custom": {"industry": "Fintech"}})
+    await call(
+        client,
+        "add_contact",
+        {"full_name": "Ana Souza", "email": "ana@fintech.io", "custom": {"industry": "Fintech"}},
+    )
     merged = await call(
         client,
         "add_contact",

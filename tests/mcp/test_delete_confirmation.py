@@ -6,11 +6,11 @@ mid-call). Stateless HTTP is in tests/e2e/test_delete_confirmation_http.py.
 """
 
 import pytest
-from mcp import Client
 from mcp_types import ElicitResult
 from pydantic import SecretStr
 
 from lead_mcp.mcp.server import build_server
+from mcp import Client
 from tests.helpers import call, call_error
 
 MODES = ["auto", "legacy"]
@@ -31,14 +31,18 @@ def answering(action, approve=True):
 
 
 async def _ana(client):
-    added = await call(client, "add_contact", {"full_name": "Ana Souza", "company": "Fintech", "email": "ana@fintech.io"})
+    added = await call(
+        client, "add_contact", {"full_name": "Ana Souza", "company": "Fintech", "email": "ana@fintech.io"}
+    )
     return added["contact"]["id"]
 
 
 @pytest.mark.parametrize("mode", MODES)
 async def test_delete_asks_the_user_and_deletes_when_they_accept(settings, clock, mode):
     callback = answering("accept")
-    async with Client(build_server(settings, clock=clock), mode=mode, elicitation_callback=callback) as client:
+    async with Client(
+        build_server(settings, clock=clock), mode=mode, elicitation_callback=callback
+    ) as client:
         assert client.protocol_version == ("2025-11-25" if mode == "legacy" else "2026-07-28")
         ana = await _ana(client)
         result = await call(client, "delete_contact", {"contact_id": ana})
@@ -53,7 +57,9 @@ async def test_delete_asks_the_user_and_deletes_when_they_accept(settings, clock
 @pytest.mark.parametrize(("action", "approve"), [("decline", True), ("cancel", True), ("accept", False)])
 async def test_delete_keeps_the_contact_when_the_user_says_no(settings, clock, mode, action, approve):
     callback = answering(action, approve)
-    async with Client(build_server(settings, clock=clock), mode=mode, elicitation_callback=callback) as client:
+    async with Client(
+        build_server(settings, clock=clock), mode=mode, elicitation_callback=callback
+    ) as client:
         ana = await _ana(client)
         result = await call(client, "delete_contact", {"contact_id": ana})
         assert result["deleted"] is False
@@ -64,7 +70,9 @@ async def test_delete_keeps_the_contact_when_the_user_says_no(settings, clock, m
 @pytest.mark.parametrize("mode", MODES)
 async def test_the_user_is_asked_even_when_the_model_passes_confirm(settings, clock, mode):
     callback = answering("decline")
-    async with Client(build_server(settings, clock=clock), mode=mode, elicitation_callback=callback) as client:
+    async with Client(
+        build_server(settings, clock=clock), mode=mode, elicitation_callback=callback
+    ) as client:
         ana = await _ana(client)
         result = await call(client, "delete_contact", {"contact_id": ana, "confirm": True})
         assert result["deleted"] is False and len(callback.asked) == 1
@@ -84,7 +92,9 @@ async def test_a_client_without_elicitation_must_pass_confirm_true(settings, clo
 @pytest.mark.parametrize("mode", MODES)
 async def test_erasing_asks_a_question_that_says_it_cannot_be_undone(settings, clock, mode):
     callback = answering("accept")
-    async with Client(build_server(settings, clock=clock), mode=mode, elicitation_callback=callback) as client:
+    async with Client(
+        build_server(settings, clock=clock), mode=mode, elicitation_callback=callback
+    ) as client:
         ana = await _ana(client)
         result = await call(client, "delete_contact", {"contact_id": ana, "erase": True})
         assert result["erased"] is True
@@ -94,7 +104,9 @@ async def test_erasing_asks_a_question_that_says_it_cannot_be_undone(settings, c
 async def test_nobody_is_asked_about_a_contact_that_does_not_exist(settings, clock):
     callback = answering("accept")
     async with Client(build_server(settings, clock=clock), elicitation_callback=callback) as client:
-        missing = await call_error(client, "delete_contact", {"contact_id": "00000000-0000-4000-8000-000000000000"})
+        missing = await call_error(
+            client, "delete_contact", {"contact_id": "00000000-0000-4000-8000-000000000000"}
+        )
         assert "no contact" in missing and "search_contacts" in missing
         assert callback.asked == []
 
@@ -108,7 +120,9 @@ async def _answer_on_another_replica(settings_a, settings_b, clock):
 
     async with Client(build_server(settings_a, clock=clock), elicitation_callback=capable) as first:
         ana = await _ana(first)
-        asked = await first.session.call_tool("delete_contact", {"contact_id": ana}, allow_input_required=True)
+        asked = await first.session.call_tool(
+            "delete_contact", {"contact_id": ana}, allow_input_required=True
+        )
         assert isinstance(asked, InputRequiredResult)
     answers = {key: ElicitResult(action="accept", content={"approve": True}) for key in asked.input_requests}
     async with Client(build_server(settings_b, clock=clock), elicitation_callback=capable) as second:
@@ -134,6 +148,7 @@ async def test_without_shared_keys_an_answer_on_another_replica_is_refused(setti
 
     with pytest.raises(BaseException) as failure:  # the in-memory client may wrap it in an exception group
         await _answer_on_another_replica(settings, settings, clock)
+
     def flat(error):
         if isinstance(error, BaseExceptionGroup):
             return [leaf for inner in error.exceptions for leaf in flat(inner)]

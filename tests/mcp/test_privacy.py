@@ -1,4 +1,4 @@
-"""Safety and privacy: soft delete everywhere, restore, erasure, consent withdrawal, merge history and undo."""
+"""Safety and privacy: soft delete everywhere, restore, erasure, consent withdrawal, merge undo."""
 
 from datetime import timedelta
 
@@ -20,7 +20,9 @@ async def _rows_about(database_url: str, contact_id: str) -> dict[str, int]:
             for table in ("contacts", "interactions", "followups", "contact_changes", "contact_keys"):
                 column = "id" if table == "contacts" else "contact_id"
                 counts[table] = (
-                    await session.execute(text(f"SELECT count(*) FROM {table} WHERE {column} = :id"), {"id": contact_id})
+                    await session.execute(
+                        text(f"SELECT count(*) FROM {table} WHERE {column} = :id"), {"id": contact_id}
+                    )
                 ).scalar_one()
     finally:
         await db.dispose()
@@ -45,7 +47,9 @@ async def test_a_deleted_contact_disappears_from_every_tool_and_restore_brings_i
     assert "was deleted" in await call_error(client, "fetch", {"id": ana["id"]})
     due = await client.read_resource("lead://followups/due")
     assert '"items": []' in due.contents[0].text
-    offered = await client.complete(PromptReference(name="follow_up_email"), {"name": "contact_id", "value": "ana"})
+    offered = await client.complete(
+        PromptReference(name="follow_up_email"), {"name": "contact_id", "value": "ana"}
+    )
     assert offered.completion.values == []
     dry = await call(client, "bulk_update", {"tag": "vip", "add_tags": ["x"]})
     assert dry["matched"] == 0
@@ -69,7 +73,9 @@ async def test_restore_reports_an_email_another_contact_took_meanwhile(client, c
     ana = (await call(client, "add_contact", ANA))["contact"]
     await call(client, "delete_contact", {"contact_id": ana["id"], "confirm": True})
     clock.advance(timedelta(days=1))
-    newcomer = (await call(client, "add_contact", {"full_name": "Ana S.", "email": "ana@fintech.io"}))["contact"]
+    newcomer = (await call(client, "add_contact", {"full_name": "Ana S.", "email": "ana@fintech.io"}))[
+        "contact"
+    ]
     assert newcomer["id"] != ana["id"]
 
     restored = await call(client, "restore_contact", {"contact_id": ana["id"]})
@@ -98,8 +104,12 @@ async def test_restore_is_refused_after_the_retention_window_and_the_next_delete
 
 async def test_erase_removes_the_contact_and_its_whole_history_for_good(client, settings):
     ana = (await call(client, "add_contact", ANA))["contact"]
-    await call(client, "log_interaction", {"contact_id": ana["id"], "kind": "call", "summary": "Asked about pricing"})
-    referred = (await call(client, "add_contact", {"full_name": "Tom Weber", "referred_by": ana["id"]}))["contact"]
+    await call(
+        client, "log_interaction", {"contact_id": ana["id"], "kind": "call", "summary": "Asked about pricing"}
+    )
+    referred = (await call(client, "add_contact", {"full_name": "Tom Weber", "referred_by": ana["id"]}))[
+        "contact"
+    ]
     assert (await _rows_about(settings.database_url, ana["id"]))["interactions"] == 1
 
     erased = await call(client, "delete_contact", {"contact_id": ana["id"], "erase": True, "confirm": True})
@@ -113,7 +123,9 @@ async def test_erase_removes_the_contact_and_its_whole_history_for_good(client, 
     }
     assert "no contact" in await call_error(client, "get_contact", {"contact_id": ana["id"]})
     assert "no contact" in await call_error(client, "restore_contact", {"contact_id": ana["id"]})
-    assert (await call(client, "get_contact", {"contact_id": referred["id"]}))["contact"]["referred_by"] is None
+    assert (await call(client, "get_contact", {"contact_id": referred["id"]}))["contact"][
+        "referred_by"
+    ] is None
     # The email is free: adding it again makes a new person.
     assert (await call(client, "add_contact", {"email": "ana@fintech.io"}))["created"] is True
 
@@ -149,7 +161,9 @@ async def test_withdrawing_consent_cancels_follow_ups_and_stops_new_ones(client,
 async def test_every_merge_is_kept_in_history_even_when_it_only_differed(client, clock):
     ana = (await call(client, "add_contact", {**ANA, "company": "Fintech"}))["contact"]
     clock.advance(timedelta(minutes=1))
-    merged = await call(client, "add_contact", {"email": "ana@fintech.io", "company": "Fintech Ltd", "source": "card_scan"})
+    merged = await call(
+        client, "add_contact", {"email": "ana@fintech.io", "company": "Fintech Ltd", "source": "card_scan"}
+    )
     assert merged["merged_fields"] == []
     entry = (await call(client, "get_contact", {"contact_id": ana["id"]}))["history"][0]
     assert entry["action"] == "merged"
@@ -159,9 +173,11 @@ async def test_every_merge_is_kept_in_history_even_when_it_only_differed(client,
 
 
 async def test_undo_merge_takes_back_what_a_wrong_merge_filled_and_splits_off_the_other_person(client, clock):
-    john = (await call(client, "add_contact", {"full_name": "John Smith", "company": "Acme", "email": "john@acme.com"}))[
-        "contact"
-    ]
+    john = (
+        await call(
+            client, "add_contact", {"full_name": "John Smith", "company": "Acme", "email": "john@acme.com"}
+        )
+    )["contact"]
     clock.advance(timedelta(minutes=1))
     merged = await call(
         client,
@@ -192,16 +208,24 @@ async def test_undo_merge_takes_back_what_a_wrong_merge_filled_and_splits_off_th
     assert split["full_name"] == "John Smith" and split["title"] == "CTO"
     assert split["emails"] == ["jsmith@gmail.com"] and split["phones"] == ["+14155550199"]
     assert split["notes"] == "Builds robots" and split["tags"] == ["robotics"]
-    assert [c["id"] for c in (await call(client, "search_contacts", {"query": "jsmith"}))["items"]] == [split["id"]]
-    assert [c["id"] for c in (await call(client, "search_contacts", {"tag": "robotics"}))["items"]] == [split["id"]]
+    assert [c["id"] for c in (await call(client, "search_contacts", {"query": "jsmith"}))["items"]] == [
+        split["id"]
+    ]
+    assert [c["id"] for c in (await call(client, "search_contacts", {"tag": "robotics"}))["items"]] == [
+        split["id"]
+    ]
     after = (await call(client, "get_contact", {"contact_id": john["id"]}))["history"][0]
     assert after["action"] == "merge_undone" and after["detail"]["change_id"] == merge_id
     assert "no merge left" in await call_error(client, "undo_merge", {"contact_id": john["id"]})
-    assert "already undone" in await call_error(client, "undo_merge", {"contact_id": john["id"], "change_id": merge_id})
+    assert "already undone" in await call_error(
+        client, "undo_merge", {"contact_id": john["id"], "change_id": merge_id}
+    )
 
 
 async def test_undo_merge_leaves_fields_changed_after_the_merge(client, clock):
-    ana = (await call(client, "add_contact", {"full_name": "Ana Souza", "email": "ana@fintech.io"}))["contact"]
+    ana = (await call(client, "add_contact", {"full_name": "Ana Souza", "email": "ana@fintech.io"}))[
+        "contact"
+    ]
     clock.advance(timedelta(minutes=1))
     await call(client, "add_contact", {"email": "ana@fintech.io", "title": "CFO", "company": "Fintech"})
     clock.advance(timedelta(minutes=1))

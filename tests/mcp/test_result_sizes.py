@@ -1,4 +1,4 @@
-"""Results sized for a model's context: no tool result comes near ~25k tokens, and nothing is lost to paging."""
+"""Results sized for a model's context: none near ~25k tokens, and nothing lost to paging."""
 
 import json
 
@@ -15,14 +15,25 @@ def _sizes(result):
 
 
 async def test_get_contact_on_a_huge_record_stays_within_a_models_context(client):
-    contact = (await call(client, "add_contact", {"full_name": "Big Record", "notes": "n" * 20_000}))["contact"]
+    contact = (await call(client, "add_contact", {"full_name": "Big Record", "notes": "n" * 20_000}))[
+        "contact"
+    ]
     for n in range(60):
-        await call(client, "log_interaction", {"contact_id": contact["id"], "kind": "email", "summary": f"{n} " + "s" * 19_000})
+        await call(
+            client,
+            "log_interaction",
+            {"contact_id": contact["id"], "kind": "email", "summary": f"{n} " + "s" * 19_000},
+        )
     for n in range(55):
         await call(
             client,
             "schedule_followup",
-            {"contact_id": contact["id"], "due": f"2026-04-{n % 28 + 1:02d}", "note": "x" * 4_900, "replace_pending": False},
+            {
+                "contact_id": contact["id"],
+                "due": f"2026-04-{n % 28 + 1:02d}",
+                "note": "x" * 4_900,
+                "replace_pending": False,
+            },
         )
     result = await client.call_tool("get_contact", {"contact_id": contact["id"]})
     structured, text = _sizes(result)
@@ -60,7 +71,11 @@ async def test_a_page_of_due_follow_ups_with_long_notes_stops_early_and_pages_on
     ids = set()
     for n in range(40):
         contact = (await call(client, "add_contact", {"full_name": f"Due {n}"}))["contact"]
-        await call(client, "schedule_followup", {"contact_id": contact["id"], "due": "2026-03-10", "note": "d" * 4_900})
+        await call(
+            client,
+            "schedule_followup",
+            {"contact_id": contact["id"], "due": "2026-03-10", "note": "d" * 4_900},
+        )
         ids.add(contact["id"])
     seen, cursor, pages = [], None, 0
     while True:

@@ -28,7 +28,9 @@ def test_calendar_has_crlf_lines_and_timed_and_all_day_events():
     text = ics.calendar(
         [
             ics.Event(uid="a@x", start=stamp, end=stamp, summary="Timed", description="d", alarm=True),
-            ics.Event(uid="b@x", start=date(2026, 3, 10), end=date(2026, 3, 11), summary="All day", description="d"),
+            ics.Event(
+                uid="b@x", start=date(2026, 3, 10), end=date(2026, 3, 11), summary="All day", description="d"
+            ),
         ],
         name="Feed",
         stamp=stamp,

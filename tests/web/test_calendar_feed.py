@@ -33,12 +33,20 @@ async def test_feed_lists_due_follow_ups_as_events_calendar_apps_read(client, se
             },
         )
     )["contact"]
-    tom = (await call(client, "add_contact", {"full_name": "Tom Weber", "phone": "+1 415 555 0100", "follow_up_in_days": 3}))[
+    tom = (
+        await call(
+            client,
+            "add_contact",
+            {"full_name": "Tom Weber", "phone": "+1 415 555 0100", "follow_up_in_days": 3},
+        )
+    )["contact"]
+    old = (await call(client, "add_contact", {"full_name": "Old Lead"}))["contact"]
+    await call(
+        client, "schedule_followup", {"contact_id": old["id"], "due": "2026-03-05", "note": "Long overdue"}
+    )
+    far = (await call(client, "add_contact", {"full_name": "Far Future", "follow_up_in_days": 200}))[
         "contact"
     ]
-    old = (await call(client, "add_contact", {"full_name": "Old Lead"}))["contact"]
-    await call(client, "schedule_followup", {"contact_id": old["id"], "due": "2026-03-05", "note": "Long overdue"})
-    far = (await call(client, "add_contact", {"full_name": "Far Future", "follow_up_in_days": 200}))["contact"]
     gone = (await call(client, "add_contact", {"full_name": "Gone Person"}))["contact"]
     await call(client, "delete_contact", {"contact_id": gone["id"], "confirm": True})
 
@@ -60,7 +68,9 @@ async def test_feed_lists_due_follow_ups_as_events_calendar_apps_read(client, se
     assert str(calendar["X-WR-CALNAME"]) == "lead-mcp follow-ups"
     events = {str(e["UID"]).split("@")[0]: e for e in calendar.walk("VEVENT")}
     by_contact = {}
-    detail = {c: await call(client, "get_contact", {"contact_id": c}) for c in (ana["id"], tom["id"], old["id"])}
+    detail = {
+        c: await call(client, "get_contact", {"contact_id": c}) for c in (ana["id"], tom["id"], old["id"])
+    }
     for contact_id, record in detail.items():
         pending = [f for f in record["followups"] if f["status"] == "pending"]
         by_contact[contact_id] = events[pending[0]["id"]]

@@ -6,7 +6,13 @@ import re
 from typing import TYPE_CHECKING, Any, cast
 
 from mcp.server.mcpserver import Context, MCPServer
-from mcp_types import Completion, CompletionArgument, CompletionContext, PromptReference, ResourceTemplateReference
+from mcp_types import (
+    Completion,
+    CompletionArgument,
+    CompletionContext,
+    PromptReference,
+    ResourceTemplateReference,
+)
 from sqlalchemy import select
 
 from lead_mcp.db.tables import ContactRow, ContactTag
@@ -35,7 +41,10 @@ async def complete_contacts(ctx: Context[Any, Any], typed: str, *, labelled: boo
             rows = (
                 await session.execute(
                     select(ContactRow.id, ContactRow.full_name)
-                    .where(ContactRow.deleted_at.is_(None), ContactRow.id.startswith(text.lower(), autoescape=True))
+                    .where(
+                        ContactRow.deleted_at.is_(None),
+                        ContactRow.id.startswith(text.lower(), autoescape=True),
+                    )
                     .order_by(ContactRow.id)
                     .limit(MAX_VALUES + 1)
                 )
@@ -54,15 +63,21 @@ async def complete_tags(ctx: Context[Any, Any], typed: str) -> Completion:
     prefix = " ".join(typed.split()).lower()
     async with unit(ctx, write=False) as (session, _scope):
         tags = (
-            await session.execute(
-                select(ContactTag.tag)
-                .distinct()
-                .join(ContactRow, ContactRow.pk == ContactTag.contact_pk)
-                .where(ContactRow.deleted_at.is_(None), ContactTag.tag.startswith(prefix, autoescape=True))
-                .order_by(ContactTag.tag)
-                .limit(MAX_VALUES + 1)
+            (
+                await session.execute(
+                    select(ContactTag.tag)
+                    .distinct()
+                    .join(ContactRow, ContactRow.pk == ContactTag.contact_pk)
+                    .where(
+                        ContactRow.deleted_at.is_(None), ContactTag.tag.startswith(prefix, autoescape=True)
+                    )
+                    .order_by(ContactTag.tag)
+                    .limit(MAX_VALUES + 1)
+                )
             )
-        ).scalars().all()
+            .scalars()
+            .all()
+        )
     return _completion(list(tags), False)
 
 
@@ -71,14 +86,18 @@ async def complete_met_at(ctx: Context[Any, Any], typed: str) -> Completion:
     prefix = typed.strip().lower()
     async with unit(ctx, write=False) as (session, _scope):
         places = (
-            await session.execute(
-                select(ContactRow.met_at)
-                .distinct()
-                .where(ContactRow.deleted_at.is_(None), ContactRow.met_at.is_not(None))
-                .order_by(ContactRow.met_at)
-                .limit(500)
+            (
+                await session.execute(
+                    select(ContactRow.met_at)
+                    .distinct()
+                    .where(ContactRow.deleted_at.is_(None), ContactRow.met_at.is_not(None))
+                    .order_by(ContactRow.met_at)
+                    .limit(500)
+                )
             )
-        ).scalars().all()
+            .scalars()
+            .all()
+        )
     matching = [p for p in places if p and p.lower().startswith(prefix)]
     return _completion(matching, False)
 

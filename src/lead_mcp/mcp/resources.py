@@ -59,7 +59,10 @@ def register(server: MCPServer[Any]) -> None:
 
     async def due_followups(ctx: Context[Any, Any]) -> str:
         return await _read(
-            ctx, lambda session, scope: followups.list_due_followups(session, scope, within_days=0, limit=DUE_LIMIT)
+            ctx,
+            lambda session, scope: followups.list_due_followups(
+                session, scope, within_days=0, limit=DUE_LIMIT
+            ),
         )
 
     lead.add_static_resource(
@@ -67,7 +70,8 @@ def register(server: MCPServer[Any]) -> None:
         due_followups,
         name="due_followups",
         title="Follow-ups due today",
-        description="Who to follow up with today, overdue first, then by due time and lead score (JSON, up to "
+        description="Who to follow up with today, overdue first, then by due time and lead score (JSON, up "
+        "to "
         f"{DUE_LIMIT}); list_due_followups gives more days and further pages.",
         mime_type=JSON,
     )

@@ -59,8 +59,9 @@ whole record with get_contact. Ids are opaque strings returned by these tools; n
 # A static resource that reads the store: the SDK gives static resources no Context, so LeadServer does.
 StaticReader = Callable[[Context[AppState, Any]], Awaitable[str]]
 # One completion source; the first that answers (not None) wins. The SDK allows one handler per server.
+CompletionRef = PromptReference | ResourceTemplateReference
 Completer = Callable[
-    [Context[AppState, Any], PromptReference | ResourceTemplateReference, CompletionArgument, CompletionContext | None],
+    [Context[AppState, Any], CompletionRef, CompletionArgument, CompletionContext | None],
     Awaitable[Completion | None],
 ]
 
@@ -114,7 +115,8 @@ class LeadServer(MCPServer[AppState]):
     def add_completer(self, completer: Completer) -> None:
         """Add a completion source (registering the handler, and so the capability, on first use)."""
         if not self.completers:
-            self._lowlevel_server.add_request_handler("completion/complete", CompleteRequestParams, self._complete)
+            lowlevel = self._lowlevel_server
+            lowlevel.add_request_handler("completion/complete", CompleteRequestParams, self._complete)
         self.completers.append(completer)
 
     async def _complete(
@@ -132,7 +134,8 @@ class LeadServer(MCPServer[AppState]):
             raise
         except Exception as exc:
             log.exception("completion of %r failed", params.argument.name)
-            raise MCPError(code=INTERNAL_ERROR, message=f"Error completing argument {params.argument.name}") from exc
+            message = f"Error completing argument {params.argument.name}"
+            raise MCPError(code=INTERNAL_ERROR, message=message) from exc
         return CompleteResult(completion=Completion(values=[]))
 
     async def call_tool(
@@ -219,9 +222,11 @@ def build_server(
         version=__version__,
         lifespan=lifespan,
         log_level=settings.log_level,  # type: ignore[arg-type]
-        # Replicas share the secrets that seal a mid-call question's state, so the answer may reach any of them.
+        # Replicas share the secrets sealing a mid-call question's state, so any of them takes the answer.
         request_state_security=(
-            RequestStateSecurity(keys=settings.request_state_key_list) if settings.request_state_keys else None
+            RequestStateSecurity(keys=settings.request_state_key_list)
+            if settings.request_state_keys
+            else None
         ),
     )
     for register in REGISTRARS:

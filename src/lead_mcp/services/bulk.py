@@ -39,7 +39,7 @@ def _selection(
     stage: Stage | None,
     tag: str | None,
     source: Source | None,
-) -> Select[tuple[ContactRow]] | None:
+) -> Select[ContactRow] | None:
     """The live contacts the selection covers; None when a query has no searchable words."""
     stmt = select(ContactRow).where(ContactRow.deleted_at.is_(None))
     if contact_ids:
@@ -77,11 +77,15 @@ async def _owner(session: AsyncSession, owner: str | None) -> str | None:
         return ""
     text = owner.strip()
     found = (
-        await session.execute(select(User.id).where(or_(User.id == text, func.lower(User.email) == text.lower())))
+        await session.execute(
+            select(User.id).where(or_(User.id == text, func.lower(User.email) == text.lower()))
+        )
     ).scalar_one_or_none()
     if found is None:
         raise InvalidInput(
-            "set_owner", f"no user {text!r} in this workspace", "Give the user's email or id, or '' to clear the owner"
+            "set_owner",
+            f"no user {text!r} in this workspace",
+            "Give the user's email or id, or '' to clear the owner",
         )
     return str(found)
 
@@ -119,7 +123,9 @@ async def bulk_update(
 ) -> BulkUpdateResult:
     """Add or remove tags, set the stage or the owner of every selected contact; a dry run only counts."""
     if contact_ids is not None and len(contact_ids) > MAX_IDS:
-        raise InvalidInput("contact_ids", f"has {len(contact_ids)} ids; at most {MAX_IDS}", "Select by query or tag")
+        raise InvalidInput(
+            "contact_ids", f"has {len(contact_ids)} ids; at most {MAX_IDS}", "Select by query or tag"
+        )
     if not (contact_ids or (query and query.strip()) or stage or tag or source):
         raise InvalidInput(
             "contact_ids",
@@ -137,10 +143,14 @@ async def bulk_update(
     change.owner_id = owner_id
     if not (change.add_tags or change.remove_tags or change.stage or owner_id is not None):
         raise InvalidInput(
-            "add_tags", "no change given", "Give add_tags, remove_tags, set_stage or set_owner to apply to the contacts"
+            "add_tags",
+            "no change given",
+            "Give add_tags, remove_tags, set_stage or set_owner to apply to the contacts",
         )
 
-    stmt = _selection(session, scope, contact_ids=contact_ids, query=query, stage=stage, tag=tag, source=source)
+    stmt = _selection(
+        session, scope, contact_ids=contact_ids, query=query, stage=stage, tag=tag, source=source
+    )
     rows: list[ContactRow] = []
     if stmt is not None:
         matched = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
@@ -174,7 +184,11 @@ async def bulk_update(
             old, new = set(fields["tags"]["old"]), list(fields["tags"]["new"])
             if old - set(new):
                 tag_pks_removed.append(row.pk)
-            new_tags += [ContactTag(workspace_id=scope.workspace_id, tag=t, contact_pk=row.pk) for t in new if t not in old]
+            new_tags += [
+                ContactTag(workspace_id=scope.workspace_id, tag=t, contact_pk=row.pk)
+                for t in new
+                if t not in old
+            ]
             row.tags = new
         if "stage" in fields:
             row.stage = fields["stage"]["new"]
@@ -200,5 +214,6 @@ async def bulk_update(
         would_change=len(altered),
         change=change,
         sample=[contact_summary(r) for r in rows[:SAMPLE]],
-        note=f"Changed {len(altered)} of {len(rows)} selected contacts; each change is in its contact's history.",
+        note=f"Changed {len(altered)} of {len(rows)} selected contacts; each change is in its contact's "
+        "history.",
     )

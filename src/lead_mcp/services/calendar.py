@@ -56,14 +56,18 @@ def _subscribe_note(scope: Scope) -> str:
 
 
 async def _feeds(session: AsyncSession, scope: Scope) -> list[CalendarFeedRow]:
-    owner = CalendarFeedRow.user_id.is_(None) if scope.user_id is None else CalendarFeedRow.user_id == scope.user_id
+    owner = (
+        CalendarFeedRow.user_id.is_(None)
+        if scope.user_id is None
+        else CalendarFeedRow.user_id == scope.user_id
+    )
     return list((await session.execute(select(CalendarFeedRow).where(owner))).scalars().all())
 
 
 async def calendar_feed_url(
     session: AsyncSession, scope: Scope, *, rotate: bool = False, revoke: bool = False
 ) -> CalendarFeedResult:
-    """Make the feed (or a new URL for it with ``rotate``), or ``revoke`` it; an existing URL is not shown again."""
+    """Make the feed (a new URL with ``rotate``) or ``revoke`` it; an existing URL is never shown again."""
     existing = await _feeds(session, scope)
     if revoke:
         for feed in existing:
@@ -75,7 +79,8 @@ async def calendar_feed_url(
             active=False,
             created_at=None,
             last_fetched_at=None,
-            note="The feed is revoked: its URL stops working at once. Call calendar_feed_url to make a new one.",
+            note="The feed is revoked: its URL stops working at once. Call calendar_feed_url to make a new "
+            "one.",
         )
     if existing and not rotate:
         feed = existing[0]
@@ -85,7 +90,8 @@ async def calendar_feed_url(
             active=True,
             created_at=feed.created_at,
             last_fetched_at=feed.last_fetched_at,
-            note="A feed exists. Its URL is secret and was shown once, when it was made; only a hash is kept. "
+            note="A feed exists. Its URL is secret and was shown once, when it was made; only a hash is "
+            "kept. "
             "Call calendar_feed_url with rotate=true for a new URL (the old one stops working at once).",
         )
     for feed in existing:
@@ -94,7 +100,12 @@ async def calendar_feed_url(
     token = secrets.token_urlsafe(32)
     now = scope.now()
     session.add(
-        CalendarFeedRow(workspace_id=scope.workspace_id, user_id=scope.user_id, token_hash=hash_token(token), created_at=now)
+        CalendarFeedRow(
+            workspace_id=scope.workspace_id,
+            user_id=scope.user_id,
+            token_hash=hash_token(token),
+            created_at=now,
+        )
     )
     await session.flush()
     url = scope.settings.public_base_url + feed_path(token)
@@ -130,7 +141,10 @@ def _describe(followup: FollowUpRow, contact: ContactRow, overdue_days: int) -> 
         note = followup.note if len(followup.note) <= NOTE_LIMIT else followup.note[:NOTE_LIMIT] + " [...]"
         lines.append(note)
     if overdue_days:
-        lines.append(f"Overdue by {overdue_days} day{'s' if overdue_days != 1 else ''} (was due {followup.due_at:%Y-%m-%d}).")
+        lines.append(
+            f"Overdue by {overdue_days} day{'s' if overdue_days != 1 else ''} (was due "
+            f"{followup.due_at:%Y-%m-%d})."
+        )
     lines.append(f"Cadence step {followup.step} · stage {contact.stage} · score {contact.score}")
     if contact.title or contact.company:
         lines.append(" at ".join(p for p in (contact.title, contact.company) if p))
@@ -147,7 +161,7 @@ def _describe(followup: FollowUpRow, contact: ContactRow, overdue_days: int) -> 
 
 
 async def feed_ics(session: AsyncSession, scope: Scope) -> str:
-    """The feed's text: pending follow-ups of live contacts, overdue ones on today, up to the configured horizon."""
+    """The feed: pending follow-ups of live contacts up to the horizon, overdue ones on today."""
     today = scope.today()
     horizon = end_of_day(today + timedelta(days=scope.settings.calendar_feed_days), scope.zone)
     rows = (
@@ -166,12 +180,18 @@ async def feed_ics(session: AsyncSession, scope: Scope) -> str:
     today_start = start_of_day(today, scope.zone)
     events = []
     for followup, contact in rows:
-        name = contact.full_name or (contact.emails[0] if contact.emails else None) or (
-            contact.phones[0] if contact.phones else "a lead"
+        name = (
+            contact.full_name
+            or (contact.emails[0] if contact.emails else None)
+            or (contact.phones[0] if contact.phones else "a lead")
         )
         who = f"{name} ({contact.company})" if contact.company and contact.full_name else name
         overdue_days = max((today - local_date(followup.due_at, scope.zone)).days, 0)
-        url = f"mailto:{contact.emails[0]}" if contact.emails else (f"tel:{contact.phones[0]}" if contact.phones else None)
+        url = (
+            f"mailto:{contact.emails[0]}"
+            if contact.emails
+            else (f"tel:{contact.phones[0]}" if contact.phones else None)
+        )
         if followup.due_at < today_start:
             events.append(
                 ics.Event(

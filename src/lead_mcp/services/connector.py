@@ -35,8 +35,10 @@ def contact_uri(contact_id: str) -> str:
 
 def title_of(contact: ContactSummary) -> str:
     """A one-line title: name, role and company."""
-    name = contact.full_name or (contact.emails[0] if contact.emails else None) or (
-        contact.phones[0] if contact.phones else "Unnamed contact"
+    name = (
+        contact.full_name
+        or (contact.emails[0] if contact.emails else None)
+        or (contact.phones[0] if contact.phones else "Unnamed contact")
     )
     role = " at ".join(p for p in (contact.title, contact.company) if p)
     return f"{name} — {role}" if role else name
@@ -70,7 +72,7 @@ def _metadata(contact: Contact) -> dict[str, str]:
 
 
 async def fetch(session: AsyncSession, scope: Scope, *, id: str) -> ConnectorDocument:
-    """One contact as a readable document: fields, custom fields, notes, recent touches, pending follow-ups."""
+    """One contact as a readable document: fields, custom fields, notes, touches, pending follow-ups."""
     detail = await contacts.get_contact(session, scope, contact_id=id)
     contact = detail.contact
     labels = {f.key: f.label for f in (await list_custom_fields(session, scope)).items}
@@ -91,22 +93,31 @@ async def fetch(session: AsyncSession, scope: Scope, *, id: str) -> ConnectorDoc
         ("Timeline", contact.timeline),
         ("Added", f"{contact.created_at:%Y-%m-%d}"),
         ("Last touch", f"{contact.last_touch_at:%Y-%m-%d}" if contact.last_touch_at else None),
-        ("Consent withdrawn", f"{contact.consent.withdrawn_at:%Y-%m-%d}" if contact.consent and contact.consent.withdrawn_at else None),
+        (
+            "Consent withdrawn",
+            f"{contact.consent.withdrawn_at:%Y-%m-%d}"
+            if contact.consent and contact.consent.withdrawn_at
+            else None,
+        ),
     ):
         if value:
             lines.append(f"{label}: {value}")
-    for key, value in contact.custom.items():
-        lines.append(f"{labels.get(key, key)}: {value}")
+    for key, custom_value in contact.custom.items():
+        lines.append(f"{labels.get(key, key)}: {custom_value}")
     if contact.notes:
         lines += ["", "Notes:", sizing.clip(contact.notes, TEXT_NOTES) or ""]
     pending = [f for f in detail.followups if f.status.value == "pending"]
     if pending:
         lines += ["", "Pending follow-ups:"]
-        lines += [f"- due {f.due_at:%Y-%m-%d %H:%M} UTC, step {f.step}: {sizing.clip(f.note, TEXT_TOUCH) or ''}" for f in pending]
+        lines += [
+            f"- due {f.due_at:%Y-%m-%d %H:%M} UTC, step {f.step}: {sizing.clip(f.note, TEXT_TOUCH) or ''}"
+            for f in pending
+        ]
     if detail.interactions:
         lines += ["", "Recent touches (newest first):"]
         lines += [
-            f"- {i.occurred_at:%Y-%m-%d} {i.direction.value} {i.kind.value}: {sizing.clip(i.summary, TEXT_TOUCH)}"
+            f"- {i.occurred_at:%Y-%m-%d} {i.direction.value} {i.kind.value}: "
+            f"{sizing.clip(i.summary, TEXT_TOUCH)}"
             for i in detail.interactions[:TEXT_TOUCHES]
         ]
     return ConnectorDocument(

@@ -295,14 +295,19 @@ async def _insert(
         scope,
         row.id,
         "created",
-        {"source": row.source, "fields": sorted(k for k, v in _field_values(prepared).items() if v), **(history or {})},
+        {
+            "source": row.source,
+            "fields": sorted(k for k, v in _field_values(prepared).items() if v),
+            **(history or {}),
+        },
     )
     return row
 
 
 def _field_values(prepared: Prepared) -> dict[str, Any]:
     return {
-        name: getattr(prepared, name) for name in (*SINGLE_FIELDS, *LIST_FIELDS, "notes", "referred_by", "custom")
+        name: getattr(prepared, name)
+        for name in (*SINGLE_FIELDS, *LIST_FIELDS, "notes", "referred_by", "custom")
     }
 
 
@@ -310,12 +315,13 @@ def _snapshot(row: ContactRow) -> dict[str, Any]:
     """The values a merge may change, copied, so the merge's effect can be recorded for undo_merge."""
     values: dict[str, Any] = {name: getattr(row, name) for name in SINGLE_FIELDS}
     values.update({name: list(getattr(row, name)) for name in LIST_FIELDS})
-    values.update(notes=row.notes, referred_by=row.referred_by_id, consent=row.consent, custom=dict(row.custom or {}))
+    values.update(notes=row.notes, referred_by=row.referred_by_id, consent=row.consent)
+    values["custom"] = dict(row.custom or {})
     return values
 
 
 def _merge_effects(before: dict[str, Any], row: ContactRow) -> dict[str, Any]:
-    """Exactly what a merge added (empty fields filled, list items, appended notes), as undo_merge reverts it."""
+    """Exactly what a merge added (filled fields, list items, appended notes), as undo_merge reverts it."""
     added: dict[str, Any] = {}
     for name in SINGLE_FIELDS:
         if before[name] is None and getattr(row, name) is not None:
@@ -453,9 +459,8 @@ async def add_contact(
 ) -> AddContactResult:
     """Add a lead, or merge it into the contact it duplicates; schedule its first follow-up."""
     prepared = prepare(data, scope)
-    prepared.custom = {
-        k: v for k, v in (await custom_field_service.check_values(session, data.custom)).items() if v is not None
-    }
+    custom_values = await custom_field_service.check_values(session, data.custom)
+    prepared.custom = {k: v for k, v in custom_values.items() if v is not None}
     await _check_referrer(session, prepared.referred_by)
     created = False
     row, matched_on = await find_duplicate(session, prepared)
@@ -545,7 +550,10 @@ async def get_contact(session: AsyncSession, scope: Scope, *, contact_id: str) -
         interactions_truncated=len(interactions) > DETAIL_INTERACTIONS,
         followups=[
             followup_model(f).model_copy(
-                update={"note": sizing.clip(f.note, DETAIL_TEXT), "outcome": sizing.clip(f.outcome, DETAIL_TEXT)}
+                update={
+                    "note": sizing.clip(f.note, DETAIL_TEXT),
+                    "outcome": sizing.clip(f.outcome, DETAIL_TEXT),
+                }
             )
             for f in (*pending, *rest)
         ],
@@ -635,12 +643,12 @@ async def update_contact(
     if changes.custom is not None:
         values = await custom_field_service.check_values(session, changes.custom)
         current = dict(row.custom or {})
-        for key, value in values.items():
+        for key, custom_value in values.items():
             old_value = current.get(key)
-            if value is None:
+            if custom_value is None:
                 current.pop(key, None)
             else:
-                current[key] = value
+                current[key] = custom_value
             if old_value != current.get(key):
                 before[f"custom.{key}"] = old_value
                 after[f"custom.{key}"] = current.get(key)

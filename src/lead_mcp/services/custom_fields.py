@@ -36,7 +36,7 @@ _KEY = re.compile(r"^[a-z][a-z0-9_]*$")
 RESERVED_KEYS = frozenset(
     """id full_name given_name family_name name title company email emails phone phones website address notes
     tags tag source referred_by met_at stage budget authority need timeline score consent owner owner_id
-    created_at updated_at first_response_at last_touch_at next_followup_at custom""".split()
+    created_at updated_at first_response_at last_touch_at next_followup_at custom""".split()  # noqa: SIM905
 )
 
 
@@ -66,17 +66,22 @@ def _check_key(raw: str) -> str:
         raise InvalidInput(
             "key",
             f"{raw!r} is not a field key",
-            f"Use lower-case letters, digits and underscores, starting with a letter, at most {MAX_KEY} characters",
+            f"Use lower-case letters, digits and underscores, starting with a letter, at most {MAX_KEY} "
+            "characters",
         )
     if key in RESERVED_KEYS:
-        raise InvalidInput("key", f"{key!r} is a built-in contact field", "Pick another key, e.g. 'deal_size'")
+        raise InvalidInput(
+            "key", f"{key!r} is a built-in contact field", "Pick another key, e.g. 'deal_size'"
+        )
     return key
 
 
 def _check_choices(raw: list[str] | None, kind: CustomFieldType) -> list[str] | None:
     if kind is not CustomFieldType.CHOICE:
         if raw:
-            raise InvalidInput("choices", f"only choice fields have choices, not {kind.value} fields", "Leave it out")
+            raise InvalidInput(
+                "choices", f"only choice fields have choices, not {kind.value} fields", "Leave it out"
+            )
         return None
     cleaned: list[str] = []
     folded: set[str] = set()
@@ -85,14 +90,20 @@ def _check_choices(raw: list[str] | None, kind: CustomFieldType) -> list[str] | 
         if not text:
             continue
         if len(text) > MAX_CHOICE_LENGTH:
-            raise InvalidInput("choices", f"{text[:20]!r}... is longer than {MAX_CHOICE_LENGTH} characters", "Shorten it")
+            raise InvalidInput(
+                "choices", f"{text[:20]!r}... is longer than {MAX_CHOICE_LENGTH} characters", "Shorten it"
+            )
         if normalize.fold(text) not in folded:
             folded.add(normalize.fold(text))
             cleaned.append(text)
     if not cleaned:
-        raise InvalidInput("choices", "a choice field needs at least one choice", "Give e.g. ['fintech', 'retail']")
+        raise InvalidInput(
+            "choices", "a choice field needs at least one choice", "Give e.g. ['fintech', 'retail']"
+        )
     if len(cleaned) > MAX_CHOICES:
-        raise InvalidInput("choices", f"has {len(cleaned)} choices; at most {MAX_CHOICES}", "Use a text field")
+        raise InvalidInput(
+            "choices", f"has {len(cleaned)} choices; at most {MAX_CHOICES}", "Use a text field"
+        )
     return cleaned
 
 
@@ -115,20 +126,28 @@ async def define_custom_field(
     kind = CustomFieldType(type)
     field_key = _check_key(key) if key and key.strip() else make_key(clean_label)
     if not field_key:
-        raise InvalidInput("key", f"no key can be made from the label {clean_label!r}", "Give key, e.g. 'industry'")
+        raise InvalidInput(
+            "key", f"no key can be made from the label {clean_label!r}", "Give key, e.g. 'industry'"
+        )
     if field_key in RESERVED_KEYS:
-        raise InvalidInput("key", f"{field_key!r} is a built-in contact field", "Give another key, e.g. 'sector'")
+        raise InvalidInput(
+            "key", f"{field_key!r} is a built-in contact field", "Give another key, e.g. 'sector'"
+        )
     text_description = normalize.clean_text(description)
     if text_description and len(text_description) > MAX_DESCRIPTION:
         raise InvalidInput("description", f"is longer than {MAX_DESCRIPTION} characters", "Shorten it")
     new_choices = _check_choices(choices, kind)
     now = scope.now()
 
-    row = (await session.execute(select(CustomFieldRow).where(CustomFieldRow.key == field_key))).scalar_one_or_none()
+    row = (
+        await session.execute(select(CustomFieldRow).where(CustomFieldRow.key == field_key))
+    ).scalar_one_or_none()
     if row is None:
         count = (await session.execute(select(func.count()).select_from(CustomFieldRow))).scalar_one()
         if count >= MAX_FIELDS:
-            raise InvalidInput("key", f"this workspace already has {MAX_FIELDS} custom fields", "Reuse one of them")
+            raise InvalidInput(
+                "key", f"this workspace already has {MAX_FIELDS} custom fields", "Reuse one of them"
+            )
         session.add(
             CustomFieldRow(
                 workspace_id=scope.workspace_id,
@@ -148,7 +167,11 @@ async def define_custom_field(
                 f"define a new field with another key for {kind.value} values"
             )
         if new_choices is not None:
-            dropped = [c for c in row.choices or [] if normalize.fold(c) not in {normalize.fold(n) for n in new_choices}]
+            dropped = [
+                c
+                for c in row.choices or []
+                if normalize.fold(c) not in {normalize.fold(n) for n in new_choices}
+            ]
             if dropped:
                 raise Conflict(
                     f"choices: contacts may hold {', '.join(map(repr, dropped))}; a choice field only gains "
@@ -166,7 +189,11 @@ async def define_custom_field(
 async def list_custom_fields(session: AsyncSession, scope: Scope) -> CustomFieldList:
     """The workspace's custom fields, oldest first."""
     rows = (
-        (await session.execute(select(CustomFieldRow).order_by(CustomFieldRow.created_at, CustomFieldRow.key)))
+        (
+            await session.execute(
+                select(CustomFieldRow).order_by(CustomFieldRow.created_at, CustomFieldRow.key)
+            )
+        )
         .scalars()
         .all()
     )
@@ -191,9 +218,13 @@ def coerce(definition: CustomFieldRow, raw: Any, field: str) -> CustomValue | No
     text = normalize.clean_text(str(raw)) or ""
     if kind is CustomFieldType.DATE:
         try:
-            return date.fromisoformat(text[:10] if len(text) >= 10 and "T" in text[10:11] else text).isoformat()
+            return date.fromisoformat(
+                text[:10] if len(text) >= 10 and "T" in text[10:11] else text
+            ).isoformat()
         except ValueError:
-            raise InvalidInput(field, f"{raw!r} is not a date", "Give it as YYYY-MM-DD, e.g. 2026-12-01") from None
+            raise InvalidInput(
+                field, f"{raw!r} is not a date", "Give it as YYYY-MM-DD, e.g. 2026-12-01"
+            ) from None
     if kind is CustomFieldType.CHOICE:
         by_fold = {normalize.fold(c): c for c in definition.choices or []}
         chosen = by_fold.get(normalize.fold(text))
@@ -201,11 +232,14 @@ def coerce(definition: CustomFieldRow, raw: Any, field: str) -> CustomValue | No
             raise InvalidInput(
                 field,
                 f"{text!r} is not one of the choices",
-                f"Give one of {', '.join(map(repr, definition.choices or []))}, or add it with define_custom_field",
+                f"Give one of {', '.join(map(repr, definition.choices or []))}, or add it with "
+                "define_custom_field",
             )
         return chosen
     if len(text) > MAX_TEXT_VALUE:
-        raise InvalidInput(field, f"is {len(text)} characters; at most {MAX_TEXT_VALUE}", "Shorten it, or use notes")
+        raise InvalidInput(
+            field, f"is {len(text)} characters; at most {MAX_TEXT_VALUE}", "Shorten it, or use notes"
+        )
     return text
 
 
@@ -221,7 +255,9 @@ def _number(raw: Any, field: str) -> int | float:
             value = int(text) if re.fullmatch(r"[+-]?\d+", text) else float(text)
         except ValueError:
             raise InvalidInput(
-                field, f"{raw!r} is not a number", "Give digits with an optional decimal point, e.g. 12000 or 4.5"
+                field,
+                f"{raw!r} is not a number",
+                "Give digits with an optional decimal point, e.g. 12000 or 4.5",
             ) from None
     else:
         raise InvalidInput(field, f"{raw!r} is not a number", "Give a number such as 12000 or 4.5")
@@ -242,7 +278,9 @@ async def check_values(
     if not raw:
         return {}
     if len(raw) > MAX_FIELDS:
-        raise InvalidInput(field, f"has {len(raw)} entries; there are at most {MAX_FIELDS} custom fields", "Give fewer")
+        raise InvalidInput(
+            field, f"has {len(raw)} entries; there are at most {MAX_FIELDS} custom fields", "Give fewer"
+        )
     known = await definitions(session)
     out: dict[str, CustomValue | None] = {}
     for raw_key, value in raw.items():

@@ -202,7 +202,7 @@ def search_text(
     address: str | None,
     custom: Iterable[str] = (),
 ) -> str:
-    """The folded text a contact is found by (name, company, title, emails, phones, site, notes, tags, custom values)."""
+    """The folded text a contact is found by (name, company, title, emails, phones, notes, tags, custom)."""
     parts: list[str] = []
     for value in (full_name, given_name, family_name, company, title, website, met_at, address):
         if value:

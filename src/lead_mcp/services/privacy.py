@@ -64,7 +64,8 @@ async def _any_contact(session: AsyncSession, contact_id: str) -> ContactRow:
         ).scalar_one_or_none()
     if row is None:
         raise NotFound(
-            f"contact_id: no contact {contact_id!r} in this workspace; call search_contacts to find the right id"
+            f"contact_id: no contact {contact_id!r} in this workspace; call search_contacts to find the "
+            "right id"
         )
     return row
 
@@ -72,17 +73,25 @@ async def _any_contact(session: AsyncSession, contact_id: str) -> ContactRow:
 def confirmation_question(row: ContactRow, *, erase: bool, retention_days: int) -> str:
     """What the user is asked before a delete (stable across retries, so a recorded answer still matches)."""
     facts = ", ".join(p for p in (row.company, row.emails[0] if row.emails else None) if p)
-    who = (row.full_name or (row.emails[0] if row.emails else None) or (row.phones[0] if row.phones else "this contact"))
+    who = (
+        row.full_name
+        or (row.emails[0] if row.emails else None)
+        or (row.phones[0] if row.phones else "this contact")
+    )
     who = f"{who} ({facts})" if facts and row.full_name else who
     if erase:
         return (
             f"Erase {who} for good? Their touches, follow-ups and history are removed too; "
             "this cannot be undone."
         )
-    return f"Delete {who}? Their pending follow-ups are cancelled; you can restore it for {retention_days} days."
+    return (
+        f"Delete {who}? Their pending follow-ups are cancelled; you can restore it for {retention_days} days."
+    )
 
 
-async def describe_for_confirmation(session: AsyncSession, scope: Scope, *, contact_id: str, erase: bool) -> str:
+async def describe_for_confirmation(
+    session: AsyncSession, scope: Scope, *, contact_id: str, erase: bool
+) -> str:
     """The question to ask before deleting (raises NotFound first, so nobody is asked about a wrong id)."""
     row = await _any_contact(session, contact_id) if erase else await load_contact(session, contact_id)
     return confirmation_question(row, erase=erase, retention_days=scope.settings.deleted_retention_days)
@@ -116,20 +125,24 @@ async def erase_contact(session: AsyncSession, scope: Scope, *, contact_id: str)
     return shown
 
 
-async def delete_contact(session: AsyncSession, scope: Scope, *, contact_id: str, erase: bool = False) -> DeleteResult:
-    """Delete a contact (restorable for the retention window), or erase it for good; purges expired deletes."""
+async def delete_contact(
+    session: AsyncSession, scope: Scope, *, contact_id: str, erase: bool = False
+) -> DeleteResult:
+    """Delete a contact (restorable for a while) or erase it for good; purges expired deletes."""
     if erase:
         result = await erase_contact(session, scope, contact_id=contact_id)
     else:
         result = await contact_service.delete_contact(session, scope, contact_id=contact_id)
         result.restorable_until = scope.now() + _retention(scope)
-        result.note = "Deleted: it no longer shows in any tool. restore_contact brings it back until restorable_until."
+        result.note = (
+            "Deleted: it no longer shows in any tool. restore_contact brings it back until restorable_until."
+        )
     await purge_expired(session, scope)
     return result
 
 
 async def restore_contact(session: AsyncSession, scope: Scope, *, contact_id: str) -> RestoreResult:
-    """Bring a deleted contact back with its cancelled follow-ups; values someone else took meanwhile are reported."""
+    """Bring a deleted contact back with its follow-ups; values another contact took are reported."""
     row = await _any_contact(session, contact_id)
     if row.deleted_at is None:
         raise Conflict(f"contact_id: contact {row.id} is not deleted; get_contact shows it")
@@ -200,7 +213,7 @@ async def restore_contact(session: AsyncSession, scope: Scope, *, contact_id: st
 async def withdraw_consent(
     session: AsyncSession, scope: Scope, *, contact_id: str, note: str | None = None
 ) -> ConsentResult:
-    """Record that the person withdrew consent: pending follow-ups are cancelled and no automatic ones follow."""
+    """Record withdrawn consent: pending follow-ups are cancelled and no automatic ones follow."""
     row = await load_contact(session, contact_id)
     text = normalize.clean_text(note)
     if text and len(text) > 1000:
@@ -215,7 +228,9 @@ async def withdraw_consent(
         row.updated_at = scope.now()
         cancelled = await followup_service.cancel_pending(session, scope, row.id, reason=CONSENT_REASON)
         await followup_service.refresh_next_followup(session, row)
-        record_change(session, scope, row.id, "consent_withdrawn", {"note": text, "cancelled_followups": cancelled})
+        record_change(
+            session, scope, row.id, "consent_withdrawn", {"note": text, "cancelled_followups": cancelled}
+        )
         await session.flush()
     return ConsentResult(contact=contact_model(row), cancelled_followups=cancelled)
 
@@ -225,7 +240,9 @@ async def _merge_entry(session: AsyncSession, row: ContactRow, change_id: str | 
         str((c.detail or {}).get("change_id"))
         for c in (
             await session.execute(
-                select(ContactChange).where(ContactChange.contact_id == row.id, ContactChange.action == "merge_undone")
+                select(ContactChange).where(
+                    ContactChange.contact_id == row.id, ContactChange.action == "merge_undone"
+                )
             )
         ).scalars()
     }
@@ -242,7 +259,9 @@ async def _merge_entry(session: AsyncSession, row: ContactRow, change_id: str | 
         raise Conflict(f"change_id: merge {change_id} was already undone")
     open_entries = [c for c in entries if c.id not in undone]
     if not open_entries:
-        raise NotFound(f"contact_id: contact {row.id} has no merge left to undo; get_contact shows its history")
+        raise NotFound(
+            f"contact_id: contact {row.id} has no merge left to undo; get_contact shows its history"
+        )
     return open_entries[0]
 
 
@@ -306,7 +325,7 @@ async def undo_merge(
     change_id: str | None = None,
     split_off: bool = True,
 ) -> UndoMergeResult:
-    """Revert what a merge added to a contact and, by default, make the merged-in details a contact of their own."""
+    """Revert what a merge added and, by default, make the merged-in details a contact of their own."""
     row = await load_contact(session, contact_id)
     entry = await _merge_entry(session, row, change_id)
     detail = dict(entry.detail or {})
@@ -339,7 +358,12 @@ async def undo_merge(
         scope,
         row.id,
         "merge_undone",
-        {"change_id": entry.id, "reverted": reverted, "skipped": skipped, "split_contact_id": split and split.id},
+        {
+            "change_id": entry.id,
+            "reverted": reverted,
+            "skipped": skipped,
+            "split_contact_id": split and split.id,
+        },
     )
     await followup_service.refresh_next_followup(session, row)
     await session.flush()
@@ -367,7 +391,9 @@ async def _split_off(
     prepared.custom = dict(data.custom)
     if prepared.referred_by == original.id:
         prepared.referred_by = None
-    owners = await _owners_of(session, {("email", e) for e in prepared.emails} | {("phone", p) for p in prepared.phones})
+    owners = await _owners_of(
+        session, {("email", e) for e in prepared.emails} | {("phone", p) for p in prepared.phones}
+    )
     set_aside = [value for (_kind, value) in owners]
     prepared.emails = [e for e in prepared.emails if ("email", e) not in owners]
     prepared.phones = [p for p in prepared.phones if ("phone", p) not in owners]
@@ -375,7 +401,9 @@ async def _split_off(
         return None, sorted(set_aside)
     # The same name at the same company is this split's whole point: it stays, without the name key.
     name = prepared.name_key
-    leave_out = frozenset({("name", name)}) if name and (await _owners_of(session, {("name", name)})) else frozenset()
+    leave_out = (
+        frozenset({("name", name)}) if name and (await _owners_of(session, {("name", name)})) else frozenset()
+    )
     new = await _insert(
         session, scope, prepared, leave_out=leave_out, history={"split_from": original.id, "merge": change_id}
     )

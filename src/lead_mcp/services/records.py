@@ -96,9 +96,8 @@ async def load_contact(session: AsyncSession, contact_id: str, *, field: str = "
     if row is None:
         deleted_at = None
         if isinstance(contact_id, str) and 0 < len(contact_id) <= 64:
-            deleted_at = (
-                await session.execute(select(ContactRow.deleted_at).where(ContactRow.id == contact_id.strip()))
-            ).scalar_one_or_none()
+            deleted = select(ContactRow.deleted_at).where(ContactRow.id == contact_id.strip())
+            deleted_at = (await session.execute(deleted)).scalar_one_or_none()
         if deleted_at is not None:
             raise NotFound(
                 f"{field}: contact {contact_id!r} was deleted on {deleted_at:%Y-%m-%d}; "

@@ -26,22 +26,35 @@ def register(server: MCPServer[Any]) -> None:
         ] = None,
         query: Annotated[
             str | None,
-            Field(description="Select contacts matching these words, as search_contacts does.", max_length=500),
+            Field(
+                description="Select contacts matching these words, as search_contacts does.", max_length=500
+            ),
         ] = None,
         stage: Annotated[Stage | None, Field(description="Select contacts at this stage.")] = None,
-        tag: Annotated[str | None, Field(description="Select contacts with this tag.", max_length=100)] = None,
+        tag: Annotated[
+            str | None, Field(description="Select contacts with this tag.", max_length=100)
+        ] = None,
         source: Annotated[Source | None, Field(description="Select contacts from this source.")] = None,
         add_tags: Annotated[TagList, Field(description="Tags to add to every selected contact.")] = None,
-        remove_tags: Annotated[TagList, Field(description="Tags to remove from every selected contact.")] = None,
-        set_stage: Annotated[Stage | None, Field(description="Move every selected contact to this stage.")] = None,
+        remove_tags: Annotated[
+            TagList, Field(description="Tags to remove from every selected contact.")
+        ] = None,
+        set_stage: Annotated[
+            Stage | None, Field(description="Move every selected contact to this stage.")
+        ] = None,
         set_owner: Annotated[
             str | None,
-            Field(description="Give the selected contacts to this user (email or id); '' clears the owner.", max_length=320),
+            Field(
+                description="Give the selected contacts to this user (email or id); '' clears the owner.",
+                max_length=320,
+            ),
         ] = None,
         dry_run: Annotated[
             bool,
-            Field(description="true (default): only count what would change. Show the count to the user, then "
-            "call again with dry_run=false."),
+            Field(
+                description="true (default): only count what would change. Show the count to the user, then "
+                "call again with dry_run=false."
+            ),
         ] = True,
     ) -> BulkUpdateResult:
         """Change tags, stage or owner of many contacts at once, selected by ids or like search_contacts.

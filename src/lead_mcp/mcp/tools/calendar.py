@@ -23,7 +23,7 @@ def register(server: MCPServer[Any]) -> None:
         ] = False,
         revoke: Annotated[bool, Field(description="Turn the feed off; its URL stops working.")] = False,
     ) -> CalendarFeedResult:
-        """A private calendar (.ics) URL of due follow-ups to subscribe to in Google, Apple or Outlook calendar.
+        """A private calendar (.ics) URL of due follow-ups to subscribe to in Google, Apple or Outlook.
 
         The first call makes the feed and returns its secret URL, once; later calls report that the feed
         exists (pass rotate=true for a new URL if the user lost it or it leaked). Give the user the URL and

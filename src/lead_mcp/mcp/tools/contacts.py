@@ -205,8 +205,9 @@ def register(server: MCPServer[Any]) -> None:
         erase: Annotated[
             bool,
             Field(
-                description="true: erase the contact and its whole history for good (a data-protection request); "
-                "also works on a contact deleted earlier. false (default): a delete restore_contact can undo."
+                description="true: erase the contact and its whole history for good (a data-protection "
+                "request); also works on a contact deleted earlier. false (default): a delete that "
+                "restore_contact can undo."
             ),
         ] = False,
     ) -> DeleteResult:

@@ -18,7 +18,9 @@ def register(server: MCPServer[Any]) -> None:
     @server.tool(annotations=IDEMPOTENT_WRITE)
     async def define_custom_field(
         ctx: Context[Any, Any],
-        label: Annotated[str, Field(description="The name people see, e.g. 'Industry' or 'Deal size'.", max_length=100)],
+        label: Annotated[
+            str, Field(description="The name people see, e.g. 'Industry' or 'Deal size'.", max_length=100)
+        ],
         type: Annotated[
             CustomFieldType,
             Field(description="text, number, date (values as YYYY-MM-DD) or choice (one of `choices`)."),
@@ -26,14 +28,18 @@ def register(server: MCPServer[Any]) -> None:
         key: Annotated[
             str | None,
             Field(
-                description="Key the values are stored under (lower-case, digits, underscores); default: made "
+                description="Key the values are stored under (lower-case, digits, underscores); default: "
+                "made "
                 "from the label ('Deal size' -> 'deal_size').",
                 max_length=40,
             ),
         ] = None,
         choices: Annotated[
             list[Annotated[str, Field(max_length=100)]] | None,
-            Field(description="The allowed values of a choice field, e.g. ['fintech', 'retail'].", max_length=100),
+            Field(
+                description="The allowed values of a choice field, e.g. ['fintech', 'retail'].",
+                max_length=100,
+            ),
         ] = None,
         description: Annotated[
             str | None, Field(description="What the field means, for whoever fills it in.", max_length=500)

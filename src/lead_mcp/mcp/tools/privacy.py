@@ -51,7 +51,8 @@ def register(server: MCPServer[Any]) -> None:
         change_id: Annotated[
             str | None,
             Field(
-                description="Id of the 'merged' entry in get_contact's history; default: the newest merge not "
+                description="Id of the 'merged' entry in get_contact's history; default: the newest merge "
+                "not "
                 "yet undone.",
                 max_length=64,
             ),
@@ -59,7 +60,8 @@ def register(server: MCPServer[Any]) -> None:
         split_off: Annotated[
             bool,
             Field(
-                description="true (default): also make the merged-in details a contact of their own (the merge "
+                description="true (default): also make the merged-in details a contact of their own (the "
+                "merge "
                 "joined two different people). false: only take the merged values back out."
             ),
         ] = True,
