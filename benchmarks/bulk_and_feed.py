@@ -51,9 +51,8 @@ async def main(count: int) -> None:
                     session, scope, tag="websummit", add_tags=["hot"], set_stage=Stage.MQL, dry_run=dry_run
                 )
             took = (time.perf_counter() - started) * 1000
-            print(
-                f"bulk_update dry_run={dry_run}: matched {result.matched}, changed {result.changed}: {took:.0f} ms"
-            )
+            counts = f"matched {result.matched}, changed {result.changed}"
+            print(f"bulk_update dry_run={dry_run}: {counts}: {took:.0f} ms")
 
         started = time.perf_counter()
         async with state.db.transaction(workspace_id=scope.workspace_id, write=False) as session:
