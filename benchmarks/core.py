@@ -39,9 +39,10 @@ LEAD_MCP = str(Path(sys.executable).with_name("lead-mcp"))
 SEARCHES = [
     "maria",  # a common first name
     "souza",  # a common family name
-    "fintech",  # a company word shared by thousands
+    "fintech",  # a company word shared by tens of thousands
+    "fintech payments",  # a company name
     "ana.souza",  # email local part
-    "fintech17.io",  # a domain
+    "fintechpayments.io",  # a domain
     "maria.garcia1234@",  # an exact-ish email
     "+1 415 555 0042",  # a phone number
     "head sales",  # two words
@@ -188,7 +189,7 @@ async def _queries(size: int, repeats: int) -> None:
 
     if size == max(SIZES_SHOWN_PLANS, default=size):
         plans.active = True
-        await search("fintech17.io")
+        await search("fintechpayments.io")
         await due(0)
         await tag_page()
         plans.active = False

@@ -39,7 +39,12 @@ COMPANY_WORDS = (
     "Fintech Acme Globex Initech Umbrella Stark Wayne Hooli Vandelay Soylent Evergreen Sterling Greenleaf "
     "Bluebird Northwind Contoso Fabrikam Tailspin Wingtip Litware Proseware Adatum Lamna Margie Relecloud"
 ).split()
-SUFFIXES = ["Inc", "GmbH", "Ltd", "LLC", "AG", "Labs", "Co.", "Pty Ltd", "SA", ""]
+COMPANY_SECOND = (
+    "Labs Partners Capital Systems Solutions Health Dental Logistics Foods Energy Media Studio Works Analytics "
+    "Robotics Payments Security Cloud Networks Ventures Consulting Design Retail Motors Bio Pharma Learning "
+    "Travel Homes Finance Insurance Legal Data Digital Global Group Holdings Industries Technologies"
+).split()
+SUFFIXES = ["Inc", "GmbH", "Ltd", "LLC", "AG", "Co.", "Pty Ltd", "SA", "", ""]
 TITLES = [
     "CEO", "CTO", "Head of Sales", "VP Marketing", "Account Executive", "Founder", "Product Manager",
     "Engineer", "Consultant", "Director of Operations", "Event Planner", "Buyer", None,
@@ -57,9 +62,10 @@ def store_path(contacts: int) -> Path:
 
 def _contact(rng: random.Random, i: int) -> tuple[dict[str, object], list[tuple[str, str]], list[str]]:
     given, family = rng.choice(GIVEN), rng.choice(FAMILY)
-    word = rng.choice(COMPANY_WORDS)
-    company = f"{word}{rng.randint(1, 3000)} {rng.choice(SUFFIXES)}".strip()
-    domain = f"{word.lower()}{rng.randint(1, 3000)}.{rng.choice(['com', 'io', 'de', 'co.uk', 'com.au'])}"
+    word, second = rng.choice(COMPANY_WORDS), rng.choice(COMPANY_SECOND)
+    company = f"{word} {second} {rng.choice(SUFFIXES)}".strip()
+    tld = rng.choice(["com", "io", "de", "co.uk", "com.au"])
+    domain = f"{word.lower()}{second.lower()}{rng.randint(1, 40) if rng.random() < 0.5 else ''}.{tld}"
     local = normalize.fold(f"{given}.{family}").replace(" ", ".")
     email = f"{local}{i}@{domain}"
     phone = f"+1{rng.randint(201, 989)}555{i % 10000:04d}" if rng.random() < 0.7 else None

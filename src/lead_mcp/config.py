@@ -131,6 +131,20 @@ class Settings(BaseSettings):
     jwt_jwks_url: str | None = Field(None, description="JWKS URL of the identity provider (auth=jwt).")
     jwt_audience: str | None = Field(None, description="Expected `aud` of JWTs (auth=jwt).")
     log_level: str = Field("INFO", description="Logging level: DEBUG, INFO, WARNING or ERROR.")
+    deleted_retention_days: int = Field(
+        30,
+        ge=1,
+        le=365,
+        description="Days a deleted contact can be brought back with restore_contact before it is purged.",
+    )
+    calendar_feed_days: int = Field(
+        60, ge=1, le=365, description="How many days ahead the private calendar feed lists due follow-ups."
+    )
+    request_state_keys: SecretStr | None = Field(
+        None,
+        description="Comma-separated secrets (32+ characters each) sealing the state of a question asked "
+        "mid-call (delete confirmation); give every replica the same ones. Unset: a key per process.",
+    )
 
     @field_validator("scan_roots", mode="before")
     @classmethod
@@ -174,6 +188,22 @@ class Settings(BaseSettings):
         if region not in phonenumbers.SUPPORTED_REGIONS:
             raise ValueError("must be a two-letter region code such as US, DE or GB")
         return region
+
+    @field_validator("request_state_keys")
+    @classmethod
+    def _check_request_state_keys(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            keys = [k.strip() for k in value.get_secret_value().split(",") if k.strip()]
+            if not keys or any(len(k) < 32 for k in keys):
+                raise ValueError("must be one or more comma-separated secrets of at least 32 characters each")
+        return value
+
+    @property
+    def request_state_key_list(self) -> list[str]:
+        """The request-state secrets, newest (sealing) first."""
+        if self.request_state_keys is None:
+            return []
+        return [k.strip() for k in self.request_state_keys.get_secret_value().split(",") if k.strip()]
 
     @field_validator("log_level")
     @classmethod

@@ -39,8 +39,9 @@ from lead_mcp.domain import (
     Stage,
 )
 from lead_mcp.errors import Conflict, InvalidInput
+from lead_mcp.services import custom_fields as custom_field_service
 from lead_mcp.services import followups as followup_service
-from lead_mcp.services import normalize
+from lead_mcp.services import normalize, sizing
 from lead_mcp.services.records import (
     change_model,
     contact_model,
@@ -70,6 +71,11 @@ LIST_FIELDS = ("emails", "phones", "tags")
 MAX_LIST_ITEMS = 50
 MAX_NOTES = 20_000
 DETAIL_INTERACTIONS = 50
+DETAIL_FOLLOWUPS = 50
+DETAIL_HISTORY = 50
+# Longest touch summary, follow-up note or history value get_contact shows in full.
+DETAIL_TEXT = 2_000
+DETAIL_HISTORY_TEXT = 300
 
 
 @dataclass
@@ -91,6 +97,7 @@ class Prepared:
     source: Source | None = None
     referred_by: str | None = None
     consent: dict[str, Any] | None = None
+    custom: dict[str, Any] = field(default_factory=dict)
 
     @property
     def name_key(self) -> str | None:
@@ -173,6 +180,7 @@ def _refresh_search_text(row: ContactRow) -> None:
         tags=row.tags,
         met_at=row.met_at,
         address=row.address,
+        custom=custom_field_service.search_words(row.custom),
     )
     if text != row.search_text:
         row.search_text = text
@@ -244,8 +252,15 @@ async def _check_referrer(session: AsyncSession, referred_by: str | None) -> Non
         await load_contact(session, referred_by, field="referred_by", lock=False)
 
 
-async def _insert(session: AsyncSession, scope: Scope, prepared: Prepared) -> ContactRow | None:
-    """Insert a new contact with its keys; None when another writer took one of its keys first.
+async def _insert(
+    session: AsyncSession,
+    scope: Scope,
+    prepared: Prepared,
+    *,
+    leave_out: frozenset[tuple[str, str]] = frozenset(),
+    history: dict[str, Any] | None = None,
+) -> ContactRow | None:
+    """Insert a new contact with its keys (except ``leave_out``); None when another writer took one first.
 
     On PostgreSQL the insert runs in a savepoint: a concurrent add of the same email makes
     the key insert fail, and the caller merges into the winner instead. SQLite write
@@ -273,6 +288,7 @@ async def _insert(session: AsyncSession, scope: Scope, prepared: Prepared) -> Co
         stage=Stage.LEAD.value,
         score=0,
         consent=prepared.consent,
+        custom=prepared.custom or None,
         created_at=now,
         updated_at=now,
         search_text="",
@@ -282,7 +298,7 @@ async def _insert(session: AsyncSession, scope: Scope, prepared: Prepared) -> Co
     async def insert_with_keys() -> None:
         session.add(row)
         await session.flush()  # the contact first: its keys refer to it
-        await _sync_keys(session, scope, row, set())
+        await _sync_keys(session, scope, row, set(leave_out))
 
     if dialect_name(session) == "sqlite":
         await insert_with_keys()
@@ -298,13 +314,59 @@ async def _insert(session: AsyncSession, scope: Scope, prepared: Prepared) -> Co
         scope,
         row.id,
         "created",
-        {"source": row.source, "fields": sorted(k for k, v in _field_values(prepared).items() if v)},
+        {
+            "source": row.source,
+            "fields": sorted(k for k, v in _field_values(prepared).items() if v),
+            **(history or {}),
+        },
     )
     return row
 
 
 def _field_values(prepared: Prepared) -> dict[str, Any]:
-    return {name: getattr(prepared, name) for name in (*SINGLE_FIELDS, *LIST_FIELDS, "notes", "referred_by")}
+    return {
+        name: getattr(prepared, name)
+        for name in (*SINGLE_FIELDS, *LIST_FIELDS, "notes", "referred_by", "custom")
+    }
+
+
+def _snapshot(row: ContactRow) -> dict[str, Any]:
+    """The values a merge may change, copied, so the merge's effect can be recorded for undo_merge."""
+    values: dict[str, Any] = {name: getattr(row, name) for name in SINGLE_FIELDS}
+    values.update({name: list(getattr(row, name)) for name in LIST_FIELDS})
+    values.update(notes=row.notes, referred_by=row.referred_by_id, consent=row.consent)
+    values["custom"] = dict(row.custom or {})
+    return values
+
+
+def _merge_effects(before: dict[str, Any], row: ContactRow) -> dict[str, Any]:
+    """Exactly what a merge added (filled fields, list items, appended notes), as undo_merge reverts it."""
+    added: dict[str, Any] = {}
+    for name in SINGLE_FIELDS:
+        if before[name] is None and getattr(row, name) is not None:
+            added[name] = getattr(row, name)
+    for name in LIST_FIELDS:
+        new_items = [v for v in getattr(row, name) if v not in before[name]]
+        if new_items:
+            added[name] = new_items
+    if row.notes and row.notes != before["notes"]:
+        added["notes"] = row.notes[len(before["notes"] or "") :]
+    if before["referred_by"] is None and row.referred_by_id:
+        added["referred_by"] = row.referred_by_id
+    if before["consent"] is None and row.consent:
+        added["consent"] = row.consent
+    new_custom = {k: v for k, v in (row.custom or {}).items() if k not in before["custom"]}
+    if new_custom:
+        added["custom"] = new_custom
+    return added
+
+
+def _incoming(prepared: Prepared) -> dict[str, Any]:
+    """The details a merge brought in, kept so a wrong merge can be split off into its own contact."""
+    values = {name: value for name, value in _field_values(prepared).items() if value}
+    if prepared.source:
+        values["source"] = prepared.source.value
+    return values
 
 
 async def merge_into(
@@ -313,6 +375,7 @@ async def merge_into(
     """Merge new details into an existing contact; returns (fields filled, differing values kept aside)."""
     old_keys = _keys_of(row)
     old_tags = list(row.tags)
+    before = _snapshot(row)
     filled: list[str] = []
     kept: dict[str, str] = {}
     for name in SINGLE_FIELDS:
@@ -331,6 +394,16 @@ async def merge_into(
     if prepared.consent and not row.consent:
         row.consent = prepared.consent
         filled.append("consent")
+    if prepared.custom:
+        current_custom = dict(row.custom or {})
+        for key, value in prepared.custom.items():
+            if key not in current_custom:
+                current_custom[key] = value
+                filled.append(f"custom.{key}")
+            elif current_custom[key] != value:
+                kept[f"custom.{key}"] = str(value)
+        if current_custom != (row.custom or {}):
+            row.custom = current_custom
 
     # Values that identify a different contact are not moved over: that would be a second merge.
     candidate_keys = {("email", e) for e in prepared.emails} | {("phone", p) for p in prepared.phones}
@@ -359,30 +432,38 @@ async def merge_into(
             row.notes = f"{row.notes}\n\n{prepared.notes}"[:MAX_NOTES]
         filled.append("notes")
 
-    if not filled:
-        return filled, kept
-    # The name key may now clash with another contact (same name, newly filled company): keep it out.
-    new_name_key = normalize.name_key(row.full_name, row.company)
-    if new_name_key and ("name", new_name_key) not in old_keys:
-        owner = (await _owners_of(session, {("name", new_name_key)})).get(("name", new_name_key))
-        if owner and owner != row.id:
-            for name in ("full_name", "company"):
-                if name in filled:
-                    kept[name] = getattr(row, name)
-                    setattr(row, name, None)
-                    filled.remove(name)
-    if row.full_name and not (row.given_name or row.family_name):
-        row.given_name, row.family_name = normalize.split_name(row.full_name)
-    row.updated_at = scope.now()
-    _refresh_search_text(row)
-    await _sync_keys(session, scope, row, old_keys)
-    await _sync_tags(session, scope, row, old_tags)
+    if filled:
+        # The name key may now clash with another contact (same name, newly filled company): keep it out.
+        new_name_key = normalize.name_key(row.full_name, row.company)
+        if new_name_key and ("name", new_name_key) not in old_keys:
+            owner = (await _owners_of(session, {("name", new_name_key)})).get(("name", new_name_key))
+            if owner and owner != row.id:
+                for name in ("full_name", "company"):
+                    if name in filled:
+                        kept[name] = getattr(row, name)
+                        setattr(row, name, None)
+                        filled.remove(name)
+        if row.full_name and not (row.given_name or row.family_name):
+            row.given_name, row.family_name = normalize.split_name(row.full_name)
+        row.updated_at = scope.now()
+        _refresh_search_text(row)
+        await _sync_keys(session, scope, row, old_keys)
+        await _sync_tags(session, scope, row, old_tags)
+    # Every merge is kept in the history, even one that changed nothing, with exactly what it added
+    # (so undo_merge can revert it) and the details that came in (so a wrong merge can be split off).
     record_change(
         session,
         scope,
         row.id,
         "merged",
-        {"matched_on": matched_on, "filled": filled, "kept": kept, "source": (prepared.source or "manual")},
+        {
+            "matched_on": matched_on,
+            "filled": filled,
+            "kept": kept,
+            "source": (prepared.source or "manual"),
+            "added": _merge_effects(before, row),
+            "incoming": _incoming(prepared),
+        },
     )
     return filled, kept
 
@@ -397,6 +478,8 @@ async def add_contact(
 ) -> AddContactResult:
     """Add a lead, or merge it into the contact it duplicates; schedule its first follow-up."""
     prepared = prepare(data, scope)
+    custom_values = await custom_field_service.check_values(session, data.custom)
+    prepared.custom = {k: v for k, v in custom_values.items() if v is not None}
     await _check_referrer(session, prepared.referred_by)
     created = False
     row, matched_on = await find_duplicate(session, prepared)
@@ -413,7 +496,8 @@ async def add_contact(
         filled, kept = await merge_into(session, scope, row, prepared, matched_on=matched_on)
 
     followup = None
-    if schedule_followup:
+    # Someone who withdrew consent gets no new automatic follow-up, even when they turn up again.
+    if schedule_followup and not consent_withdrawn(row):
         has_pending = (not created) and await followup_service.has_pending(session, row.id)
         if not has_pending:
             days = scope.settings.default_followup_days if followup_in_days is None else followup_in_days
@@ -426,6 +510,11 @@ async def add_contact(
         kept_values=kept,
         followup=followup,
     )
+
+
+def consent_withdrawn(row: ContactRow) -> bool:
+    """True when the contact withdrew consent (withdraw_consent)."""
+    return bool(row.consent and row.consent.get("withdrawn_at"))
 
 
 async def get_contact(session: AsyncSession, scope: Scope, *, contact_id: str) -> ContactDetail:
@@ -449,7 +538,7 @@ async def get_contact(session: AsyncSession, scope: Scope, *, contact_id: str) -
                 select(FollowUpRow)
                 .where(FollowUpRow.contact_id == row.id)
                 .order_by((FollowUpRow.status != "pending"), FollowUpRow.due_at.desc())
-                .limit(50)
+                .limit(DETAIL_FOLLOWUPS + 1)
             )
         )
         .scalars()
@@ -461,22 +550,57 @@ async def get_contact(session: AsyncSession, scope: Scope, *, contact_id: str) -
                 select(ContactChange)
                 .where(ContactChange.contact_id == row.id)
                 .order_by(ContactChange.at.desc(), ContactChange.id)
-                .limit(50)
+                .limit(DETAIL_HISTORY + 1)
             )
         )
         .scalars()
         .all()
     )
-    pending = [f for f in followups if f.status == FollowUpStatus.PENDING]
+    pending = [f for f in followups[:DETAIL_FOLLOWUPS] if f.status == FollowUpStatus.PENDING]
     pending.sort(key=lambda f: f.due_at)
-    rest = [f for f in followups if f.status != FollowUpStatus.PENDING]
-    return ContactDetail(
+    rest = [f for f in followups[:DETAIL_FOLLOWUPS] if f.status != FollowUpStatus.PENDING]
+    detail = ContactDetail(
         contact=contact_model(row),
-        interactions=[interaction_model(i) for i in interactions[:DETAIL_INTERACTIONS]],
+        interactions=[
+            interaction_model(i).model_copy(update={"summary": sizing.clip(i.summary, DETAIL_TEXT)})
+            for i in interactions[:DETAIL_INTERACTIONS]
+        ],
         interactions_truncated=len(interactions) > DETAIL_INTERACTIONS,
-        followups=[followup_model(f) for f in (*pending, *rest)],
-        history=[change_model(h) for h in history],
+        followups=[
+            followup_model(f).model_copy(
+                update={
+                    "note": sizing.clip(f.note, DETAIL_TEXT),
+                    "outcome": sizing.clip(f.outcome, DETAIL_TEXT),
+                }
+            )
+            for f in (*pending, *rest)
+        ],
+        followups_truncated=len(followups) > DETAIL_FOLLOWUPS,
+        history=[
+            change_model(h).model_copy(update={"detail": sizing.clip_value(h.detail, DETAIL_HISTORY_TEXT)})
+            for h in history[:DETAIL_HISTORY]
+        ],
+        history_truncated=len(history) > DETAIL_HISTORY,
     )
+    return fit_detail(detail)
+
+
+def fit_detail(detail: ContactDetail, budget: int = sizing.RESULT_BUDGET_CHARS) -> ContactDetail:
+    """Drop the oldest history, the oldest touches, then closed and latest pending follow-ups until it fits.
+
+    The contact's own fields are never cut; the first of each list always stays.
+    """
+    size = sizing.json_size(detail)
+    for name, flag in (
+        ("history", "history_truncated"),
+        ("interactions", "interactions_truncated"),
+        ("followups", "followups_truncated"),  # closed ones sit last, then the latest pending ones
+    ):
+        entries = getattr(detail, name)
+        while size > budget and len(entries) > 1:
+            size -= sizing.json_size(entries.pop()) + 1
+            setattr(detail, flag, True)
+    return detail
 
 
 async def update_contact(
@@ -538,6 +662,20 @@ async def update_contact(
                 raise InvalidInput("referred_by", "a contact cannot refer itself", "Give the referrer's id")
             await load_contact(session, referrer, field="referred_by", lock=False)
         put("referred_by", "referred_by_id", referrer)
+    if changes.custom is not None:
+        values = await custom_field_service.check_values(session, changes.custom)
+        current = dict(row.custom or {})
+        for key, custom_value in values.items():
+            old_value = current.get(key)
+            if custom_value is None:
+                current.pop(key, None)
+            else:
+                current[key] = custom_value
+            if old_value != current.get(key):
+                before[f"custom.{key}"] = old_value
+                after[f"custom.{key}"] = current.get(key)
+        if current != (row.custom or {}):
+            row.custom = current or None
     name_changed = "full_name" in after and not {"given_name", "family_name"} & set(given)
     if name_changed and row.full_name:
         row.given_name, row.family_name = normalize.split_name(row.full_name)
@@ -647,5 +785,9 @@ async def search_contacts(
         stmt = stmt.where(cond)
     rows = (await session.execute(stmt.order_by(order_key.desc()).limit(limit + 1))).scalars().all()
     page = rows[:limit]
-    next_cursor = encode_cursor("contacts", {"pk": page[-1].pk}) if len(rows) > limit and page else None
-    return ContactPage(items=[contact_summary(r) for r in page], next_cursor=next_cursor)
+    items = [contact_summary(r) for r in page]
+    fits = sizing.fitting(items)  # a page stops early rather than overflow a model's context
+    more = len(rows) > limit or fits < len(items)
+    page, items = page[:fits], items[:fits]
+    next_cursor = encode_cursor("contacts", {"pk": page[-1].pk}) if more and page else None
+    return ContactPage(items=items, next_cursor=next_cursor)

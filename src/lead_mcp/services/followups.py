@@ -30,6 +30,7 @@ from lead_mcp.domain import (
 )
 from lead_mcp.errors import Conflict, InvalidInput, NotFound
 from lead_mcp.services import interactions as interaction_service
+from lead_mcp.services import sizing
 from lead_mcp.services.records import (
     contact_summary,
     cursor_datetime,
@@ -377,9 +378,12 @@ async def list_due_followups(
                 ),
             )
         )
+    fits = sizing.fitting(items)  # a page stops early rather than overflow a model's context
+    more = len(rows) > limit or fits < len(items)
+    items = items[:fits]
     next_cursor = None
-    if len(rows) > limit and items:
-        last_f, last_c = rows[limit - 1]
+    if more and items:
+        last_f, last_c = rows[fits - 1]
         values: dict[str, Any] = {"d": last_f.due_at.isoformat(), "s": last_c.score, "i": last_f.id}
         next_cursor = encode_cursor("due", values)
     return DuePage(items=items, next_cursor=next_cursor)

@@ -254,8 +254,9 @@ def search_text(
     tags: Iterable[str],
     met_at: str | None,
     address: str | None,
+    custom: Iterable[str] = (),
 ) -> str:
-    """The folded text a contact is found by (name, company, title, emails, phones, site, notes, tags...)."""
+    """The folded text a contact is found by (name, company, title, emails, phones, notes, tags, custom)."""
     parts: list[str] = []
     for value in (full_name, given_name, family_name, company, title, website, met_at, address):
         if value:
@@ -266,6 +267,8 @@ def search_text(
         parts.extend(phone_tokens(phone))
     for tag in tags:
         parts.append(fold(tag))
+    for value in custom:
+        parts.append(fold(value))
     if notes:
         parts.append(fold(notes))
     return " ".join(p for p in parts if p)

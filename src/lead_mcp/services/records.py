@@ -67,6 +67,7 @@ def contact_model(row: ContactRow) -> Contact:
         first_response_at=row.first_response_at,
         last_touch_at=row.last_touch_at,
         next_followup_at=row.next_followup_at,
+        custom=dict(row.custom or {}),
     )
 
 
@@ -107,6 +108,15 @@ async def load_contact(
             await session.execute(contact_query(ContactRow.id == contact_id.strip(), lock=lock))
         ).scalar_one_or_none()
     if row is None:
+        deleted_at = None
+        if isinstance(contact_id, str) and 0 < len(contact_id) <= 64:
+            deleted = select(ContactRow.deleted_at).where(ContactRow.id == contact_id.strip())
+            deleted_at = (await session.execute(deleted)).scalar_one_or_none()
+        if deleted_at is not None:
+            raise NotFound(
+                f"{field}: contact {contact_id!r} was deleted on {deleted_at:%Y-%m-%d}; "
+                "restore_contact brings it back (deleted contacts can be restored for 30 days by default)"
+            )
         raise NotFound(
             f"{field}: no contact {contact_id!r} in this workspace; call search_contacts to find the right id"
         )
