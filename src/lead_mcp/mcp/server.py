@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from typing import Any
 
 from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.lowlevel.helper_types import ReadResourceContents
 from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
 from mcp_types import CallToolResult, InputRequiredResult
 from pydantic import ValidationError
@@ -15,6 +16,8 @@ from lead_mcp import __version__
 from lead_mcp.clock import Clock
 from lead_mcp.config import Settings
 from lead_mcp.mcp.state import AppState
+from lead_mcp.mcp.unit import resource_context
+from lead_mcp.mcp.tools import cards as card_tools
 from lead_mcp.mcp.tools import contacts as contact_tools
 from lead_mcp.mcp.tools import followups as followup_tools
 
@@ -44,6 +47,13 @@ class LeadServer(MCPServer[AppState]):
             raise
 
 
+    async def read_resource(
+        self, uri: Any, context: Context[AppState, Any] | None = None
+    ) -> Iterable[ReadResourceContents] | InputRequiredResult:
+        with resource_context(context):
+            return await super().read_resource(uri, context)
+
+
 def describe_argument_errors(tool: str, error: ValidationError) -> str:
     """Each bad argument with what is wrong, in one message a model can act on."""
     problems = []
@@ -67,6 +77,7 @@ Registrar = Callable[[MCPServer[Any]], None]
 REGISTRARS: list[Registrar] = [
     contact_tools.register,
     followup_tools.register,
+    card_tools.register,
 ]
 
 

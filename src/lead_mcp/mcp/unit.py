@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from mcp.server.mcpserver import Context
@@ -22,6 +23,29 @@ IDEMPOTENT_WRITE = ToolAnnotations(
     read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=False
 )
 DESTRUCTIVE = ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=False)
+
+
+# The SDK injects no Context into static resources (lead://card): LeadServer.read_resource puts the
+# request's Context here for the duration of the read, and such resources take it from current_context().
+_resource_context: ContextVar[Context[Any, Any] | None] = ContextVar("lead_mcp_resource_context", default=None)
+
+
+@contextmanager
+def resource_context(ctx: Context[Any, Any] | None) -> Iterator[None]:
+    """Make ``ctx`` the current request's Context while a resource is read."""
+    token = _resource_context.set(ctx)
+    try:
+        yield
+    finally:
+        _resource_context.reset(token)
+
+
+def current_context() -> Context[Any, Any]:
+    """The Context of the resource read in progress (for static resources, which get none injected)."""
+    ctx = _resource_context.get()
+    if ctx is None:
+        raise RuntimeError("current_context() is only available while LeadServer reads a resource")
+    return ctx
 
 
 def app_state(ctx: Context[Any, Any]) -> AppState:
