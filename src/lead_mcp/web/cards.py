@@ -24,7 +24,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from sqlalchemy.exc import OperationalError
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 FORM_SECRET_NAME = "card_form"  # noqa: S105 - the name under which the secret is stored
 FORM_FIELDS = frozenset({"token", "website", "name", "email", "phone", "message", "consent"})
 FILE_CACHE = "public, max-age=300"
+DRAIN_LIMIT = 8 * 1024 * 1024  # bytes of a refused post read and discarded before answering
 
 
 class CardSite:
@@ -269,7 +270,7 @@ class CardSite:
         limit = self.settings.card_form_max_bytes
         declared = request.headers.get("content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
-            return self._too_large()
+            return await self._too_large(request)
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type != "application/x-www-form-urlencoded":
             return self._html(
@@ -282,7 +283,7 @@ class CardSite:
             )
         body = await self._read_body(request, limit)
         if body is None:
-            return self._too_large()
+            return await self._too_large(request)
 
         card, other = await self._resolve(request)
         if card is None:
@@ -359,10 +360,22 @@ class CardSite:
 
     # ------------------------------------------------------------ form helpers
 
-    def _too_large(self) -> HTMLResponse:
+    async def _too_large(self, request: Request) -> HTMLResponse:
+        """413, decided from the size alone: the body is never parsed and nothing is stored.
+
+        The rest of a moderately large body is read and thrown away first, so the browser gets
+        to show the answer instead of a reset connection; past DRAIN_LIMIT the connection is cut.
+        """
+        drained = 0
+        try:
+            async for chunk in request.stream():
+                drained += len(chunk)
+                if drained > DRAIN_LIMIT:
+                    break
+        except (ClientDisconnect, RuntimeError):  # RuntimeError: the stream was partly read already
+            pass
         response = self._html(
-            render_notice(heading="Too long", message="That message is too long to send. Please shorten it."),
-            413,
+            render_notice(heading="Too long", message="That message is too long to send. Please shorten it."), 413
         )
         response.headers["Connection"] = "close"
         return response
