@@ -204,7 +204,8 @@ def loopback_notice(settings: Settings) -> str:
 
 def slugify(text: str) -> str:
     """A URL-safe slug from a name ("José Müller" -> "jose-muller"), at most 40 characters."""
-    words = normalize.fold(text).split()
+    # Only ASCII letters and digits are safe in every URL bar, QR code and NFC tag.
+    words = [w for w in (re.sub(r"[^a-z0-9]", "", word) for word in normalize.fold(text).split()) if w]
     slug = ""
     for word in words:
         candidate = f"{slug}-{word}" if slug else word
@@ -335,8 +336,10 @@ async def _slug_holder(session: AsyncSession, slug: str) -> str | None:
 
 async def _free_slug(session: AsyncSession, base: str, card_id: str | None) -> str:
     """``base`` or the first free ``base-2``, ``base-3``... (a random tail after that)."""
+    if not base:
+        return f"card-{secrets.token_hex(3)}"
     if len(base) < SLUG_MIN or base in RESERVED_SLUGS:
-        base = f"{base}-card" if base else "card"
+        base = f"{base}-card"
     base = base[: SLUG_MAX - 4].rstrip("-")
     candidates = [base, *(f"{base}-{n}" for n in range(2, 21))]
     for candidate in candidates:
