@@ -33,7 +33,11 @@ CARD = {
 def decode_qr(image: bytes) -> list[str]:
     """Every QR code a real decoder (ZXing) finds in a PNG/JPEG image."""
     picture = Image.open(io.BytesIO(image)).convert("L")
-    return [result.text for result in zxingcpp.read_barcodes(picture) if result.format == zxingcpp.BarcodeFormat.QRCode]
+    return [
+        result.text
+        for result in zxingcpp.read_barcodes(picture)
+        if result.format == zxingcpp.BarcodeFormat.QRCode
+    ]
 
 
 _TOKEN = re.compile(r'name="token" value="([^"]+)"')

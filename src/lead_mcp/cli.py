@@ -96,7 +96,7 @@ def _cmd_card_export(args: argparse.Namespace, settings: Settings) -> int:
 
     from lead_mcp.web.export import export_card
 
-    result = asyncio.run(export_card(settings, Path(args.directory), url=args.url, workspace_id=args.workspace))
+    result = export_card(settings, Path(args.directory), url=args.url, workspace_id=args.workspace)
     for path in result.files:
         print(path)
     print(
@@ -137,11 +137,11 @@ def build_parser() -> argparse.ArgumentParser:
     card = sub.add_parser("card", help="your own business card page")
     card_sub = card.add_subparsers(dest="card_command", metavar="CARD_COMMAND")
     export = card_sub.add_parser(
-        "export", help="write a static copy of the card (page, vCard, QR codes) that any static host can serve"
+        "export", help="write a static copy of the card (page, vCard, QR codes) for any static host"
     )
     export.add_argument("directory", metavar="DIR", help="folder to write into (created if missing)")
     export.add_argument(
-        "--url", help="where the copy will be served, e.g. https://ana.example.com/ (default: the live card URL)"
+        "--url", help="where the copy will be served, e.g. https://ana.example.com/ (default: the live URL)"
     )
     export.add_argument("--workspace", help="workspace id (default: the local workspace)")
     export.set_defaults(handler=_cmd_card_export)

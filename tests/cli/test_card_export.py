@@ -10,11 +10,11 @@ import sys
 from pathlib import Path
 
 import vobject
-from mcp import Client
 from PIL import Image
 
 from lead_mcp.integrations.qr import parse_ndef_uri_message
 from lead_mcp.mcp.server import build_server
+from mcp import Client
 from tests.card_support import CARD, decode_qr
 from tests.helpers import call
 
@@ -34,7 +34,9 @@ async def test_card_export_writes_a_page_vcard_and_qr_codes_for_a_static_host(se
     photo = io.BytesIO()
     Image.new("RGB", (48, 48), (30, 90, 200)).save(photo, format="JPEG")
     async with Client(build_server(settings, clock=clock), raise_exceptions=True) as client:
-        await call(client, "publish_card", {**CARD, "photo_base64": base64.b64encode(photo.getvalue()).decode()})
+        await call(
+            client, "publish_card", {**CARD, "photo_base64": base64.b64encode(photo.getvalue()).decode()}
+        )
 
     out = tmp_path / "site"
     done = run_cli(settings, "card", "export", str(out), "--url", "https://ana.example.com/")
@@ -42,14 +44,24 @@ async def test_card_export_writes_a_page_vcard_and_qr_codes_for_a_static_host(se
     names = sorted(p.name for p in out.iterdir())
     assert names == ["_headers", "ana-souza.vcf", "index.html", "nfc.ndef", "photo.jpg", "qr.png", "qr.svg"]
     assert [Path(line).name for line in done.stdout.split()] == [
-        "photo.jpg", "index.html", "ana-souza.vcf", "qr.svg", "qr.png", "nfc.ndef", "_headers"
+        "photo.jpg",
+        "index.html",
+        "ana-souza.vcf",
+        "qr.svg",
+        "qr.png",
+        "nfc.ndef",
+        "_headers",
     ]
 
     html = (out / "index.html").read_text()
-    assert 'class="card h-card vcard"' in html and 'href="ana-souza.vcf"' in html and 'src="photo.jpg"' in html
+    assert (
+        'class="card h-card vcard"' in html and 'href="ana-souza.vcf"' in html and 'src="photo.jpg"' in html
+    )
     assert '<meta http-equiv="Content-Security-Policy"' in html and "<form" not in html
     assert '<link rel="canonical" href="https://ana.example.com/">' in html
-    assert "<script" not in html and "http://127.0.0.1" not in html  # nothing points back to a loopback server
+    assert (
+        "<script" not in html and "http://127.0.0.1" not in html
+    )  # nothing points back to a loopback server
 
     card = vobject.readOne((out / "ana-souza.vcf").read_text())
     assert card.fn.value == "Ana Souza" and card.photo.value[:3] == b"\xff\xd8\xff"

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 import vobject
-from mcp import Client
 from playwright.async_api import async_playwright
 
+from mcp import Client
 from tests.card_support import CARD, decode_qr, seconds_until_fillable
 from tests.helpers import call
 from tests.live_server import live_server
@@ -75,7 +75,9 @@ async def test_a_visitor_sees_the_card_saves_it_scans_it_and_leaves_details(data
                 assert await page.evaluate("window.pwned === undefined")
                 assert await page.locator("script").count() == 0
                 bio = await page.locator(".bio").inner_text()
-                assert "<script>document.title='pwned'" in bio and '<img src=x onerror="window.pwned=2">' in bio
+                assert (
+                    "<script>document.title='pwned'" in bio and '<img src=x onerror="window.pwned=2">' in bio
+                )
                 assert problems == [], problems  # no CSP violation, no failed request, no error
 
                 # Save contact downloads a vCard a phone imports.
@@ -117,9 +119,13 @@ async def test_a_visitor_sees_the_card_saves_it_scans_it_and_leaves_details(data
                 # The other themes, for a person to look at.
                 async with Client(server.mcp_url) as client:
                     for theme in ("midnight", "forest", "sunset", "mono"):
-                        await call(client, "publish_card", {"full_name": "Ana Souza", "theme": theme, "bio": BIO})
+                        await call(
+                            client, "publish_card", {"full_name": "Ana Souza", "theme": theme, "bio": BIO}
+                        )
                         await page.goto(page_url)
-                        await page.screenshot(path=str(ARTIFACTS / f"card-{theme}-{db_name}.png"), full_page=False)
+                        await page.screenshot(
+                            path=str(ARTIFACTS / f"card-{theme}-{db_name}.png"), full_page=False
+                        )
                     await call(client, "publish_card", {"full_name": "Ana Souza", "theme": "classic"})
             finally:
                 await context.close()

@@ -81,7 +81,9 @@ async def test_publish_card_takes_a_photo_and_refuses_what_is_not_an_image(clien
     with_photo = await call(client, "publish_card", {"full_name": "Ana Souza", "photo_base64": photo})
     assert with_photo["card"]["has_photo"] is True
     error = await call_error(
-        client, "publish_card", {"full_name": "Ana Souza", "photo_base64": base64.b64encode(b"GIF89a....").decode()}
+        client,
+        "publish_card",
+        {"full_name": "Ana Souza", "photo_base64": base64.b64encode(b"GIF89a....").decode()},
     )
     assert "photo_base64" in error and "PNG or JPEG" in error
     removed = await call(client, "publish_card", {"full_name": "Ana Souza", "photo_base64": ""})

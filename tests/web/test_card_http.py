@@ -1,4 +1,4 @@
-"""The public card routes over real HTTP: a `lead-mcp serve` subprocess on a free port, on SQLite and PostgreSQL."""
+"""The public card routes over real HTTP: `lead-mcp serve` in a subprocess on a free port, both stores."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 import vobject
-from mcp import Client
 
 from lead_mcp.db.engine import Database
 from lead_mcp.integrations.qr import parse_ndef_uri_message
 from lead_mcp.services import rate_limits
+from mcp import Client
 from tests.card_support import CARD, PHONE_UA, decode_qr, form_token_of
 from tests.helpers import call
 from tests.live_server import LiveServer, live_server
@@ -40,8 +40,15 @@ async def open_form(http: httpx.AsyncClient, slug: str) -> str:
 
 
 def lead_form(token: str, **fields: str) -> dict[str, str]:
-    form = {"token": token, "website": "", "name": "Bruno Lima", "email": "bruno@example.com", "phone": "",
-            "message": "Can we talk about payments?", "consent": "yes"}
+    form = {
+        "token": token,
+        "website": "",
+        "name": "Bruno Lima",
+        "email": "bruno@example.com",
+        "phone": "",
+        "message": "Can we talk about payments?",
+        "consent": "yes",
+    }
     form.update(fields)
     return form
 
@@ -55,7 +62,11 @@ async def test_card_page_vcard_qr_and_nfc_are_served_with_strict_security_header
             page = await http.get(f"/c/{slug}", headers=BROWSER_HEADERS)
             assert page.status_code == 200
             csp = page.headers["content-security-policy"]
-            assert "default-src 'none'" in csp and "frame-ancestors 'none'" in csp and "form-action 'self'" in csp
+            assert (
+                "default-src 'none'" in csp
+                and "frame-ancestors 'none'" in csp
+                and "form-action 'self'" in csp
+            )
             assert "unsafe-inline" not in csp and "script-src" not in csp
             assert page.headers["x-frame-options"] == "DENY"
             assert page.headers["x-content-type-options"] == "nosniff"
@@ -73,7 +84,9 @@ async def test_card_page_vcard_qr_and_nfc_are_served_with_strict_security_header
             assert vcf.headers["content-type"].startswith("text/vcard")
             assert 'filename="ana-souza.vcf"' in vcf.headers["content-disposition"]
             raw = vcf.content.decode("utf-8")
-            assert all(len(line.encode()) <= 75 for line in raw.split("\r\n")), "lines must be folded at 75 octets"
+            assert all(len(line.encode()) <= 75 for line in raw.split("\r\n")), (
+                "lines must be folded at 75 octets"
+            )
             assert raw.endswith("END:VCARD\r\n") and "\n" not in raw.replace("\r\n", "")
             parsed = vobject.readOne(raw)
             assert parsed.version.value == "3.0"
@@ -109,7 +122,9 @@ async def test_card_page_vcard_qr_and_nfc_are_served_with_strict_security_header
         assert stats["totals"]["vcard_downloads"] == 1
 
 
-async def test_form_post_becomes_a_lead_with_consent_an_inbound_message_and_a_followup_due_today(database_url):
+async def test_form_post_becomes_a_lead_with_consent_an_inbound_message_and_a_followup_due_today(
+    database_url,
+):
     with live_server(database_url, card_form_min_seconds="0") as server:
         slug = (await publish(server))["slug"]
         async with httpx.AsyncClient(base_url=server.base_url) as http:
@@ -178,14 +193,18 @@ async def test_a_two_megabyte_post_is_refused_before_it_is_read_and_stores_nothi
         await db.dispose()
 
 
-async def test_posts_beyond_the_rate_limit_are_refused_and_only_a_keyed_hash_of_the_address_is_kept(database_url):
+async def test_posts_beyond_the_rate_limit_are_refused_and_only_a_keyed_hash_of_the_address_is_kept(
+    database_url,
+):
     with live_server(database_url, card_form_min_seconds="0", card_form_rate_limit="3") as server:
         slug = (await publish(server))["slug"]
         async with httpx.AsyncClient(base_url=server.base_url) as http:
             token = await open_form(http, slug)
             for n in range(3):
                 ok = await http.post(
-                    f"/c/{slug}/lead", data=lead_form(token, email=f"p{n}@example.com"), headers=BROWSER_HEADERS
+                    f"/c/{slug}/lead",
+                    data=lead_form(token, email=f"p{n}@example.com"),
+                    headers=BROWSER_HEADERS,
                 )
                 assert ok.status_code == 303
             refused = await http.post(
@@ -215,7 +234,9 @@ async def test_bots_are_refused_honeypot_too_fast_forged_token_and_foreign_origi
             assert 'value="Bruno Lima"' in too_fast.text  # what they typed is kept
 
             honeypot = await http.post(
-                f"/c/{slug}/lead", data=lead_form(token, website="http://spam.example"), headers=BROWSER_HEADERS
+                f"/c/{slug}/lead",
+                data=lead_form(token, website="http://spam.example"),
+                headers=BROWSER_HEADERS,
             )
             assert honeypot.status_code == 303  # a bot is told nothing
 
@@ -224,7 +245,9 @@ async def test_bots_are_refused_honeypot_too_fast_forged_token_and_foreign_origi
             assert bad.status_code == 400
 
             foreign = await http.post(
-                f"/c/{slug}/lead", data=lead_form(token), headers={**BROWSER_HEADERS, "Origin": "https://evil.example"}
+                f"/c/{slug}/lead",
+                data=lead_form(token),
+                headers={**BROWSER_HEADERS, "Origin": "https://evil.example"},
             )
             assert foreign.status_code == 403
 
@@ -247,7 +270,10 @@ async def test_form_mistakes_are_shown_beside_the_fields_with_the_values_kept_an
             )
             assert no_consent.status_code == 422
             assert "Please tick the box" in no_consent.text
-            assert "<img src=x" not in no_consent.text and "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;" in no_consent.text
+            assert (
+                "<img src=x" not in no_consent.text
+                and "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;" in no_consent.text
+            )
             no_contact = await http.post(
                 f"/c/{slug}/lead", data=lead_form(token, email="", phone=""), headers=BROWSER_HEADERS
             )
@@ -259,14 +285,27 @@ async def test_form_mistakes_are_shown_beside_the_fields_with_the_values_kept_an
         assert (await mcp(server, "search_contacts"))["items"] == []
 
 
-async def test_an_unpublished_card_answers_410_an_unknown_one_404_and_republishing_brings_it_back(database_url):
+async def test_an_unpublished_card_answers_410_an_unknown_one_404_and_republishing_brings_it_back(
+    database_url,
+):
     with live_server(database_url, card_form_min_seconds="0") as server:
         slug = (await publish(server))["slug"]
         async with httpx.AsyncClient(base_url=server.base_url) as http:
             token = await open_form(http, slug)
             result = await mcp(server, "unpublish_card")
-            assert result == {"slug": slug, "published": False, "was_published": True, "url": f"{server.base_url}/c/{slug}"}
-            for path in (f"/c/{slug}", f"/c/{slug}.vcf", f"/c/{slug}/qr.png", f"/c/{slug}/qr.svg", f"/c/{slug}/nfc.ndef"):
+            assert result == {
+                "slug": slug,
+                "published": False,
+                "was_published": True,
+                "url": f"{server.base_url}/c/{slug}",
+            }
+            for path in (
+                f"/c/{slug}",
+                f"/c/{slug}.vcf",
+                f"/c/{slug}/qr.png",
+                f"/c/{slug}/qr.svg",
+                f"/c/{slug}/nfc.ndef",
+            ):
                 gone = await http.get(path, headers=BROWSER_HEADERS)
                 assert gone.status_code == 410, path
             post = await http.post(f"/c/{slug}/lead", data=lead_form(token), headers=BROWSER_HEADERS)
@@ -300,11 +339,12 @@ async def test_concurrent_form_posts_from_one_person_end_in_one_contact(database
             token = await open_form(http, slug)
             responses = await asyncio.gather(
                 *(
-                    http.post(f"/c/{slug}/lead", data=lead_form(token, message=f"try {n}"), headers=BROWSER_HEADERS)
+                    http.post(
+                        f"/c/{slug}/lead", data=lead_form(token, message=f"try {n}"), headers=BROWSER_HEADERS
+                    )
                     for n in range(5)
                 )
             )
         assert sorted(r.status_code for r in responses) == [303] * 5
         items = (await mcp(server, "search_contacts", {"query": "bruno@example.com"}))["items"]
         assert len(items) == 1
-

@@ -197,7 +197,7 @@ def render_notice(
 
 
 def export_headers_file() -> str:
-    """A ``_headers`` file (Netlify, Cloudflare Pages) that sends the same security headers from a static host."""
+    """A ``_headers`` file (Netlify, Cloudflare Pages): the same security headers from a static host."""
     lines = ["/*"]
     for name, value in security_headers(html=True).items():
         lines.append(f"  {name}: {value}")

@@ -375,7 +375,8 @@ class CardSite:
         except (ClientDisconnect, RuntimeError):  # RuntimeError: the stream was partly read already
             pass
         response = self._html(
-            render_notice(heading="Too long", message="That message is too long to send. Please shorten it."), 413
+            render_notice(heading="Too long", message="That message is too long to send. Please shorten it."),
+            413,
         )
         response.headers["Connection"] = "close"
         return response

@@ -10,6 +10,7 @@ posts, so the copy has no lead form: when the live server is public, its
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,20 +34,29 @@ class ExportResult:
     url: str
 
 
-async def export_card(
+async def _load_card(settings: Settings, workspace_id: str | None) -> cards.PublicCard:
+    state = await AppState.open(settings)
+    try:
+        scope = Scope(
+            workspace_id=workspace_id or state.local_workspace_id, settings=settings, clock=state.clock
+        )
+        async with state.db.transaction(workspace_id=scope.workspace_id, write=False) as session:
+            return await cards.load_own_public_card(session, scope)
+    finally:
+        await state.close()
+
+
+def export_card(
     settings: Settings, directory: Path, *, url: str | None = None, workspace_id: str | None = None
 ) -> ExportResult:
     """Write the static copy of a workspace's card (default: the local workspace) into ``directory``."""
     if url is not None and not url.startswith(("https://", "http://")):
-        raise InvalidInput("--url", f"{url!r} is not an http(s) URL", "Give where the copy will live, e.g. https://ana.example.com/")
-    state = await AppState.open(settings)
-    try:
-        scope = Scope(workspace_id=workspace_id or state.local_workspace_id, settings=settings, clock=state.clock)
-        async with state.db.transaction(workspace_id=scope.workspace_id, write=False) as session:
-            public = await cards.load_own_public_card(session, scope)
-    finally:
-        await state.close()
-
+        raise InvalidInput(
+            "--url",
+            f"{url!r} is not an http(s) URL",
+            "Give where the copy will live, e.g. https://ana.example.com/",
+        )
+    public = asyncio.run(_load_card(settings, workspace_id))
     card = public.card
     live_url = cards.page_url(settings, card.slug)
     target = url or live_url
@@ -80,7 +90,9 @@ async def export_card(
         meta_csp=True,
     )
     write("index.html", html)
-    write(f"{card.slug}.vcf", cards.card_vcard(card, settings, photo=public.photo, photo_type=public.photo_type))
+    write(
+        f"{card.slug}.vcf", cards.card_vcard(card, settings, photo=public.photo, photo_type=public.photo_type)
+    )
     write("qr.svg", qr.svg(qr_target, title=f"QR code: {card.full_name}"))
     write("qr.png", qr.png(qr_target))
     write("nfc.ndef", qr.ndef_uri_message(f"{target}{'&' if '?' in target else '?'}src=nfc"))
