@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import re
 from collections.abc import AsyncIterator
 from urllib.parse import urlsplit
@@ -21,6 +22,9 @@ from tests.live_server import LiveServer, live_server
 
 pytestmark = pytest.mark.slow
 BROWSER_HEADERS = {"User-Agent": PHONE_UA}
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(
+    64
+)  # the header is what the card checks; browsers are not asked to draw it
 
 
 async def publish(server: LiveServer, **extra: object) -> dict:
@@ -320,7 +324,9 @@ async def test_an_unpublished_card_answers_410_an_unknown_one_404_and_republishi
 async def test_a_changed_slug_keeps_old_links_and_printed_codes_working(database_url):
     with live_server(database_url) as server:
         await publish(server)
-        renamed = await publish(server, slug="ana")
+        async with httpx.AsyncClient(base_url=server.base_url) as http:
+            assert (await http.get("/c/ana-souza/photo")).status_code == 404  # no photo yet
+        renamed = await publish(server, slug="ana", photo_base64=base64.b64encode(PNG).decode())
         assert renamed["slug"] == "ana" and renamed["card"]["former_slugs"] == ["ana-souza"]
         assert "keep working" in renamed["notice"]
         async with httpx.AsyncClient(base_url=server.base_url) as http:
@@ -328,7 +334,12 @@ async def test_a_changed_slug_keeps_old_links_and_printed_codes_working(database
             assert moved.status_code == 301 and moved.headers["location"] == "/c/ana?src=qr"
             moved_vcf = await http.get("/c/ana-souza.vcf")
             assert moved_vcf.status_code == 301 and moved_vcf.headers["location"] == "/c/ana.vcf"
-            assert (await http.get("/c/ana", headers=BROWSER_HEADERS)).status_code == 200
+            page = await http.get("/c/ana", headers=BROWSER_HEADERS)
+            assert page.status_code == 200 and 'src="/c/ana/photo"' in page.text
+            assert f'<meta property="og:image" content="{server.base_url}/c/ana/photo">' in page.text
+            photo = await http.get("/c/ana/photo")
+            assert photo.headers["content-type"] == "image/png" and photo.content == PNG
+            assert "sandbox" in photo.headers["content-security-policy"]
         assert urlsplit(renamed["url"]).path == "/c/ana"
 
 

@@ -30,6 +30,8 @@ fast: a first follow-up is scheduled for today. Ask list_due_followups "who do I
 log each touch with log_interaction or complete_followup (which schedules the next step of the
 cadence). Find people with search_contacts (names, emails, domains, phone numbers) and read the
 whole record with get_contact. Ids are opaque strings returned by these tools; never invent one.
+"Publish my card" is publish_card: it returns the card page's link and QR code (show both, and any
+notice it gives); visitors' form posts arrive as leads due today, and card_stats tells how it does.
 """
 
 class LeadServer(MCPServer[AppState]):
