@@ -11,6 +11,7 @@ specifies, so a phone tapped on the tag opens the card page.
 from __future__ import annotations
 
 import io
+from functools import lru_cache
 
 import segno
 
@@ -29,6 +30,7 @@ def make(url: str) -> segno.QRCode:
     return segno.make(url, error="q", boost_error=True, micro=False)
 
 
+@lru_cache(maxsize=256)  # a card's code changes only with its URL; pages and downloads reuse it
 def png(url: str, *, scale: int = PNG_SCALE) -> bytes:
     """The QR code as a black-on-white PNG."""
     out = io.BytesIO()
@@ -36,6 +38,7 @@ def png(url: str, *, scale: int = PNG_SCALE) -> bytes:
     return out.getvalue()
 
 
+@lru_cache(maxsize=256)
 def svg(url: str, *, title: str | None = None) -> bytes:
     """The QR code as a standalone SVG document that scales to any print size."""
     out = io.BytesIO()
@@ -45,6 +48,7 @@ def svg(url: str, *, title: str | None = None) -> bytes:
     return out.getvalue()
 
 
+@lru_cache(maxsize=256)
 def svg_inline(url: str, *, css_class: str = "qr") -> str:
     """The QR code as an ``<svg>`` element to embed in HTML (scales with CSS; no size attributes)."""
     return str(
