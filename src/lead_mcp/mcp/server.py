@@ -34,6 +34,7 @@ whole record with get_contact. Ids are opaque strings returned by these tools; n
 notice it gives); visitors' form posts arrive as leads due today, and card_stats tells how it does.
 """
 
+
 class LeadServer(MCPServer[AppState]):
     """MCPServer whose argument errors read as "field: problem (got value)" rather than a pydantic dump."""
 
