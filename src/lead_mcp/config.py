@@ -136,7 +136,7 @@ class Settings(BaseSettings):
         "I can ask for them to be deleted at any time.",
         min_length=10,
         max_length=1000,
-        description="Wording of the consent box on the card page's lead form; {owner} becomes the card's name.",
+        description="Wording of the consent box on the card page's lead form ({owner}: the card's name).",
     )
     form_secret: SecretStr | None = Field(
         None,
@@ -144,19 +144,19 @@ class Settings(BaseSettings):
         "(default: a random key generated once and kept in the database, shared by replicas).",
     )
     card_form_min_seconds: float = Field(
-        2.0, ge=0, le=2, description="Seconds a card form must be open before it may be sent (bots are faster)."
+        2.0, ge=0, le=2, description="Seconds a card form must be open before it is accepted (bots are fast)."
     )
     card_form_max_age_hours: int = Field(
         12, ge=1, le=168, description="Hours a card page's form stays valid before it must be reloaded."
     )
     card_form_rate_limit: int = Field(
-        20, ge=1, le=10_000, description="Card form posts accepted from one IP address (or IPv6 /64) per window."
+        20, ge=1, le=10_000, description="Card form posts accepted per IP address (IPv6: per /64) per window."
     )
     card_form_rate_window_seconds: int = Field(
         600, ge=10, le=86_400, description="Length of the card form rate-limit window, in seconds."
     )
     card_form_max_bytes: int = Field(
-        16_384, ge=1024, le=1_048_576, description="Largest card form post accepted, in bytes (refused unread)."
+        16_384, ge=1024, le=1_048_576, description="Largest card form post, in bytes."
     )
 
     @field_validator("card_consent_text")
@@ -165,7 +165,7 @@ class Settings(BaseSettings):
         try:
             value.format(owner="x")
         except (KeyError, IndexError, ValueError):
-            raise ValueError("may contain {owner} and no other {placeholder}; write {{ and }} for braces") from None
+            raise ValueError("may hold {owner} and no other {name}; write {{ and }} for braces") from None
         return value
 
     @field_validator("scan_roots", mode="before")

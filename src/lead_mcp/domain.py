@@ -311,7 +311,7 @@ class Card(_Model):
     theme: CardTheme
     has_photo: bool
     former_slugs: list[str] = Field(
-        default_factory=list, description="Earlier slugs; their pages redirect here so printed codes keep working."
+        default_factory=list, description="Earlier slugs; they redirect here, so printed codes keep working."
     )
     created_at: datetime
     updated_at: datetime
@@ -323,7 +323,7 @@ class CardLinks(_Model):
 
     url: str = Field(description="The card page, to share as a link.")
     vcard_url: str = Field(description="The vCard 3.0 download ('Save contact').")
-    qr_url: str = Field(description="The QR code as PNG (encodes the page URL with ?src=qr, so scans are counted).")
+    qr_url: str = Field(description="The QR code as PNG (encodes the page URL + ?src=qr to count scans).")
     qr_svg_url: str = Field(description="The same QR code as SVG, for print.")
     nfc_url: str = Field(
         description="An NDEF message (one URI record, ?src=nfc) to write onto an NFC tag or sticker."
@@ -339,7 +339,7 @@ class PublishCardResult(CardLinks):
     reachable_from_internet: bool = Field(
         description="False when the public base URL is loopback: the link then only opens on this machine."
     )
-    notice: str | None = Field(None, description="Something to tell the user (e.g. how to make the link public).")
+    notice: str | None = Field(None, description="Something to tell the user (e.g. how to share it).")
 
 
 class UnpublishCardResult(_Model):

@@ -6,8 +6,8 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.lowlevel.helper_types import ReadResourceContents
+from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
 from mcp_types import CallToolResult, InputRequiredResult
 from pydantic import ValidationError
@@ -16,10 +16,10 @@ from lead_mcp import __version__
 from lead_mcp.clock import Clock
 from lead_mcp.config import Settings
 from lead_mcp.mcp.state import AppState
-from lead_mcp.mcp.unit import resource_context
 from lead_mcp.mcp.tools import cards as card_tools
 from lead_mcp.mcp.tools import contacts as contact_tools
 from lead_mcp.mcp.tools import followups as followup_tools
+from lead_mcp.mcp.unit import resource_context
 
 SERVER_NAME = "lead-mcp"
 
@@ -49,10 +49,10 @@ class LeadServer(MCPServer[AppState]):
                 raise ToolError(describe_argument_errors(name, cause)) from cause
             raise
 
-
     async def read_resource(
         self, uri: Any, context: Context[AppState, Any] | None = None
     ) -> Iterable[ReadResourceContents] | InputRequiredResult:
+        """Read a resource with the request's Context reachable from static resources (lead://card)."""
         with resource_context(context):
             return await super().read_resource(uri, context)
 

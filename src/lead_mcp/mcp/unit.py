@@ -33,7 +33,7 @@ DESTRUCTIVE = ToolAnnotations(
 
 # The SDK injects no Context into static resources (lead://card): LeadServer.read_resource puts the
 # request's Context here for the duration of the read, and such resources take it from current_context().
-_resource_context: ContextVar[Context[Any, Any] | None] = ContextVar("lead_mcp_resource_context", default=None)
+_resource_context: ContextVar[Context[Any, Any] | None] = ContextVar("lead_mcp_resource", default=None)
 
 
 @contextmanager
