@@ -30,13 +30,14 @@ from pydantic import AnyUrl, ValidationError
 from lead_mcp import __version__
 from lead_mcp.clock import Clock
 from lead_mcp.config import Settings
-from lead_mcp.mcp.state import AppState
 from lead_mcp.errors import LeadError
 from lead_mcp.mcp import completions as completion_handlers
 from lead_mcp.mcp import prompts as prompt_handlers
 from lead_mcp.mcp import resources as resource_handlers
+from lead_mcp.mcp.state import AppState
 from lead_mcp.mcp.tools import bulk as bulk_tools
 from lead_mcp.mcp.tools import calendar as calendar_tools
+from lead_mcp.mcp.tools import cards as card_tools
 from lead_mcp.mcp.tools import connector as connector_tools
 from lead_mcp.mcp.tools import contacts as contact_tools
 from lead_mcp.mcp.tools import custom_fields as custom_field_tools
@@ -54,6 +55,8 @@ fast: a first follow-up is scheduled for today. Ask list_due_followups "who do I
 log each touch with log_interaction or complete_followup (which schedules the next step of the
 cadence). Find people with search_contacts (names, emails, domains, phone numbers) and read the
 whole record with get_contact. Ids are opaque strings returned by these tools; never invent one.
+"Publish my card" is publish_card: it returns the card page's link and QR code (show both, and any
+notice it gives); visitors' form posts arrive as leads due today, and card_stats tells how it does.
 """
 
 # A static resource that reads the store: the SDK gives static resources no Context, so LeadServer does.
@@ -173,6 +176,7 @@ Registrar = Callable[[MCPServer[Any]], None]
 REGISTRARS: list[Registrar] = [
     contact_tools.register,
     followup_tools.register,
+    card_tools.register,
     custom_field_tools.register,
     privacy_tools.register,
     bulk_tools.register,
@@ -221,7 +225,7 @@ def build_server(
         instructions=INSTRUCTIONS,
         version=__version__,
         lifespan=lifespan,
-        log_level=settings.log_level,  # type: ignore[arg-type]
+        log_level=settings.log_level,
         # Replicas share the secrets sealing a mid-call question's state, so any of them takes the answer.
         request_state_security=(
             RequestStateSecurity(keys=settings.request_state_key_list)

@@ -50,7 +50,9 @@ DATE_ONLY_TIME = time(9, 0)
 MAX_NOTE = 5_000
 MAX_DAYS_AHEAD = 3650
 CLOSED_STAGES = frozenset({Stage.CUSTOMER.value, Stage.LOST.value})
-PENDING: ColumnElement[str] = literal_column("'pending'")  # a literal, so the partial index on pending rows applies
+PENDING: ColumnElement[str] = literal_column(
+    "'pending'"
+)  # a literal, so the partial index on pending rows applies
 
 
 def cadence_days(name: str) -> tuple[int, ...]:
