@@ -8,15 +8,21 @@ from typing import Any
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
-from mcp_types import CallToolResult, InputRequiredResult
+from mcp_types import CallToolResult, InputRequiredResult, ToolAnnotations
+from mcp_types import Tool as MCPTool
 from pydantic import ValidationError
 
 from lead_mcp import __version__
 from lead_mcp.clock import Clock
 from lead_mcp.config import Settings
+from lead_mcp.domain import SCOPE_READ
+from lead_mcp.errors import LeadError
+from lead_mcp.mcp.access import check_tool_scope, required_scope
+from lead_mcp.mcp.sealing import SharedKeyCodec, shared_request_state
 from lead_mcp.mcp.state import AppState
 from lead_mcp.mcp.tools import contacts as contact_tools
 from lead_mcp.mcp.tools import followups as followup_tools
+from lead_mcp.mcp.tools import identity as identity_tools
 
 SERVER_NAME = "lead-mcp"
 
@@ -30,11 +36,38 @@ whole record with get_contact. Ids are opaque strings returned by these tools; n
 """
 
 class LeadServer(MCPServer[AppState]):
-    """MCPServer whose argument errors read as "field: problem (got value)" rather than a pydantic dump."""
+    """MCPServer that enforces scopes per tool, hides write tools in read-only mode, and words argument errors.
+
+    Argument errors read as "field: problem (got value)" rather than a pydantic dump.
+    """
+
+    read_only: bool = False
+
+    async def tool_annotations(self) -> dict[str, ToolAnnotations | None]:
+        """Every registered tool's annotations, by name (read-only mode included)."""
+        return {tool.name: tool.annotations for tool in await super().list_tools()}
+
+    async def list_tools(self) -> list[MCPTool]:
+        """The tools this server offers: only the read tools in read-only mode."""
+        tools = await super().list_tools()
+        if self.read_only:
+            tools = [t for t in tools if required_scope(t.annotations) == SCOPE_READ]
+        return tools
 
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[AppState, Any] | None = None
     ) -> CallToolResult | InputRequiredResult:
+        known = await self.tool_annotations()
+        if name in known:
+            annotations = known[name]
+            if self.read_only and required_scope(annotations) != SCOPE_READ:
+                raise ToolError(
+                    f"Unknown tool: {name}. This server runs in read-only mode and offers only the read tools"
+                )
+            try:
+                check_tool_scope(name, annotations)
+            except LeadError as exc:
+                raise ToolError(str(exc)) from exc
         try:
             return await super().call_tool(name, arguments, context)
         except ToolError as exc:
@@ -67,6 +100,7 @@ Registrar = Callable[[MCPServer[Any]], None]
 REGISTRARS: list[Registrar] = [
     contact_tools.register,
     followup_tools.register,
+    identity_tools.register,
 ]
 
 
@@ -82,18 +116,22 @@ def build_server(
     *,
     state: AppState | StateRef | None = None,
     clock: Clock | None = None,
-) -> MCPServer[AppState]:
+) -> LeadServer:
     """A ready MCP server. With ``state`` it shares that store (HTTP); without, it opens its own per run."""
+
+    codec = SharedKeyCodec()
 
     @asynccontextmanager
     async def lifespan(_server: MCPServer[AppState]) -> AsyncIterator[AppState]:
         shared = state.value if isinstance(state, StateRef) else state
         if shared is not None:
+            codec.load(shared.request_state_key)
             yield shared
             return
         if isinstance(state, StateRef):
             raise RuntimeError("the HTTP app's lifespan has not opened the store yet")
         own = await AppState.open(settings, clock=clock)
+        codec.load(own.request_state_key)
         try:
             yield own
         finally:
@@ -107,7 +145,9 @@ def build_server(
         version=__version__,
         lifespan=lifespan,
         log_level=settings.log_level,  # type: ignore[arg-type]
+        request_state_security=shared_request_state(codec),
     )
+    server.read_only = settings.read_only
     for register in REGISTRARS:
         register(server)
     return server

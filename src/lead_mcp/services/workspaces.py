@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import uuid
 
 from sqlalchemy import select
@@ -9,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lead_mcp.clock import Clock
-from lead_mcp.db.tables import Workspace, new_id
+from lead_mcp.db.tables import ServerSecret, Workspace, new_id
 
 LOCAL_WORKSPACE_NAME = "Local"
 # A fixed id, so two processes starting on an empty store at once create one local workspace, not two.
@@ -37,3 +38,20 @@ async def create_workspace(session: AsyncSession, clock: Clock, *, name: str) ->
     session.add(workspace)
     await session.flush()
     return workspace.id
+
+
+REQUEST_STATE_SECRET = "request_state"
+
+
+async def ensure_server_secret(session: AsyncSession, clock: Clock, *, name: str) -> str:
+    """A secret every replica shares, made on first use (the first writer wins when two start at once)."""
+    found = (await session.execute(select(ServerSecret.value).where(ServerSecret.name == name))).scalar()
+    if found:
+        return found
+    try:
+        async with session.begin_nested():
+            session.add(ServerSecret(name=name, value=secrets.token_hex(32), created_at=clock.now()))
+    except IntegrityError:
+        pass
+    value: str = (await session.execute(select(ServerSecret.value).where(ServerSecret.name == name))).scalar_one()
+    return value

@@ -23,6 +23,7 @@ from lead_mcp.clock import Clock
 from lead_mcp.config import Settings
 from lead_mcp.mcp.server import StateRef, build_server
 from lead_mcp.mcp.state import AppState
+from lead_mcp.web.auth import build_http_auth
 
 log = logging.getLogger(__name__)
 
@@ -55,9 +56,12 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
         host=settings.host,
     )
 
+    auth = build_http_auth(settings, ref, server)
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         ref.value = await AppState.open(settings, clock=clock)
+        ref.value.require_token = auth is not None
         app.state.lead = ref.value
         try:
             async with server.session_manager.run():
@@ -80,7 +84,18 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
     routes: list[BaseRoute] = [Route("/healthz", healthz, methods=["GET", "HEAD"])]
     for factory in ROUTE_FACTORIES:
         routes.extend(factory(ref, settings))
-    routes.append(Mount("/", app=mcp_app))
+    well_known: list[BaseRoute] = []
+    if auth is not None:
+        well_known = [r for r in auth.routes if getattr(r, "path", "").startswith("/.well-known/")]
+        routes.extend(r for r in auth.routes if r not in well_known)
+    routes.append(Mount("/", app=auth.protect(mcp_app) if auth is not None else mcp_app))
+    prefix = settings.path_prefix
+    if prefix:
+        # Behind a proxy that mounts us under a path: serve both with and without it, so it works whether
+        # or not the proxy strips the prefix. Well-known documents live at the host's root (RFC 8414/9728).
+        routes = [*well_known, Mount(prefix, routes=routes), *routes]
+    else:
+        routes = [*well_known, *routes]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.server = server
     return app
