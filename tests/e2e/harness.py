@@ -138,11 +138,15 @@ async def seed_seat(
     clock = SystemClock()
     try:
         async with db.transaction(workspace_id=None) as session:
-            workspace_id = workspace or (await accounts.create_workspace(session, clock, name=f"WS {email}")).id
+            workspace_id = (
+                workspace or (await accounts.create_workspace(session, clock, name=f"WS {email}")).id
+            )
             seat = await accounts.add_user(
                 session, clock, workspace_id=workspace_id, email=email, role=role, password=password
             )
-            token, _ = await tokens.create_personal_token(session, clock, user_id=seat.id, scopes=scopes, name="test")
+            token, _ = await tokens.create_personal_token(
+                session, clock, user_id=seat.id, scopes=scopes, name="test"
+            )
     finally:
         await db.dispose()
     return SeatFixture(workspace_id=workspace_id, user_id=seat.id, email=seat.email, token=token)
@@ -153,7 +157,9 @@ async def seed_contacts(
 ) -> list[str]:
     """Contacts added as this seat (through the service, as add_contact would); returns their ids."""
     db = Database(database_url, pool_size=1, max_overflow=0)
-    scope = Scope(workspace_id=seat.workspace_id, settings=settings, clock=SystemClock(), user_id=seat.user_id)
+    scope = Scope(
+        workspace_id=seat.workspace_id, settings=settings, clock=SystemClock(), user_id=seat.user_id
+    )
     ids = []
     try:
         async with db.transaction(workspace_id=seat.workspace_id) as session:
