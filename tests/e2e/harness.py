@@ -42,6 +42,7 @@ class Served:
     public_base_url: str
     process: subprocess.Popen[str]
     log: list[str] = field(default_factory=list)
+    reader: threading.Thread | None = None
 
     @property
     def mcp_url(self) -> str:
@@ -50,16 +51,15 @@ class Served:
         return f"{self.url}/{prefix + '/' if prefix else ''}mcp"
 
 
-@contextmanager
-def serve(
+def start(
     database_url: str,
     *,
     auth: str = "builtin",
     port: int | None = None,
     public_base_url: str | None = None,
     extra_env: dict[str, str] | None = None,
-) -> Iterator[Served]:
-    """Start `lead-mcp serve` on a free port; stop it afterwards. Ready when uvicorn says it listens."""
+) -> tuple[Served, threading.Event]:
+    """Launch `lead-mcp serve` on a free port; the event is set once uvicorn listens (or the process ended)."""
     port = port or free_port()
     base = public_base_url or f"http://127.0.0.1:{port}"
     env = {
@@ -90,20 +90,38 @@ def serve(
                 ready.set()
         ready.set()  # the process ended: let the waiter see it
 
-    reader = threading.Thread(target=drain, daemon=True)
-    reader.start()
+    served.reader = threading.Thread(target=drain, daemon=True)
+    served.reader.start()
+    return served, ready
+
+
+def wait_ready(served: Served, ready: threading.Event) -> None:
+    """Block until the server listens; raise with its log if it died or never came up."""
+    if not ready.wait(START_TIMEOUT) or served.process.poll() is not None:
+        raise RuntimeError("lead-mcp serve did not start:\n" + "".join(served.log[-40:]))
+
+
+def stop(served: Served) -> None:
+    """Stop a server (SIGTERM, then SIGKILL if it hangs)."""
+    served.process.terminate()
     try:
-        if not ready.wait(START_TIMEOUT) or process.poll() is not None:
-            raise RuntimeError("lead-mcp serve did not start:\n" + "".join(served.log[-40:]))
+        served.process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        served.process.kill()
+        served.process.wait()
+    if served.reader is not None:
+        served.reader.join(timeout=5)
+
+
+@contextmanager
+def serve(database_url: str, **options: Any) -> Iterator[Served]:
+    """A running `lead-mcp serve` for the block; ready when uvicorn says it listens."""
+    served, ready = start(database_url, **options)
+    try:
+        wait_ready(served, ready)
         yield served
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        reader.join(timeout=5)
+        stop(served)
 
 
 @asynccontextmanager

@@ -224,9 +224,14 @@ async def find_duplicate(session: AsyncSession, prepared: Prepared) -> tuple[Con
     for key in keys:  # emails first, then phones, then the name: the strongest match wins
         contact_id = owners.get(key)
         if contact_id:
+            # Locked until commit: concurrent merges into one contact (on other replicas too) queue up
+            # instead of overwriting each other's tags, phones and notes. (SQLite writers are serial anyway.)
             row = (
                 await session.execute(
-                    select(ContactRow).where(ContactRow.id == contact_id, ContactRow.deleted_at.is_(None))
+                    select(ContactRow)
+                    .where(ContactRow.id == contact_id, ContactRow.deleted_at.is_(None))
+                    .with_for_update()
+                    .execution_options(populate_existing=True)
                 )
             ).scalar_one_or_none()
             if row is not None:
