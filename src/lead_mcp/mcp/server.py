@@ -35,6 +35,7 @@ cadence). Find people with search_contacts (names, emails, domains, phone number
 whole record with get_contact. Ids are opaque strings returned by these tools; never invent one.
 """
 
+
 class LeadServer(MCPServer[AppState]):
     """MCPServer that enforces scopes per tool, hides write tools in read-only mode, and words argument errors.
 
