@@ -92,7 +92,8 @@ def _is_loopback_host(host: str) -> bool:
 class Settings(BaseSettings):
     """Configuration of one lead-mcp process."""
 
-    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
+    # An empty variable means "not set" (desktop bundles pass optional fields through as empty strings).
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True, env_ignore_empty=True)
 
     database_url: str = Field(
         default_factory=default_database_url,
