@@ -96,7 +96,8 @@ async def run() -> None:
         nxt = detail["contact"]["next_followup_at"]
         print(f"Search 'fintech.example.com': {len(found['items'])} contact; Ana's next follow-up: {nxt}")
         print(
-            f"Done: {len(due['items'])} follow-ups answered, {len(detail['interactions'])} touch logged for Ana"
+            f"Done: {len(due['items'])} follow-ups answered, "
+            f"{len(detail['interactions'])} touch logged for Ana"
         )
 
 

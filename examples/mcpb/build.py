@@ -1,4 +1,4 @@
-"""Build the lead-mcp desktop extension bundle (``.mcpb``): a zip of the manifest, the package and its migrations.
+"""Build the lead-mcp desktop extension bundle (``.mcpb``): manifest, package and migrations in a zip.
 
 The bundle uses the ``uv`` server type (MCPB manifest 0.4): the host app installs Python and
 the dependencies from ``pyproject.toml`` itself, so one bundle serves macOS, Windows and Linux.

@@ -125,16 +125,23 @@ def _details(text: str) -> None:
 def _read_password() -> str:
     line = sys.stdin.readline()
     if not line:
-        raise InvalidInput("password", "nothing came on standard input", "Pipe it in: printf %s \"$PW\" | lead-mcp ...")
+        raise InvalidInput(
+            "password", "nothing came on standard input", 'Pipe it in: printf %s "$PW" | lead-mcp ...'
+        )
     return line.rstrip("\r\n")
 
 
 def _cmd_workspace_create(args: argparse.Namespace, settings: Settings) -> int:
     from lead_mcp.services import accounts
 
-    workspace = _run_store(settings, lambda session, clock: accounts.create_workspace(session, clock, name=args.name))
+    workspace = _run_store(
+        settings, lambda session, clock: accounts.create_workspace(session, clock, name=args.name)
+    )
     print(workspace.id)
-    _details(f"created workspace {workspace.name!r}; add seats with: lead-mcp user add EMAIL --workspace {workspace.id}")
+    _details(
+        f"created workspace {workspace.name!r}; add seats with: "
+        f"lead-mcp user add EMAIL --workspace {workspace.id}"
+    )
     return 0
 
 
@@ -166,7 +173,11 @@ def _cmd_user_add(args: argparse.Namespace, settings: Settings) -> int:
         ),
     )
     print(seat.id)
-    how = "can sign in with a password" if seat.has_password else "has no password (personal tokens or auth=jwt only)"
+    how = (
+        "can sign in with a password"
+        if seat.has_password
+        else "has no password (personal tokens or auth=jwt only)"
+    )
     _details(f"added {seat.email} as {seat.role.value} of workspace {seat.workspace_id}; {how}")
     return 0
 
@@ -175,7 +186,8 @@ def _cmd_user_remove(args: argparse.Namespace, settings: Settings) -> int:
     from lead_mcp.services import accounts
 
     seat = _run_store(
-        settings, lambda session, clock: accounts.remove_user(session, workspace_id=args.workspace, email=args.email)
+        settings,
+        lambda session, clock: accounts.remove_user(session, workspace_id=args.workspace, email=args.email),
     )
     _details(f"removed {seat.email} from workspace {seat.workspace_id}; their tokens no longer work")
     return 0
@@ -184,7 +196,9 @@ def _cmd_user_remove(args: argparse.Namespace, settings: Settings) -> int:
 def _cmd_user_list(args: argparse.Namespace, settings: Settings) -> int:
     from lead_mcp.services import accounts
 
-    for seat in _run_store(settings, lambda session, clock: accounts.list_users(session, workspace_id=args.workspace)):
+    for seat in _run_store(
+        settings, lambda session, clock: accounts.list_users(session, workspace_id=args.workspace)
+    ):
         print(f"{seat.id}\t{seat.email}\t{seat.role.value}\t{'password' if seat.has_password else '-'}")
     return 0
 
@@ -223,7 +237,8 @@ def _cmd_token_create(args: argparse.Namespace, settings: Settings) -> int:
     print(secret)
     expiry = f"expires {info.expires_at:%Y-%m-%d}" if info.expires_at else "does not expire"
     _details(
-        f"token {info.id} for {seat.email} (workspace {info.workspace_id}), scopes {' '.join(info.scopes)}, {expiry}. "
+        f"token {info.id} for {seat.email} (workspace {info.workspace_id}), "
+        f"scopes {' '.join(info.scopes)}, {expiry}. "
         "It is shown only now; revoke it with: lead-mcp token revoke " + info.id
     )
     return 0
@@ -267,11 +282,17 @@ def _add_access_commands(sub: Any) -> None:
     user_sub = user.add_subparsers(dest="user_command", metavar="USER_COMMAND")
     add = user_sub.add_parser("add", help="add a seat; prints its id")
     add.add_argument("email")
-    add.add_argument("--workspace", required=True, help="workspace id (from `workspace create` or `workspace list`)")
-    add.add_argument("--role", choices=[r.value for r in Role], default=Role.MEMBER.value, help="default: member")
+    add.add_argument(
+        "--workspace", required=True, help="workspace id (from `workspace create` or `workspace list`)"
+    )
+    add.add_argument(
+        "--role", choices=[r.value for r in Role], default=Role.MEMBER.value, help="default: member"
+    )
     add.add_argument("--name", help="display name")
     add.add_argument(
-        "--password-stdin", action="store_true", help="read a sign-in password (10+ characters) from standard input"
+        "--password-stdin",
+        action="store_true",
+        help="read a sign-in password (10+ characters) from standard input",
     )
     add.add_argument("--subject", help="the external identity provider's subject for this person (auth=jwt)")
     add.set_defaults(handler=_cmd_user_add)
@@ -294,7 +315,10 @@ def _add_access_commands(sub: Any) -> None:
     make.add_argument("--user", required=True, help="the seat's email")
     make.add_argument("--workspace", help="workspace id, when the email has seats in several")
     make.add_argument(
-        "--scope", action="append", choices=list(ALL_SCOPES), help="repeatable; default: leads:read and leads:write"
+        "--scope",
+        action="append",
+        choices=list(ALL_SCOPES),
+        help="repeatable; default: leads:read and leads:write",
     )
     make.add_argument("--name", help="what the token is for, e.g. 'nightly export'")
     make.add_argument("--expires-days", type=int, help="expire after this many days (default: never)")

@@ -93,7 +93,9 @@ class Settings(BaseSettings):
     """Configuration of one lead-mcp process."""
 
     # An empty variable means "not set" (desktop bundles pass optional fields through as empty strings).
-    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True, env_ignore_empty=True)
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, extra="ignore", frozen=True, env_ignore_empty=True
+    )
 
     database_url: str = Field(
         default_factory=default_database_url,
@@ -131,7 +133,9 @@ class Settings(BaseSettings):
     jwt_issuer: str | None = Field(None, description="Expected `iss` of JWTs (auth=jwt).")
     jwt_jwks_url: str | None = Field(None, description="JWKS URL of the identity provider (auth=jwt).")
     jwt_audience: str | None = Field(
-        None, description="Expected `aud` of JWTs (auth=jwt); default: this server's MCP URL (public base URL + /mcp)."
+        None,
+        description="Expected `aud` of JWTs (auth=jwt); default: this server's MCP URL "
+        "(public base URL + /mcp).",
     )
     jwt_email_claim: str = Field(
         "email",
@@ -140,7 +144,9 @@ class Settings(BaseSettings):
         max_length=100,
     )
     read_only: bool = Field(
-        False, description="Expose only the read tools (readOnlyHint) over MCP, for connectors trusted to read only."
+        False,
+        description="Expose only the read tools (readOnlyHint) over MCP, "
+        "for connectors trusted to read only.",
     )
     access_token_ttl: int = Field(
         3600, ge=60, le=86_400, description="Seconds an OAuth access token lives (auth=builtin)."
@@ -234,7 +240,7 @@ class Settings(BaseSettings):
 
     @property
     def path_prefix(self) -> str:
-        """The path the public base URL adds after the host ('' or e.g. '/crm'), for proxies that mount us there."""
+        """The path the public base URL adds after the host: '' or e.g. '/crm' behind a proxy."""
         return urlsplit(self.public_base_url).path.rstrip("/")
 
     @property

@@ -298,7 +298,9 @@ class WorkspaceInfo(_Model):
 
     id: str
     name: str
-    is_local: bool = Field(description="True for the single workspace of stdio and unauthenticated local HTTP.")
+    is_local: bool = Field(
+        description="True for the single workspace of stdio and unauthenticated local HTTP."
+    )
     created_at: datetime
 
 
@@ -311,7 +313,9 @@ class Seat(_Model):
     name: str | None
     role: Role
     has_password: bool = Field(description="True when the seat can sign in with a password (auth=builtin).")
-    external_subject: str | None = Field(None, description="Subject of the external identity provider (auth=jwt).")
+    external_subject: str | None = Field(
+        None, description="Subject of the external identity provider (auth=jwt)."
+    )
 
 
 class TokenInfo(_Model):
@@ -338,7 +342,9 @@ class Principal(_Model):
     role: Role
     scopes: list[str]
     token_id: str | None = None
-    kind: str = Field(description="access (OAuth), personal (CLI-made token) or jwt (external identity provider).")
+    kind: str = Field(
+        description="access (OAuth), personal (CLI-made token) or jwt (external identity provider)."
+    )
     client_id: str | None = None
     expires_at: datetime | None = None
     resource: str | None = None
@@ -365,6 +371,8 @@ class WhoAmI(_Model):
     user: WhoAmIUser | None = Field(description="The signed-in seat; null for the local workspace (stdio).")
     workspace: WhoAmIWorkspace
     role: Role = Field(description="owner or member; the local workspace's user is its owner.")
-    scopes: list[str] = Field(description="leads:read lets every read tool run; leads:write the tools that change data.")
+    scopes: list[str] = Field(
+        description="leads:read lets every read tool run; leads:write the tools that change data."
+    )
     auth: str = Field(description="local (stdio or loopback HTTP), oauth, personal (access token) or jwt.")
     read_only_mode: bool = Field(description="True when this server exposes only the read tools.")

@@ -1,4 +1,4 @@
-"""What a person's browser does during an OAuth sign-in: follow /authorize, fill in the form, get redirected back."""
+"""What a person's browser does in an OAuth sign-in: follow /authorize, fill in the form, go back."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""End-to-end fixtures: a store per test module (SQLite and PostgreSQL) for servers shared by a module's tests."""
+"""End-to-end fixtures: stores for servers shared by a module's tests, and PostgreSQL-only stores."""
 
 from __future__ import annotations
 

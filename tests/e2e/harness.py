@@ -1,4 +1,4 @@
-"""Real `lead-mcp serve` processes on free loopback ports, seeded stores, and MCP clients with a bearer token."""
+"""Real `lead-mcp serve` processes on free loopback ports, seeded stores, MCP clients with a bearer token."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx2
-from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
 from lead_mcp.clock import SystemClock
@@ -22,6 +21,7 @@ from lead_mcp.db.engine import Database
 from lead_mcp.domain import ALL_SCOPES, ContactCreate, Role
 from lead_mcp.services import accounts, contacts, tokens
 from lead_mcp.services.scope import Scope
+from mcp import Client
 
 READY_MARKER = "Uvicorn running on"
 START_TIMEOUT = 90
@@ -59,7 +59,7 @@ def start(
     public_base_url: str | None = None,
     extra_env: dict[str, str] | None = None,
 ) -> tuple[Served, threading.Event]:
-    """Launch `lead-mcp serve` on a free port; the event is set once uvicorn listens (or the process ended)."""
+    """Launch `lead-mcp serve` on a free port; the event is set once uvicorn listens (or the process died)."""
     port = port or free_port()
     base = public_base_url or f"http://127.0.0.1:{port}"
     env = {

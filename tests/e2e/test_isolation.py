@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from mcp import Client
 from mcp.shared.exceptions import MCPError
 
 from lead_mcp.domain import ALL_SCOPES, Role
-from tests.e2e.harness import Served, SeatFixture, bearer_client, seed_seat, serve
+from mcp import Client
+from tests.e2e.harness import SeatFixture, Served, bearer_client, seed_seat, serve
 
 QUERY_WORDS = ("query", "q", "search", "term", "text")
 DATE_HINTS = ("due", "date", "since", "until", "_at", "when")
@@ -200,7 +200,7 @@ def _probe_values(name: str, schema: dict[str, Any], root: dict[str, Any], b: Se
 
 
 def _calls(tool: Any, b: Secrets) -> list[dict[str, Any]]:
-    """Argument sets for one tool: its required arguments filled neutrally, then each probe argument set to B's."""
+    """Argument sets for a tool: required arguments filled neutrally, then each probe argument set to B's."""
     schema = tool.input_schema or {}
     properties: dict[str, Any] = schema.get("properties", {})
     required = set(schema.get("required", []))

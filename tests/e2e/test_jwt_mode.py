@@ -46,7 +46,7 @@ def idp() -> Iterator[tuple[IdentityProvider, str]]:
     body = json.dumps(provider.jwks()).encode()
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        def do_GET(self) -> None:
             self.send_response(200 if self.path == "/jwks.json" else 404)
             self.send_header("content-type", "application/json")
             self.end_headers()

@@ -12,13 +12,12 @@ import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 import httpx
 import httpx2
 import pytest
-from mcp import Client
 from mcp.client.auth import OAuthClientProvider
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.auth import (
@@ -33,6 +32,7 @@ from sqlalchemy import select, update
 from lead_mcp.clock import SystemClock
 from lead_mcp.db.engine import Database
 from lead_mcp.db.tables import AuthToken, OAuthClient
+from mcp import Client
 from tests.e2e.browser import (
     REDIRECT_URI,
     Pkce,
@@ -165,6 +165,17 @@ async def test_an_invalid_token_is_refused_with_invalid_token(server, http):
     )
     assert response.status_code == 401
     assert 'error="invalid_token"' in response.headers["www-authenticate"]
+
+
+async def test_clients_of_the_handshake_era_use_their_token_the_same_way(server, module_database_url):
+    _, seat = await _seat(module_database_url)
+    http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {seat.token}"}, timeout=60)
+    async with (
+        http,
+        Client(streamable_http_client(server.mcp_url, http_client=http), mode="legacy") as client,
+    ):
+        who = await client.call_tool("whoami", {})
+    assert who.structured_content["user"]["id"] == seat.user_id
 
 
 # --- the SDK client, driving discovery, registration, PKCE, sign-in, token and retry itself ---
@@ -542,9 +553,9 @@ async def test_an_expired_access_token_is_refused(server, http, module_database_
 
 
 class _Documents(BaseHTTPRequestHandler):
-    documents: dict[str, dict[str, Any]] = {}
+    documents: ClassVar[dict[str, dict[str, Any]]] = {}
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+    def do_GET(self) -> None:
         document = self.documents.get(self.path)
         body = json.dumps(document).encode()
         self.send_response(200 if document is not None else 404)

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from lead_mcp.db import migrate
-from tests.e2e.browser import REDIRECT_URI, Pkce, authorize_url, query_of, register
+from tests.e2e.browser import REDIRECT_URI, Pkce, authorize_url, query_of
 from tests.e2e.harness import Served, bearer_client, free_port, seed_seat, serve, start, stop, wait_ready
 
 PASSWORD = "correct horse battery staple"

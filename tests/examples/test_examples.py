@@ -14,10 +14,10 @@ from typing import Any
 import jsonschema
 import pytest
 import yaml
-from mcp import Client, StdioServerParameters
 
 from lead_mcp import __version__
 from lead_mcp.config import Settings
+from mcp import Client, StdioServerParameters
 from tests.e2e.servers import LEAD_MCP
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,15 +1,14 @@
-"""whoami, read-only mode, contact owners and the scope rule, through the in-memory client (the local workspace)."""
+"""whoami, read-only mode, contact owners and the scope rule, in memory (the local workspace)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from mcp import Client
-
 from lead_mcp.config import Settings
 from lead_mcp.domain import SCOPE_READ, SCOPE_WRITE
 from lead_mcp.mcp.access import required_scope
 from lead_mcp.mcp.server import build_server
+from mcp import Client
 from tests.helpers import call, call_error
 
 
@@ -83,7 +82,7 @@ async def test_the_request_state_key_is_shared_by_servers_on_one_store(
         assert opener.unseal(token) == b"confirm delete 42"
         try:
             stranger.unseal(token)
-        except Exception as exc:  # noqa: BLE001 - any refusal will do
+        except Exception as exc:
             assert type(exc).__name__ == "InvalidRequestState"
         else:
             raise AssertionError("a key from another store opened the state")

@@ -283,7 +283,9 @@ class OAuthRequest(Base):
     __tablename__ = "oauth_requests"
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    client_id: Mapped[str] = mapped_column(ForeignKey("oauth_clients.client_id", ondelete="CASCADE"), index=True)
+    client_id: Mapped[str] = mapped_column(
+        ForeignKey("oauth_clients.client_id", ondelete="CASCADE"), index=True
+    )
     params: Mapped[dict[str, Any]] = mapped_column(JSONType)
     csrf_hash: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -291,14 +293,16 @@ class OAuthRequest(Base):
 
 
 class OAuthCode(Base, WorkspaceScoped):
-    """A one-time authorization code (stored hashed), bound to client, redirect URI, PKCE challenge and resource."""
+    """A one-time authorization code (stored hashed), bound to client, redirect URI, PKCE and resource."""
 
     __tablename__ = "oauth_codes"
 
     code_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    client_id: Mapped[str] = mapped_column(ForeignKey("oauth_clients.client_id", ondelete="CASCADE"), index=True)
+    client_id: Mapped[str] = mapped_column(
+        ForeignKey("oauth_clients.client_id", ondelete="CASCADE"), index=True
+    )
     grant_id: Mapped[str] = mapped_column(String(36))
     scopes: Mapped[list[str]] = mapped_column(JSONType)
     code_challenge: Mapped[str] = mapped_column(String(128))

@@ -20,7 +20,18 @@ from jwt.exceptions import InvalidTokenError, PyJWKError, PyJWKSetError
 
 log = logging.getLogger(__name__)
 
-ALLOWED_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA")
+ALLOWED_ALGORITHMS = (
+    "RS256",
+    "RS384",
+    "RS512",
+    "PS256",
+    "PS384",
+    "PS512",
+    "ES256",
+    "ES384",
+    "ES512",
+    "EdDSA",
+)
 CACHE_SECONDS = 600.0
 MIN_REFETCH_SECONDS = 30.0
 LEEWAY_SECONDS = 30

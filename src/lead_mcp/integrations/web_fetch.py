@@ -31,7 +31,9 @@ def _is_public(address: str) -> bool:
 async def check_public_host(host: str, *, allow_loopback: bool) -> None:
     """Refuse hosts that resolve to private, link-local or (unless allowed) loopback addresses."""
     try:
-        infos = await anyio.to_thread.run_sync(lambda: socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP))
+        infos = await anyio.to_thread.run_sync(
+            lambda: socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+        )
     except OSError as exc:
         raise ExternalServiceError(f"cannot resolve {host}: {exc}") from None
     for info in infos:
@@ -43,7 +45,9 @@ async def check_public_host(host: str, *, allow_loopback: bool) -> None:
             raise InvalidInput("url", f"{host} resolves to a non-public address ({address})")
 
 
-async def fetch_json(url: str, *, allow_loopback: bool = False, client: httpx.AsyncClient | None = None) -> Any:
+async def fetch_json(
+    url: str, *, allow_loopback: bool = False, client: httpx.AsyncClient | None = None
+) -> Any:
     """GET a JSON document of at most 64 KiB over https (or http on loopback, when allowed)."""
     parts = urlsplit(url)
     host = parts.hostname or ""

@@ -57,9 +57,7 @@ def current_principal() -> Principal | None:
     return Principal.model_validate(data)
 
 
-def scope_for(
-    *, settings: Settings, clock: Clock, local_workspace_id: str, require_token: bool
-) -> Scope:
+def scope_for(*, settings: Settings, clock: Clock, local_workspace_id: str, require_token: bool) -> Scope:
     """The caller's scope: the token's seat and workspace, or the local workspace's owner."""
     principal = current_principal()
     if principal is not None:
@@ -71,8 +69,12 @@ def scope_for(
             scopes=frozenset(principal.scopes),
         )
     if require_token:
-        raise PermissionDenied("This server needs a signed-in user; connect with OAuth or a personal access token")
-    return Scope(workspace_id=local_workspace_id, settings=settings, clock=clock, scopes=frozenset(ALL_SCOPES))
+        raise PermissionDenied(
+            "This server needs a signed-in user; connect with OAuth or a personal access token"
+        )
+    return Scope(
+        workspace_id=local_workspace_id, settings=settings, clock=clock, scopes=frozenset(ALL_SCOPES)
+    )
 
 
 def check_tool_scope(tool: str, annotations: ToolAnnotations | None) -> None:

@@ -37,7 +37,7 @@ whole record with get_contact. Ids are opaque strings returned by these tools; n
 
 
 class LeadServer(MCPServer[AppState]):
-    """MCPServer that enforces scopes per tool, hides write tools in read-only mode, and words argument errors.
+    """MCPServer enforcing scopes per tool, hiding write tools in read-only mode, wording argument errors.
 
     Argument errors read as "field: problem (got value)" rather than a pydantic dump.
     """

@@ -39,7 +39,7 @@ def app_state(ctx: Context[Any, Any]) -> AppState:
 
 
 def resolve_scope(ctx: Context[Any, Any]) -> Scope:
-    """The caller's workspace and scopes: the signed-in seat's over HTTP with auth, else the local workspace."""
+    """The caller's workspace and scopes: the signed-in seat's over HTTP with auth, else the local one."""
     state = app_state(ctx)
     return scope_for(
         settings=state.settings,

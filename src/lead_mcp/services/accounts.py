@@ -147,7 +147,7 @@ async def add_user(
 
 
 async def find_seat(session: AsyncSession, *, email: str, workspace_id: str | None = None) -> User:
-    """The seat with this email (in this workspace, when given); NotFound or, if several match, InvalidInput."""
+    """The seat with this email (in this workspace, if given); NotFound, or InvalidInput if several match."""
     address = _clean_email(email)
     stmt = select(User).where(User.email == address)
     if workspace_id:
@@ -186,7 +186,9 @@ async def list_users(session: AsyncSession, *, workspace_id: str) -> list[Seat]:
     """The seats of a workspace."""
     await get_workspace(session, workspace_id)
     rows = (
-        await session.execute(select(User).where(User.workspace_id == workspace_id).order_by(User.created_at, User.email))
+        await session.execute(
+            select(User).where(User.workspace_id == workspace_id).order_by(User.created_at, User.email)
+        )
     ).scalars()
     return [seat_model(r) for r in rows]
 
@@ -211,14 +213,16 @@ async def seat_by_subject(session: AsyncSession, *, subject: str) -> User | None
 
 
 async def bind_subject(session: AsyncSession, *, subject: str, email: str) -> User | None:
-    """Bind a subject to the one unbound seat with this email (its first sign-in); None if there is not exactly one."""
+    """Bind a subject to the one unbound seat with this email (first sign-in); None unless exactly one."""
     try:
         address = _clean_email(email)
     except InvalidInput:
         return None
     rows = (
-        await session.execute(select(User).where(User.email == address, User.external_subject.is_(None)))
-    ).scalars().all()
+        (await session.execute(select(User).where(User.email == address, User.external_subject.is_(None))))
+        .scalars()
+        .all()
+    )
     if len(rows) != 1:
         return None
     try:

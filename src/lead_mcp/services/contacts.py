@@ -649,7 +649,9 @@ async def search_contacts(
     if source:
         stmt = stmt.where(ContactRow.source == Source(source).value)
     if owner is not None:
-        stmt = stmt.where(ContactRow.owner_id.is_(None) if owner_id is None else ContactRow.owner_id == owner_id)
+        stmt = stmt.where(
+            ContactRow.owner_id.is_(None) if owner_id is None else ContactRow.owner_id == owner_id
+        )
     if after is not None:
         last = after.get("pk")
         if not isinstance(last, int):
@@ -662,8 +664,10 @@ async def search_contacts(
     return ContactPage(items=[contact_summary(r) for r in page], next_cursor=next_cursor)
 
 
-async def resolve_owner(session: AsyncSession, scope: Scope, owner: str, *, field: str = "owner") -> str | None:
-    """A seat of the caller's workspace from 'me', a user id or an email; None means the local user (no seat)."""
+async def resolve_owner(
+    session: AsyncSession, scope: Scope, owner: str, *, field: str = "owner"
+) -> str | None:
+    """A seat of the caller's workspace from 'me', a user id or an email; None is the local user (no seat)."""
     value = owner.strip()
     if value.lower() == "me":
         return scope.user_id
@@ -672,7 +676,9 @@ async def resolve_owner(session: AsyncSession, scope: Scope, owner: str, *, fiel
     wanted = normalize.normalize_email(value, field) if "@" in value else value
     # The session guard keeps this to the caller's workspace: another workspace's seat is "not found".
     found = (
-        await session.execute(select(User.id).where(User.email == wanted if "@" in value else User.id == wanted))
+        await session.execute(
+            select(User.id).where(User.email == wanted if "@" in value else User.id == wanted)
+        )
     ).scalar_one_or_none()
     if found is None:
         raise NotFound(

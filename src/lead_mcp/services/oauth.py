@@ -37,7 +37,11 @@ class StoredClient:
 
 def _stored(row: OAuthClient) -> StoredClient:
     return StoredClient(
-        client_id=row.client_id, kind=row.kind, info=dict(row.info), secret_hash=row.secret_hash, fetched_at=row.fetched_at
+        client_id=row.client_id,
+        kind=row.kind,
+        info=dict(row.info),
+        secret_hash=row.secret_hash,
+        fetched_at=row.fetched_at,
     )
 
 
@@ -45,7 +49,9 @@ async def get_client(session: AsyncSession, client_id: str) -> StoredClient | No
     """A known client, or None."""
     if not client_id or len(client_id) > 500:
         return None
-    row = (await session.execute(select(OAuthClient).where(OAuthClient.client_id == client_id))).scalar_one_or_none()
+    row = (
+        await session.execute(select(OAuthClient).where(OAuthClient.client_id == client_id))
+    ).scalar_one_or_none()
     return None if row is None else _stored(row)
 
 
@@ -61,7 +67,9 @@ async def save_client(
 ) -> StoredClient:
     """Register a client, or refresh a metadata-document client's copy of its document."""
     now = clock.now()
-    row = (await session.execute(select(OAuthClient).where(OAuthClient.client_id == client_id))).scalar_one_or_none()
+    row = (
+        await session.execute(select(OAuthClient).where(OAuthClient.client_id == client_id))
+    ).scalar_one_or_none()
     if row is None:
         row = OAuthClient(client_id=client_id, kind=kind, info=info, secret_hash=secret_hash, created_at=now)
         session.add(row)
@@ -85,19 +93,25 @@ class PendingAuthorization:
     expires_at: datetime
 
 
-async def start_authorization(session: AsyncSession, clock: Clock, *, client_id: str, params: dict[str, Any]) -> str:
-    """Remember a checked authorization request until the user signs in; returns its id (for the sign-in URL)."""
+async def start_authorization(
+    session: AsyncSession, clock: Clock, *, client_id: str, params: dict[str, Any]
+) -> str:
+    """Remember a checked authorization request until the user signs in; returns its id."""
     await purge_expired(session, clock)
     now = clock.now()
     request_id = tokens.new_secret()
     session.add(
-        OAuthRequest(id=request_id, client_id=client_id, params=params, created_at=now, expires_at=now + PENDING_TTL)
+        OAuthRequest(
+            id=request_id, client_id=client_id, params=params, created_at=now, expires_at=now + PENDING_TTL
+        )
     )
     await session.flush()
     return request_id
 
 
-async def load_authorization(session: AsyncSession, clock: Clock, request_id: str) -> PendingAuthorization | None:
+async def load_authorization(
+    session: AsyncSession, clock: Clock, request_id: str
+) -> PendingAuthorization | None:
     """A pending authorization that has not expired."""
     if not request_id or len(request_id) > 64:
         return None
@@ -109,13 +123,19 @@ async def load_authorization(session: AsyncSession, clock: Clock, request_id: st
     if row is None:
         return None
     return PendingAuthorization(
-        id=row.id, client_id=row.client_id, params=dict(row.params), csrf_hash=row.csrf_hash, expires_at=row.expires_at
+        id=row.id,
+        client_id=row.client_id,
+        params=dict(row.params),
+        csrf_hash=row.csrf_hash,
+        expires_at=row.expires_at,
     )
 
 
 async def set_csrf(session: AsyncSession, *, request_id: str, csrf_hash: str) -> None:
     """Bind the sign-in form's anti-forgery token to the pending authorization."""
-    await session.execute(update(OAuthRequest).where(OAuthRequest.id == request_id).values(csrf_hash=csrf_hash))
+    await session.execute(
+        update(OAuthRequest).where(OAuthRequest.id == request_id).values(csrf_hash=csrf_hash)
+    )
 
 
 async def end_authorization(session: AsyncSession, *, request_id: str) -> bool:
@@ -226,7 +246,7 @@ async def redeem_code(
 
 
 async def purge_expired(session: AsyncSession, clock: Clock) -> None:
-    """Forget expired pending authorizations, codes (a day after expiry, to still catch replays) and tokens."""
+    """Forget expired pending authorizations, codes (a day late, to still catch replays) and tokens."""
     now = clock.now()
     await session.execute(delete(OAuthRequest).where(OAuthRequest.expires_at <= now))
     await session.execute(delete(OAuthCode).where(OAuthCode.expires_at <= now - timedelta(days=1)))

@@ -40,7 +40,9 @@ async def hit(session: AsyncSession, clock: Clock, *, key: str, window_seconds: 
     count = int((await session.execute(stmt)).scalar_one())
     if count == 1:
         # First hit of a new window: forget this key's older windows.
-        await session.execute(delete(RateLimitHit).where(RateLimitHit.key == key[:200], RateLimitHit.window_start < start))
+        await session.execute(
+            delete(RateLimitHit).where(RateLimitHit.key == key[:200], RateLimitHit.window_start < start)
+        )
     return count
 
 

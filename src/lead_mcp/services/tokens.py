@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lead_mcp.clock import Clock
@@ -54,7 +54,9 @@ def check_scopes(scopes: Iterable[str], *, field: str = "scope") -> list[str]:
     if unknown:
         raise InvalidInput(field, f"unknown scope {sorted(unknown)[0]!r}", f"Use {' or '.join(ALL_SCOPES)}")
     if not wanted:
-        raise InvalidInput(field, "is empty", f"Give {ALL_SCOPES[0]} (reading) and/or {ALL_SCOPES[1]} (changes)")
+        raise InvalidInput(
+            field, "is empty", f"Give {ALL_SCOPES[0]} (reading) and/or {ALL_SCOPES[1]} (changes)"
+        )
     return [s for s in ALL_SCOPES if s in wanted]
 
 
@@ -174,19 +176,23 @@ async def revoke_grant(session: AsyncSession, clock: Clock, *, grant_id: str) ->
     )
 
 
-def _live(now: datetime) -> list[object]:
+def _live(now: datetime) -> list[ColumnElement[bool]]:
     return [AuthToken.revoked_at.is_(None), or_(AuthToken.expires_at.is_(None), AuthToken.expires_at > now)]
 
 
 async def verify_bearer(session: AsyncSession, clock: Clock, token: str) -> Principal | None:
-    """The seat an access token or personal access token speaks for, or None if it is unknown, expired or revoked."""
+    """The seat an access or personal token speaks for; None if it is unknown, expired or revoked."""
     if not token or len(token) > MAX_TOKEN_LENGTH or not token.startswith((ACCESS_PREFIX, PERSONAL_PREFIX)):
         return None
     found = (
         await session.execute(
             select(AuthToken, User)
             .join(User, User.id == AuthToken.user_id)
-            .where(AuthToken.token_hash == digest(token), AuthToken.kind.in_(("access", "personal")), *_live(clock.now()))
+            .where(
+                AuthToken.token_hash == digest(token),
+                AuthToken.kind.in_(("access", "personal")),
+                *_live(clock.now()),
+            )
         )
     ).first()
     if found is None:
@@ -220,12 +226,16 @@ class RefreshGrant:
     expires_at: datetime | None
 
 
-async def load_refresh(session: AsyncSession, clock: Clock, *, client_id: str, token: str) -> RefreshGrant | None:
+async def load_refresh(
+    session: AsyncSession, clock: Clock, *, client_id: str, token: str
+) -> RefreshGrant | None:
     """A live, unused refresh token of this client; a replayed one revokes its whole grant."""
     if not token.startswith(REFRESH_PREFIX) or len(token) > MAX_TOKEN_LENGTH:
         return None
     row = (
-        await session.execute(select(AuthToken).where(AuthToken.token_hash == digest(token), AuthToken.kind == "refresh"))
+        await session.execute(
+            select(AuthToken).where(AuthToken.token_hash == digest(token), AuthToken.kind == "refresh")
+        )
     ).scalar_one_or_none()
     if row is None or row.client_id != client_id:
         return None
@@ -285,4 +295,6 @@ async def find_token(session: AsyncSession, token: str) -> AuthToken | None:
     """The stored record of a presented token (any kind), for revocation."""
     if len(token) > MAX_TOKEN_LENGTH:
         return None
-    return (await session.execute(select(AuthToken).where(AuthToken.token_hash == digest(token)))).scalar_one_or_none()
+    return (
+        await session.execute(select(AuthToken).where(AuthToken.token_hash == digest(token)))
+    ).scalar_one_or_none()

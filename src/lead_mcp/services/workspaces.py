@@ -47,7 +47,7 @@ async def create_workspace(session: AsyncSession, clock: Clock, *, name: str) ->
     return workspace.id
 
 
-REQUEST_STATE_SECRET = "request_state"
+REQUEST_STATE_SECRET = "request_state"  # noqa: S105 - the name of a secret, not one
 
 
 async def ensure_server_secret(session: AsyncSession, clock: Clock, *, name: str) -> str:
@@ -60,5 +60,7 @@ async def ensure_server_secret(session: AsyncSession, clock: Clock, *, name: str
             session.add(ServerSecret(name=name, value=secrets.token_hex(32), created_at=clock.now()))
     except IntegrityError:
         pass
-    value: str = (await session.execute(select(ServerSecret.value).where(ServerSecret.name == name))).scalar_one()
+    value: str = (
+        await session.execute(select(ServerSecret.value).where(ServerSecret.name == name))
+    ).scalar_one()
     return value

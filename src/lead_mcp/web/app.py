@@ -90,12 +90,10 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
         routes.extend(r for r in auth.routes if r not in well_known)
     routes.append(Mount("/", app=auth.protect(mcp_app) if auth is not None else mcp_app))
     prefix = settings.path_prefix
-    if prefix:
-        # Behind a proxy that mounts us under a path: serve both with and without it, so it works whether
-        # or not the proxy strips the prefix. Well-known documents live at the host's root (RFC 8414/9728).
-        routes = [*well_known, Mount(prefix, routes=routes), *routes]
-    else:
-        routes = [*well_known, *routes]
+    # Behind a proxy that mounts us under a path, serve both with and without it, so it works whether
+    # or not the proxy strips the prefix. Well-known documents live at the host's root (RFC 8414/9728).
+    prefixed: list[BaseRoute] = [Mount(prefix, routes=routes)] if prefix else []
+    routes = [*well_known, *prefixed, *routes]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.server = server
     return app

@@ -306,7 +306,7 @@ def protected_resource_document(settings: Settings) -> ProtectedResourceMetadata
 
 
 def protected_resource_paths(settings: Settings) -> list[str]:
-    """Where the metadata is served: RFC 9728's path (the MCP path appended, prefix included) and the bare one."""
+    """Where the metadata is served: RFC 9728's path (MCP path appended, prefix included) and the bare one."""
     inserted = str(build_resource_metadata_url(AnyHttpUrl(settings.mcp_url)))
     path = "/" + inserted.split("://", 1)[1].split("/", 1)[1]
     return sorted({path, "/.well-known/oauth-protected-resource"})

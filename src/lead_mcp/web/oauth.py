@@ -40,6 +40,7 @@ from mcp.server.auth.provider import (
     AuthorizationCode,
     AuthorizationParams,
     AuthorizeError,
+    OAuthAuthorizationServerProvider,
     RefreshToken,
     RegistrationError,
     TokenError,
@@ -48,7 +49,7 @@ from mcp.server.auth.settings import ClientRegistrationOptions
 from mcp.server.transport_security import RequestBodyLimitMiddleware
 from mcp.shared.auth import InvalidRedirectUriError, OAuthClientInformationFull, OAuthMetadata, OAuthToken
 from mcp.shared.auth_utils import resource_url_from_server_url
-from pydantic import AnyHttpUrl, AnyUrl, ValidationError
+from pydantic import AnyUrl, ValidationError
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
@@ -76,12 +77,12 @@ NATIVE_SCHEME_RE = re.compile(r"[a-z][a-z0-9+.-]*\.[a-z0-9+.-]+")  # reverse-DNS
 
 
 def canonical_resource(url: str) -> str:
-    """A resource URL in the form tokens are compared in (RFC 8707: lower-case scheme and host, no slash at the end)."""
+    """A resource URL as tokens are compared (RFC 8707: lower-case scheme and host, no trailing slash)."""
     return resource_url_from_server_url(url).rstrip("/")
 
 
 def redirect_uri_allowed(uri: str) -> bool:
-    """A redirect URI a client may register: https, http on loopback, or a private-use app scheme; no fragment."""
+    """A redirect URI a client may register: https, loopback http or a private-use app scheme; no fragment."""
     try:
         parts = urlsplit(uri)
     except ValueError:
@@ -231,7 +232,9 @@ def _known_scopes(scope: Any) -> str:
     return " ".join(known or ALL_SCOPES)
 
 
-class StoreAuthorizationServer:
+class StoreAuthorizationServer(
+    OAuthAuthorizationServerProvider[LeadAuthorizationCode, LeadRefreshToken, AccessToken]
+):
     """The SDK's ``OAuthAuthorizationServerProvider``, backed by the database."""
 
     def __init__(self, settings: Settings, ref: StateRef) -> None:
@@ -298,7 +301,8 @@ class StoreAuthorizationServer:
         if not uris or bad:
             raise RegistrationError(
                 "invalid_redirect_uri",
-                f"redirect URI {bad[0] if bad else '(none)'} is not allowed: use https, http on 127.0.0.1/localhost, "
+                f"redirect URI {bad[0] if bad else '(none)'} is not allowed: "
+                "use https, http on 127.0.0.1/localhost, "
                 "or a private-use app scheme",
             )
         if not set(client_info.grant_types) <= {"authorization_code", "refresh_token"}:
@@ -485,7 +489,7 @@ class StoreAuthorizationServer:
 def _token_response(pair: tokens.IssuedPair) -> OAuthToken:
     return OAuthToken(
         access_token=pair.access_token,
-        token_type="Bearer",
+        token_type="Bearer",  # noqa: S106 - a token type, not a password
         expires_in=pair.expires_in,
         scope=" ".join(pair.scopes),
         refresh_token=pair.refresh_token,
@@ -560,12 +564,12 @@ class AuthorizationServerEndpoints:
     settings: Settings
 
     def __post_init__(self) -> None:
-        authenticator = DigestClientAuthenticator(self.provider)  # type: ignore[arg-type]
-        self._authorize = AuthorizationHandler(self.provider)  # type: ignore[arg-type]
-        self._token = TokenHandler(self.provider, authenticator)  # type: ignore[arg-type]
-        self._revoke = RevocationHandler(self.provider, authenticator)  # type: ignore[arg-type]
+        authenticator = DigestClientAuthenticator(self.provider)
+        self._authorize = AuthorizationHandler(self.provider)
+        self._token = TokenHandler(self.provider, authenticator)
+        self._revoke = RevocationHandler(self.provider, authenticator)
         self._register = RegistrationHandler(
-            self.provider,  # type: ignore[arg-type]
+            self.provider,
             options=ClientRegistrationOptions(enabled=True, default_scopes=list(ALL_SCOPES)),
         )
 
@@ -598,7 +602,8 @@ class AuthorizationServerEndpoints:
                 return _error_redirect(
                     target,
                     error="invalid_request",
-                    description="PKCE is required: send code_challenge (43 characters) with code_challenge_method=S256",
+                    description="PKCE is required: send code_challenge (43 characters) "
+                    "with code_challenge_method=S256",
                     state=state if isinstance(state, str) else None,
                     issuer=self.provider.issuer,
                 )
@@ -622,7 +627,8 @@ class AuthorizationServerEndpoints:
             return _bad_request(
                 "invalid_target", f"this server issues tokens only for {self.provider.resource}"
             )
-        return await self._token.handle(request)
+        response: Response = await self._token.handle(request)
+        return response
 
     async def register(self, request: Request) -> Response:
         """``/register``: dynamic client registration, rate-limited per address."""

@@ -47,7 +47,8 @@ border:1px solid #a8a29e;border-radius:6px}}
 .scopes label{{display:flex;gap:.5rem;align-items:flex-start;margin:.4rem 0}}
 .error{{background:#fef2f2;color:#991b1b;border-radius:6px;padding:.6rem .8rem}}
 .buttons{{display:flex;gap:.75rem;margin-top:1.25rem}}
-button{{flex:1;padding:.65rem;font-size:1rem;border-radius:6px;border:1px solid #57534e;background:#fff;cursor:pointer}}
+button{{flex:1;padding:.65rem;font-size:1rem;border-radius:6px;border:1px solid #57534e;
+background:#fff;cursor:pointer}}
 button.allow{{background:#1c1917;color:#fff}}
 small{{color:#57534e}}
 </style></head><body><main>
@@ -72,7 +73,8 @@ small{{color:#57534e}}
 <button type="submit" name="decision" value="deny" formnovalidate>Deny</button>
 </div>
 </form>
-<p><small>Only allow apps you trust. You can revoke access any time by revoking the connection in your app.</small></p>
+<p><small>Only allow apps you trust. You can revoke access any time by removing the connection
+in your app.</small></p>
 </main></body></html>
 """
 
@@ -152,7 +154,10 @@ def routes(ref: StateRef, settings: Settings) -> list[BaseRoute]:
             options = "".join(
                 f'<option value="{html.escape(wid)}">{html.escape(name)}</option>' for wid, name in workspaces
             )
-            workspace_html = f'<label for="workspace">Workspace</label><select id="workspace" name="workspace">{options}</select>'
+            workspace_html = (
+                '<label for="workspace">Workspace</label>'
+                f'<select id="workspace" name="workspace">{options}</select>'
+            )
         write_html = ""
         if SCOPE_WRITE in params.get("scopes", []):
             write_html = (

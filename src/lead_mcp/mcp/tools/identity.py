@@ -25,7 +25,9 @@ def register(server: MCPServer[Any]) -> None:
         """
         async with unit(ctx, write=False) as (session, scope):
             principal = current_principal()
-            auth = "local" if principal is None else ("oauth" if principal.kind == "access" else principal.kind)
+            auth = (
+                "local" if principal is None else ("oauth" if principal.kind == "access" else principal.kind)
+            )
             return await identity.whoami(
                 session, scope, auth=auth, read_only_mode=app_state(ctx).settings.read_only
             )
