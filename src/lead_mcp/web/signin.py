@@ -14,9 +14,10 @@ import logging
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+from mcp.server.transport_security import RequestBodyLimitMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Route, request_response
 
 from lead_mcp.config import Settings
 from lead_mcp.domain import SCOPE_WRITE
@@ -217,8 +218,6 @@ def routes(ref: StateRef, settings: Settings) -> list[BaseRoute]:
     async def submit(request: Request) -> Response:
         state = ref.value
         assert state is not None
-        if int(request.headers.get("content-length") or 0) > MAX_FORM_BYTES:
-            return message("Too much data", "The form was larger than a sign-in can be.", status=413)
         form = await request.form()
         field = {k: v for k, v in form.items() if isinstance(v, str)}
         pending = await load(field.get("request", ""))
@@ -295,5 +294,9 @@ def routes(ref: StateRef, settings: Settings) -> list[BaseRoute]:
 
     return [
         Route("/oauth/signin", show, methods=["GET"]),
-        Route("/oauth/signin", submit, methods=["POST"]),
+        Route(
+            "/oauth/signin",
+            RequestBodyLimitMiddleware(request_response(submit), MAX_FORM_BYTES),
+            methods=["POST"],
+        ),
     ]
