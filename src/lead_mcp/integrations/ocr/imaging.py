@@ -340,8 +340,22 @@ def split_polarity(rgb: Image.Image, gray: Image.Image, *, cell: int = 16) -> tu
     patches: list[Patch] = []
     sizes = np.bincount(labels.ravel())
     min_cells = max(8, int(0.015 * gh * gw))
-    for label in np.nonzero(sizes >= min_cells)[0]:
-        region = _fill_holes(labels == label)  # text-dense cells inside a band are part of it
+    large = sizes >= min_cells
+    levels = np.array([float(np.median(bg[labels == k])) if large[k] else 0.0 for k in range(len(sizes))])
+    tiles = arr[: gh * cell, : gw * cell].reshape(gh, cell, gw, cell)
+    cell_max, cell_min = tiles.max(axis=(1, 3)), tiles.min(axis=(1, 3))
+    for label in np.nonzero(large)[0]:
+        own = labels == label
+        rows, cols = np.nonzero(own)
+        box = np.zeros_like(own)
+        box[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1] = True
+        # The region is its bounding box less the other large regions: text-dense cells inside count,
+        # and so do cells of a neighbour that hold ink both lighter and darker than that neighbour
+        # (light letters next to a band edge that the region growing handed to the band).
+        others = large[labels] & ~own
+        other_level = levels[labels]
+        steal = others & (cell_max > other_level + 50) & (cell_min < other_level - 50)
+        region = box & (~others | steal)
         inner = region.copy()  # erode by one cell
         inner[1:, :] &= region[:-1, :]
         inner[:-1, :] &= region[1:, :]
@@ -356,8 +370,8 @@ def split_polarity(rgb: Image.Image, gray: Image.Image, *, cell: int = 16) -> tu
         mask = np.asarray(
             Image.fromarray(cells.astype(np.uint8) * 255).resize((x1 - x0, y1 - y0), Image.Resampling.NEAREST)
         ) > 0
+        level = float(np.median(bg[own]))
         crop = arr[y0:y1, x0:x1]
-        level = float(np.median(bg[inner]))
         inside = crop[mask]
         lighter = int((inside > level + 50).sum())
         darker = int((inside < level - 50).sum())
@@ -370,24 +384,17 @@ def split_polarity(rgb: Image.Image, gray: Image.Image, *, cell: int = 16) -> tu
         top = max(80.0, float(np.percentile(distance[mask], 99.5)))
         drawn = 255.0 - np.clip(distance * (255.0 / top), 0, 255)
         patches.append(Patch(offset=(x0, y0), image=Image.fromarray(drawn.astype(np.uint8), mode="L")))
-        page[y0:y1, x0:x1][mask] = 255.0
+        # Blank the whole region on the page (not just its inner part): no dark rim for the OCR to chew on.
+        full = np.asarray(Image.fromarray(region.astype(np.uint8) * 255).resize((gw * cell, gh * cell), Image.Resampling.NEAREST)) > 0
+        page[: gh * cell, : gw * cell][full[:h, :w]] = 255.0
+    # Flat-field the rest: each large region's paper becomes white (Tesseract skips text on a
+    # mid-grey band next to white paper).
+    paper_level = np.where(large[labels], levels[labels], 255.0).clip(60, 255)
+    factor = np.asarray(
+        Image.fromarray((255.0 / paper_level).astype(np.float32), mode="F").resize((gw * cell, gh * cell), Image.Resampling.NEAREST)
+    )
+    page[: gh * cell, : gw * cell] *= factor[: min(h, gh * cell), : min(w, gw * cell)]
     return Image.fromarray(page.clip(0, 255).astype(np.uint8), mode="L"), patches
-
-
-def _fill_holes(region: NDArray[np.bool_]) -> NDArray[np.bool_]:
-    """The region plus every cell it encloses (not reachable from the grid's edge around it)."""
-    h, w = region.shape
-    outside = np.zeros_like(region)
-    stack = [(y, x) for y in range(h) for x in (0, w - 1)] + [(y, x) for x in range(w) for y in (0, h - 1)]
-    while stack:
-        y, x = stack.pop()
-        if outside[y, x] or region[y, x]:
-            continue
-        outside[y, x] = True
-        for ny, nx in ((y - 1, x), (y + 1, x), (y, x - 1), (y, x + 1)):
-            if 0 <= ny < h and 0 <= nx < w and not outside[ny, nx] and not region[ny, nx]:
-                stack.append((ny, nx))
-    return ~outside
 
 
 def _regions(bg: NDArray[np.float64], *, tolerance: float) -> NDArray[np.int64]:
