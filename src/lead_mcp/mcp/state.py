@@ -42,7 +42,11 @@ class AppState:
         return cls(settings=settings, db=db, clock=the_clock, local_workspace_id=workspace_id)
 
     async def close(self) -> None:
-        """Release the store's connections."""
+        """Release the store's connections and whatever extras hold (the OCR pool)."""
+        for extra in list(self.extras.values()):
+            closer = getattr(extra, "close", None)
+            if callable(closer):
+                closer()
         await self.db.dispose()
 
 

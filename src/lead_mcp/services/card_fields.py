@@ -336,7 +336,10 @@ def parse_website(text: str) -> str | None:
         return None
     kind, rest = _label(text)
     candidate = rest.strip()
-    candidate = re.sub(r"^h\s*t\s*t\s*p\s*s?\s*[:;.]?\s*/\s*/?\s*", "", candidate, flags=re.IGNORECASE)
+    # The scheme, also as OCR misreads it: "http//", "https:/", "https.ll" ("//" read as "ll").
+    candidate = re.sub(
+        r"^h\s*t\s*t\s*p\s*s?\s*[:;.]?\s*(?:/\s*/?|[lI|]{2}|/[lI|]|[lI|]/)\s*", "", candidate, flags=re.IGNORECASE
+    )
     has_marker = bool(re.match(r"^w\s*w\s*w\b", candidate, re.IGNORECASE)) or candidate != rest.strip()
     if not has_marker and kind != "web" and (" " in candidate or candidate != candidate.lower()):
         return None  # a bare host is printed as one lower-case word ("example.io"), not "Interiors Co."
@@ -754,6 +757,7 @@ def _address_tail(candidate: Segment, current: Segment, direction: int) -> bool:
 
 
 def _clean_address_line(text: str) -> str:
+    text = re.sub(r"\s*[;]\s*", ", ", text)  # a comma read as a semicolon
     text = re.sub(r"\s+,", ",", text)
     return " ".join(text.split()).strip(" ,;")
 
