@@ -23,13 +23,16 @@ from lead_mcp.clock import Clock
 from lead_mcp.config import Settings
 from lead_mcp.mcp.server import StateRef, build_server
 from lead_mcp.mcp.state import AppState
+from lead_mcp.web import scan as scan_pages
 
 log = logging.getLogger(__name__)
 
 # A web feature contributes its routes through a function of the shared state slot and settings;
 # each feature adds one line to ROUTE_FACTORIES.
 RouteFactory = Callable[[StateRef, Settings], list[BaseRoute]]
-ROUTE_FACTORIES: list[RouteFactory] = []
+ROUTE_FACTORIES: list[RouteFactory] = [
+    scan_pages.routes,
+]
 
 
 def transport_security(settings: Settings) -> TransportSecuritySettings:
