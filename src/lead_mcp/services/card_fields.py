@@ -708,7 +708,7 @@ def extract(lines: Sequence[Line], *, default_region: str = "US") -> Extraction:
     # Phones, in printed order.
     phones: list[str] = []
     phone_conf: list[float] = []
-    for seg, number_text in sorted(phone_segs, key=lambda p: (p[0].box[1], p[0].box[0])):
+    for seg, number_text in _reading_order(phone_segs):
         found = parse_phones(number_text, region)
         if not found:
             seg.role = None
@@ -744,6 +744,21 @@ def extract(lines: Sequence[Line], *, default_region: str = "US") -> Extraction:
 
     _people_and_companies(result, [s for s in segments if s.role is None], emails, hosts)
     return result
+
+
+def _reading_order(items: list[tuple[Segment, str]]) -> list[tuple[Segment, str]]:
+    """Top to bottom, and left to right within a printed row (segments overlapping vertically by half)."""
+    rows: list[list[tuple[Segment, str]]] = []
+    for item in sorted(items, key=lambda p: (p[0].box[1] + p[0].box[3]) / 2):
+        seg = item[0]
+        if rows:
+            last = rows[-1][0][0]
+            overlap = min(seg.box[3], last.box[3]) - max(seg.box[1], last.box[1])
+            if overlap > 0.5 * min(seg.box[3] - seg.box[1], last.box[3] - last.box[1]):
+                rows[-1].append(item)
+                continue
+        rows.append([item])
+    return [item for row in rows for item in sorted(row, key=lambda p: p[0].box[0])]
 
 
 def _address_tail(candidate: Segment, current: Segment, direction: int) -> bool:
