@@ -94,6 +94,11 @@ STREET_WORDS = set(
     gracht plein kade vej gade gatan vägen katu ulica suite ste ste. level floor fl fl. unit apt apt.
     building bldg po p.o. box postfach""".split()
 )
+STREET_ENDINGS = (
+    "straße", "strasse", "str.", "weg", "gasse", "platz", "allee", "damm", "ring", "ufer", "laan", "straat",
+    "gracht", "kade", "plein", "dijk", "singel", "steeg", "vej", "gade", "gatan", "vägen", "katu", "veien",
+)
+_STREET_LINE = re.compile(r"^(?:[A-ZÀ-Þ][\w.'-]+(?:\s+[\w.'-]+){0,3}\s+\d{1,5}[a-zA-Z]?|\d{1,5}[a-zA-Z]?\s+[A-ZÀ-Þ][\w.'-]+(?:\s+[\w.'-]+){0,3})$")
 US_STATES = set(
     """AL AK AZ AR CA CO CT DE FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ NM NY NC ND OH OK OR
     PA RI SC SD TN TX UT VT VA WA WV WI WY DC""".split()
@@ -416,8 +421,10 @@ def address_score(text: str) -> float:
     has_number = bool(_HOUSE_NUMBER.search(text))
     if any(w in STREET_WORDS or w.rstrip(".") in STREET_WORDS for w in words) and has_number:
         score += 1.0
-    if any(w.endswith(("straße", "strasse", "str.", "weg", "gasse", "platz", "laan", "straat", "vej", "gatan")) for w in words) and has_number:
+    if any(w.endswith(STREET_ENDINGS) for w in words) and has_number:
         score += 1.0
+    elif _STREET_LINE.match(text.strip()):
+        score += 0.5  # "Name 12" / "12 Name": a street line, counted when next to the rest of an address
     us = _US_ZIP.search(text)
     if us and us.group(1) in US_STATES:
         score += 1.0
