@@ -52,7 +52,9 @@ def score_card(truth: dict[str, Any], got: Extraction) -> tuple[int, int, int, l
     """(tp, fp, fn, mismatches) of one card."""
     tp = fp = fn = 0
     wrong: list[str] = []
-    pairs: list[tuple[str, Any, Any]] = [(f, _text(truth.get(f)), _text(getattr(got, f))) for f in TEXT_FIELDS]
+    pairs: list[tuple[str, Any, Any]] = [
+        (f, _text(truth.get(f)), _text(getattr(got, f))) for f in TEXT_FIELDS
+    ]
     pairs.append(("email", (truth.get("email") or "").lower() or None, got.emails[0] if got.emails else None))
     pairs.append(("phones", frozenset(truth.get("phones") or []) or None, frozenset(got.phones) or None))
     pairs.append(("website", _site(truth.get("website")), _site(got.website)))
@@ -111,7 +113,9 @@ def main(argv: list[str] | None = None) -> int:
     """Command line entry point."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--engine", choices=["tesseract", "easyocr", "all"], default="tesseract")
-    parser.add_argument("--cards", type=Path, default=DEFAULT_CARDS, help="folder with truth.jsonl and the PNGs")
+    parser.add_argument(
+        "--cards", type=Path, default=DEFAULT_CARDS, help="folder with truth.jsonl and the PNGs"
+    )
     parser.add_argument("--show", action="store_true", help="print each mismatching field to stderr")
     args = parser.parse_args(argv)
     engines = ["tesseract", "easyocr"] if args.engine == "all" else [args.engine]

@@ -30,14 +30,24 @@ def upgrade() -> None:
         sa.Column("source", sa.String(length=10), nullable=False),
         sa.Column("source_name", sa.String(length=500), nullable=True),
         sa.Column("engine", sa.String(length=20), nullable=False),
-        sa.Column("reading", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=False),
+        sa.Column(
+            "reading",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("workspace_id", sa.String(length=36), nullable=False),
         sa.ForeignKeyConstraint(
-            ["contact_id"], ["contacts.id"], name=op.f("fk_card_scans_contact_id_contacts"), ondelete="SET NULL"
+            ["contact_id"],
+            ["contacts.id"],
+            name=op.f("fk_card_scans_contact_id_contacts"),
+            ondelete="SET NULL",
         ),
         sa.ForeignKeyConstraint(
-            ["workspace_id"], ["workspaces.id"], name=op.f("fk_card_scans_workspace_id_workspaces"), ondelete="CASCADE"
+            ["workspace_id"],
+            ["workspaces.id"],
+            name=op.f("fk_card_scans_workspace_id_workspaces"),
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_card_scans")),
     )
@@ -50,15 +60,24 @@ def upgrade() -> None:
         sa.Column("id", sa.String(length=36), nullable=False),
         sa.Column("token_hash", sa.String(length=64), nullable=False),
         sa.Column("user_id", sa.String(length=36), nullable=True),
-        sa.Column("tags", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=False),
+        sa.Column(
+            "tags",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
         sa.Column("met_at", sa.String(length=300), nullable=True),
         sa.Column("uploads", sa.Integer(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("workspace_id", sa.String(length=36), nullable=False),
-        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_scan_links_user_id_users"), ondelete="SET NULL"),
         sa.ForeignKeyConstraint(
-            ["workspace_id"], ["workspaces.id"], name=op.f("fk_scan_links_workspace_id_workspaces"), ondelete="CASCADE"
+            ["user_id"], ["users.id"], name=op.f("fk_scan_links_user_id_users"), ondelete="SET NULL"
+        ),
+        sa.ForeignKeyConstraint(
+            ["workspace_id"],
+            ["workspaces.id"],
+            name=op.f("fk_scan_links_workspace_id_workspaces"),
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_scan_links")),
         sa.UniqueConstraint("token_hash", name=op.f("uq_scan_links_token_hash")),

@@ -20,7 +20,9 @@ def _b64(name: str) -> str:
 
 
 async def test_scan_card_saves_a_lead_with_a_followup_due_today(client):
-    result = await call(client, "scan_card", {"image_base64": _b64("card_012.png"), "tags": ["expo"], "met_at": "Expo"})
+    result = await call(
+        client, "scan_card", {"image_base64": _b64("card_012.png"), "tags": ["expo"], "met_at": "Expo"}
+    )
     fields = result["fields"]
     assert fields["full_name"] == "Samuel Walsh"
     assert fields["emails"] == ["samuel_walsh@parkside.co.uk"]
@@ -36,7 +38,9 @@ async def test_scan_card_saves_a_lead_with_a_followup_due_today(client):
 
 
 async def test_scan_card_merges_into_an_existing_contact_instead_of_duplicating(client):
-    added = await call(client, "add_contact", {"full_name": "Sam Walsh", "email": "samuel_walsh@parkside.co.uk"})
+    added = await call(
+        client, "add_contact", {"full_name": "Sam Walsh", "email": "samuel_walsh@parkside.co.uk"}
+    )
     result = await call(client, "scan_card", {"image_base64": _b64("card_012.png")})
     assert result["created"] is False
     assert result["duplicate_of"] == added["contact"]["id"]
@@ -132,8 +136,14 @@ async def test_scan_card_on_a_picture_without_a_card_invents_nothing(client, tmp
         ({}, "image_base64: give exactly one"),
         ({"image_base64": "abc", "image_url": "https://example.com/a.png"}, "give exactly one"),
         ({"image_base64": "not base64 at all!!"}, "image_base64: is not valid base64"),
-        ({"image_base64": base64.b64encode(b"hello, plain text").decode()}, "image_base64: is not a PNG, JPEG or WebP"),
-        ({"image_base64": base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"\0" * 40).decode()}, "image_base64: the image could not be decoded"),
+        (
+            {"image_base64": base64.b64encode(b"hello, plain text").decode()},
+            "image_base64: is not a PNG, JPEG or WebP",
+        ),
+        (
+            {"image_base64": base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"\0" * 40).decode()},
+            "image_base64: the image could not be decoded",
+        ),
     ],
 )
 async def test_scan_card_refuses_bad_image_arguments(client, arguments, expected):
@@ -151,11 +161,15 @@ async def test_scan_card_refuses_oversized_images_and_decompression_bombs(client
     bomb = tmp_path / "bomb.png"
     Image.new("1", (20_000, 20_000)).save(bomb, optimize=True)  # 400 Mpx in a few kB
     assert bomb.stat().st_size < 200_000
-    text = await call_error(client, "scan_card", {"image_base64": base64.b64encode(bomb.read_bytes()).decode()})
+    text = await call_error(
+        client, "scan_card", {"image_base64": base64.b64encode(bomb.read_bytes()).decode()}
+    )
     assert "image_base64: the image" in text and "decompression bomb" in text
     medium = tmp_path / "medium.png"
     Image.new("1", (8_000, 6_000)).save(medium, optimize=True)  # 48 Mpx: over the 40 Mpx limit
-    text = await call_error(client, "scan_card", {"image_base64": base64.b64encode(medium.read_bytes()).decode()})
+    text = await call_error(
+        client, "scan_card", {"image_base64": base64.b64encode(medium.read_bytes()).decode()}
+    )
     assert "image_base64: the image claims 8000x6000 pixels (48,000,000); the limit is 40,000,000" in text
 
 

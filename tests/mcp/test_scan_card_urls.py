@@ -1,4 +1,4 @@
-"""scan_card's image_url: public addresses only, checked on every hop; local canary servers prove nothing was fetched."""
+"""scan_card's image_url: public addresses only, on every hop; canary servers prove nothing was fetched."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from mcp import Client
 
 from lead_mcp.mcp.server import build_server
+from mcp import Client
 from tests.conftest import FIXTURES
 from tests.helpers import call, call_error
 

@@ -60,7 +60,11 @@ def test_a_dutch_card_is_read_by_layout_with_its_region_from_the_address():
 
 
 def test_digits_misread_as_letters_are_repaired_in_phone_numbers():
-    lines = [_line("Jo Park", 50, 40, 40), _line("Tel: +1 (4l5) 555-O1O0", 50, 120), _line("jo@park.dev", 50, 150)]
+    lines = [
+        _line("Jo Park", 50, 40, 40),
+        _line("Tel: +1 (4l5) 555-O1O0", 50, 120),
+        _line("jo@park.dev", 50, 150),
+    ]
     got = extract(lines)
     assert got.phones == ["+14155550100"]
 

@@ -34,6 +34,8 @@ async def test_scan_links_expire_and_only_their_hash_is_stored(settings: Setting
             with pytest.raises(NotFound, match="expired"):
                 await scanning.open_scan_link(session, clock.now() + timedelta(hours=24, seconds=1), token)
             with pytest.raises(NotFound):
-                await scanning.open_scan_link(session, clock.now(), token[:-1] + ("A" if token[-1] != "A" else "B"))
+                await scanning.open_scan_link(
+                    session, clock.now(), token[:-1] + ("A" if token[-1] != "A" else "B")
+                )
     finally:
         await db.dispose()

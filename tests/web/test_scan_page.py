@@ -1,4 +1,4 @@
-"""The phone scan page over a real `lead-mcp serve` process: link from the tool, upload photos, leads saved."""
+"""The phone scan page over a real `lead-mcp serve`: link from the tool, photos uploaded, leads saved."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
-from mcp import Client
 
+from mcp import Client
 from tests.conftest import FIXTURES
 from tests.helpers import call
 
@@ -41,13 +41,19 @@ def _serve(tmp_path: Path) -> Iterator[str]:
         LEAD_MCP_SCAN_UPLOAD_MAX_FILES="3",
     )
     process = subprocess.Popen(
-        [LEAD_MCP, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+        [LEAD_MCP, "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         deadline = time.monotonic() + 30
         while True:
             if process.poll() is not None:
-                raise RuntimeError(f"lead-mcp serve exited: {process.stderr.read() if process.stderr else ''}")
+                raise RuntimeError(
+                    f"lead-mcp serve exited: {process.stderr.read() if process.stderr else ''}"
+                )
             try:
                 if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
                     break
@@ -92,7 +98,11 @@ async def test_scan_page_uploads_phone_photos_as_leads(tmp_path: Path) -> None:
 
             page = httpx.get(url)
             assert page.status_code == 200
-            assert "capture=environment" in page.text and "multiple" in page.text and "accept='image/*'" in page.text
+            assert (
+                "capture=environment" in page.text
+                and "multiple" in page.text
+                and "accept='image/*'" in page.text
+            )
             assert "<script" not in page.text
             assert "default-src 'none'" in page.headers["content-security-policy"]
             assert page.headers["referrer-policy"] == "no-referrer"
@@ -119,12 +129,17 @@ async def test_scan_page_uploads_phone_photos_as_leads(tmp_path: Path) -> None:
 
             # Refusals: no form token, a cross-site post, too many bytes, an unknown token.
             assert httpx.post(url, files=photos[:1]).status_code == 403
-            cross = httpx.post(url, data={"form": form_token}, files=photos[:1], headers={"Sec-Fetch-Site": "cross-site"})
+            cross = httpx.post(
+                url, data={"form": form_token}, files=photos[:1], headers={"Sec-Fetch-Site": "cross-site"}
+            )
             assert cross.status_code == 403
             assert _declare_huge_upload(url).startswith("HTTP/1.1 413")
             assert httpx.get(f"{base}/scan/not-a-real-token").status_code == 404
             bad = httpx.post(
-                url, data={"form": form_token}, files=[("photos", ("notes.png", b"just text", "image/png"))], timeout=60
+                url,
+                data={"form": form_token},
+                files=[("photos", ("notes.png", b"just text", "image/png"))],
+                timeout=60,
             )
             assert bad.status_code == 200 and "is not a PNG, JPEG or WebP image" in bad.text
             found = await call(client, "search_contacts", {"source": "card_scan"})

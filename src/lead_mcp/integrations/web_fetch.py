@@ -65,7 +65,8 @@ async def resolve_checked(host: str, port: int, networks: Sequence[IpNetwork]) -
     for address in addresses:
         if not _allowed(address, networks):
             raise FetchRefused(
-                f"the host {host!r} is at a non-public address ({address}); loopback, private, link-local and "
+                f"the host {host!r} is at a non-public address ({address}); "
+                "loopback, private, link-local and "
                 "reserved addresses are refused (set LEAD_MCP_URL_ALLOWED_NETWORKS to allow a local network)"
             )
     return str(addresses[0])
@@ -91,7 +92,7 @@ async def fetch_bytes(
     url: str,
     *,
     max_bytes: int,
-    timeout: float,
+    timeout: float,  # noqa: ASYNC109 - one budget for every hop, enforced with fail_after
     allowed_networks: Sequence[IpNetwork] = (),
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> tuple[bytes, str]:
@@ -129,7 +130,9 @@ async def fetch_bytes(
                         raise FetchFailed(f"the server answered HTTP {response.status_code}")
                     declared = response.headers.get("content-length")
                     if declared and declared.isdigit() and int(declared) > max_bytes:
-                        raise FetchRefused(f"the image is {int(declared):,} bytes; the limit is {max_bytes:,}")
+                        raise FetchRefused(
+                            f"the image is {int(declared):,} bytes; the limit is {max_bytes:,}"
+                        )
                     body = bytearray()
                     async for chunk in response.aiter_bytes():
                         body += chunk

@@ -32,16 +32,75 @@ from lead_mcp.integrations.ocr.base import Line, Word
 from lead_mcp.services import normalize
 
 # ---------------------------------------------------------------------------------------------
+
+
+def _words(text: str) -> set[str]:
+    return set(text.split())
+
+
+# ---------------------------------------------------------------------------------------------
 # Vocabularies (general, not tied to any card)
 
 LEGAL_SUFFIXES = {
-    "inc", "inc.", "llc", "l.l.c.", "ltd", "ltd.", "limited", "co", "co.", "corp", "corp.", "corporation",
-    "company", "gmbh", "ag", "kg", "ug", "sa", "s.a.", "sas", "sarl", "srl", "s.r.l.", "spa", "s.p.a.", "bv",
-    "b.v.", "nv", "plc", "pty", "pte", "oy", "ab", "as", "a/s", "aps", "lp", "llp", "pc", "kk", "sl", "s.l.",
-    "lda", "ltda", "oü", "sp.", "z", "o.o.", "e.k.", "gbr", "partg", "ohg", "pllc", "p.c.", "group",
+    "inc",
+    "inc.",
+    "llc",
+    "l.l.c.",
+    "ltd",
+    "ltd.",
+    "limited",
+    "co",
+    "co.",
+    "corp",
+    "corp.",
+    "corporation",
+    "company",
+    "gmbh",
+    "ag",
+    "kg",
+    "ug",
+    "sa",
+    "s.a.",
+    "sas",
+    "sarl",
+    "srl",
+    "s.r.l.",
+    "spa",
+    "s.p.a.",
+    "bv",
+    "b.v.",
+    "nv",
+    "plc",
+    "pty",
+    "pte",
+    "oy",
+    "ab",
+    "as",
+    "a/s",
+    "aps",
+    "lp",
+    "llp",
+    "pc",
+    "kk",
+    "sl",
+    "s.l.",
+    "lda",
+    "ltda",
+    "oü",
+    "sp.",
+    "z",
+    "o.o.",
+    "e.k.",
+    "gbr",
+    "partg",
+    "ohg",
+    "pllc",
+    "p.c.",
+    "group",
 }
-COMPANY_WORDS = set(
-    """labs lab software studio studios design designs bakery events realty interiors coffee roasters analytics
+COMPANY_WORDS = _words(
+    """labs lab software studio studios design designs bakery events realty interiors coffee roasters
+    analytics
     marketing partners group consulting consultants solutions technologies technology tech systems dental
     plumbing builders wealth capital media agency bank clinic law associates holdings industries ventures
     foods food logistics health healthcare insurance properties property construction engineering electric
@@ -50,9 +109,9 @@ COMPANY_WORDS = set(
     restaurant cafe hotel travel motors automotive architects architecture academy school university
     institute foundation lawyers legal accounting accountants estate homes home fitness salon spa boutique
     shop store market supply supplies trading imports exports farm farms brewery winery kitchen catering
-    cleaning security robotics ai data cloud labs.""".split()
+    cleaning security robotics ai data cloud labs."""
 )
-TITLE_WORDS = set(
+TITLE_WORDS = _words(
     """manager director officer consultant partner engineer designer planner agent broker advisor adviser
     baker ceo cto cfo coo cmo cio cpo founder cofounder co-founder head vp president chair chairman chairwoman
     lead specialist analyst architect developer owner principal associate coordinator assistant executive
@@ -63,7 +122,7 @@ TITLE_WORDS = set(
     supervisor superintendent evangelist advocate ambassador fellow investor controller auditor buyer
     merchandiser stylist barista sommelier pharmacist veterinarian optometrist surgeon psychologist
     coach trainer instructor tutor curator librarian archivist translator interpreter pilot captain
-    senior junior chief managing general regional national global deputy assistant vice""".split()
+    senior junior chief managing general regional national global deputy assistant vice"""
 )
 # Title words that may also start a company name ("Sales Partners Ltd"): a company word or suffix wins.
 PHONE_LABELS = (
@@ -77,64 +136,252 @@ _LABEL = re.compile(
     rf"^\s*(?:(?P<phone2>{PHONE_LABELS})|(?P<email2>{EMAIL_LABELS})|(?P<web2>{WEB_LABELS}))\s*[.:]\s*(?=\S)",
     re.IGNORECASE,
 )
-GENERIC_TLDS = set(
+GENERIC_TLDS = _words(
     """com net org info biz io co ai app dev tech online site store shop agency studio design digital
     media news blog cloud solutions services consulting group global company business email law legal
     health care dental clinic realty estate homes properties finance capital money bank insurance
     travel events coffee cafe restaurant bar pub beer wine bakery kitchen fitness yoga art gallery
     photography photo music film tv xyz me us eu asia pro name mobi jobs careers academy education school
     university institute foundation ngo charity church life live world today city london berlin paris nyc
-    tokyo amsterdam wien vegas miami boston""".split()
+    tokyo amsterdam wien vegas miami boston"""
 )
-STREET_WORDS = set(
-    """street st st. road rd rd. avenue ave ave. av av. boulevard blvd blvd. lane ln ln. drive dr dr. way court ct
+STREET_WORDS = _words(
+    """street st st. road rd rd. avenue ave ave. av av. boulevard blvd blvd. lane ln ln. drive dr dr. way
+    court ct
     ct. place pl pl. square sq sq. terrace parkway pkwy highway hwy circle cir trail crescent close row mews
     alley plaza quay wharf strasse straße str str. weg gasse platz allee ring damm ufer chaussee calle carrer
     avenida av. paseo plaza rua via viale piazza corso rue boulevard chemin quai allée impasse laan straat
     gracht plein kade vej gade gatan vägen katu ulica suite ste ste. level floor fl fl. unit apt apt.
-    building bldg po p.o. box postfach""".split()
+    building bldg po p.o. box postfach"""
 )
 STREET_ENDINGS = (
-    "straße", "strasse", "str.", "weg", "gasse", "platz", "allee", "damm", "ring", "ufer", "laan", "straat",
-    "gracht", "kade", "plein", "dijk", "singel", "steeg", "vej", "gade", "gatan", "vägen", "katu", "veien",
+    "straße",
+    "strasse",
+    "str.",
+    "weg",
+    "gasse",
+    "platz",
+    "allee",
+    "damm",
+    "ring",
+    "ufer",
+    "laan",
+    "straat",
+    "gracht",
+    "kade",
+    "plein",
+    "dijk",
+    "singel",
+    "steeg",
+    "vej",
+    "gade",
+    "gatan",
+    "vägen",
+    "katu",
+    "veien",
 )
-_STREET_LINE = re.compile(r"^(?:[A-ZÀ-Þ][\w.'-]+(?:\s+[\w.'-]+){0,3}\s+\d{1,5}[a-zA-Z]?|\d{1,5}[a-zA-Z]?\s+[A-ZÀ-Þ][\w.'-]+(?:\s+[\w.'-]+){0,3})$")
-US_STATES = set(
-    """AL AK AZ AR CA CO CT DE FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ NM NY NC ND OH OK OR
-    PA RI SC SD TN TX UT VT VA WA WV WI WY DC""".split()
+_STREET_LINE = re.compile(
+    r"^(?:[A-ZÀ-Þ][\w.'-]+(?:\s+[\w.'-]+){0,3}\s+\d{1,5}[a-zA-Z]?|\d{1,5}[a-zA-Z]?\s+[A-ZÀ-Þ][\w.'-]+(?:\s+[\w.'-]+){0,3})$"
+)
+US_STATES = _words(
+    """AL AK AZ AR CA CO CT DE FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ NM NY NC
+    ND OH OK OR
+    PA RI SC SD TN TX UT VT VA WA WV WI WY DC"""
 )
 AU_STATES = {"NSW", "VIC", "QLD", "WA", "SA", "TAS", "ACT", "NT"}
 CA_PROVINCES = {"AB", "BC", "MB", "NB", "NL", "NS", "NT", "NU", "ON", "PE", "QC", "SK", "YT"}
 COUNTRIES = {
-    "united states": "US", "usa": "US", "u.s.a.": "US", "united states of america": "US", "canada": "CA",
-    "mexico": "MX", "méxico": "MX", "brazil": "BR", "brasil": "BR", "argentina": "AR", "chile": "CL",
-    "colombia": "CO", "peru": "PE", "perú": "PE", "united kingdom": "GB", "uk": "GB", "u.k.": "GB",
-    "great britain": "GB", "england": "GB", "scotland": "GB", "wales": "GB", "northern ireland": "GB",
-    "ireland": "IE", "éire": "IE", "germany": "DE", "deutschland": "DE", "austria": "AT", "österreich": "AT",
-    "switzerland": "CH", "schweiz": "CH", "suisse": "CH", "svizzera": "CH", "france": "FR", "belgium": "BE",
-    "belgië": "BE", "belgique": "BE", "netherlands": "NL", "the netherlands": "NL", "nederland": "NL",
-    "luxembourg": "LU", "spain": "ES", "españa": "ES", "portugal": "PT", "italy": "IT", "italia": "IT",
-    "denmark": "DK", "danmark": "DK", "sweden": "SE", "sverige": "SE", "norway": "NO", "norge": "NO",
-    "finland": "FI", "suomi": "FI", "iceland": "IS", "poland": "PL", "polska": "PL", "czech republic": "CZ",
-    "czechia": "CZ", "slovakia": "SK", "hungary": "HU", "romania": "RO", "bulgaria": "BG", "greece": "GR",
-    "turkey": "TR", "türkiye": "TR", "israel": "IL", "united arab emirates": "AE", "uae": "AE",
-    "saudi arabia": "SA", "qatar": "QA", "egypt": "EG", "south africa": "ZA", "nigeria": "NG", "kenya": "KE",
-    "morocco": "MA", "india": "IN", "pakistan": "PK", "singapore": "SG", "malaysia": "MY", "indonesia": "ID",
-    "philippines": "PH", "thailand": "TH", "vietnam": "VN", "china": "CN", "hong kong": "HK", "taiwan": "TW",
-    "japan": "JP", "south korea": "KR", "korea": "KR", "australia": "AU", "new zealand": "NZ",
-    "estonia": "EE", "latvia": "LV", "lithuania": "LT", "ukraine": "UA", "croatia": "HR", "slovenia": "SI",
-    "serbia": "RS", "cyprus": "CY", "malta": "MT",
+    "united states": "US",
+    "usa": "US",
+    "u.s.a.": "US",
+    "united states of america": "US",
+    "canada": "CA",
+    "mexico": "MX",
+    "méxico": "MX",
+    "brazil": "BR",
+    "brasil": "BR",
+    "argentina": "AR",
+    "chile": "CL",
+    "colombia": "CO",
+    "peru": "PE",
+    "perú": "PE",
+    "united kingdom": "GB",
+    "uk": "GB",
+    "u.k.": "GB",
+    "great britain": "GB",
+    "england": "GB",
+    "scotland": "GB",
+    "wales": "GB",
+    "northern ireland": "GB",
+    "ireland": "IE",
+    "éire": "IE",
+    "germany": "DE",
+    "deutschland": "DE",
+    "austria": "AT",
+    "österreich": "AT",
+    "switzerland": "CH",
+    "schweiz": "CH",
+    "suisse": "CH",
+    "svizzera": "CH",
+    "france": "FR",
+    "belgium": "BE",
+    "belgië": "BE",
+    "belgique": "BE",
+    "netherlands": "NL",
+    "the netherlands": "NL",
+    "nederland": "NL",
+    "luxembourg": "LU",
+    "spain": "ES",
+    "españa": "ES",
+    "portugal": "PT",
+    "italy": "IT",
+    "italia": "IT",
+    "denmark": "DK",
+    "danmark": "DK",
+    "sweden": "SE",
+    "sverige": "SE",
+    "norway": "NO",
+    "norge": "NO",
+    "finland": "FI",
+    "suomi": "FI",
+    "iceland": "IS",
+    "poland": "PL",
+    "polska": "PL",
+    "czech republic": "CZ",
+    "czechia": "CZ",
+    "slovakia": "SK",
+    "hungary": "HU",
+    "romania": "RO",
+    "bulgaria": "BG",
+    "greece": "GR",
+    "turkey": "TR",
+    "türkiye": "TR",
+    "israel": "IL",
+    "united arab emirates": "AE",
+    "uae": "AE",
+    "saudi arabia": "SA",
+    "qatar": "QA",
+    "egypt": "EG",
+    "south africa": "ZA",
+    "nigeria": "NG",
+    "kenya": "KE",
+    "morocco": "MA",
+    "india": "IN",
+    "pakistan": "PK",
+    "singapore": "SG",
+    "malaysia": "MY",
+    "indonesia": "ID",
+    "philippines": "PH",
+    "thailand": "TH",
+    "vietnam": "VN",
+    "china": "CN",
+    "hong kong": "HK",
+    "taiwan": "TW",
+    "japan": "JP",
+    "south korea": "KR",
+    "korea": "KR",
+    "australia": "AU",
+    "new zealand": "NZ",
+    "estonia": "EE",
+    "latvia": "LV",
+    "lithuania": "LT",
+    "ukraine": "UA",
+    "croatia": "HR",
+    "slovenia": "SI",
+    "serbia": "RS",
+    "cyprus": "CY",
+    "malta": "MT",
 }
 # Country-code domains used world-wide as generic ones: they say nothing about the country.
-VANITY_TLDS = {"io", "co", "ai", "me", "tv", "ly", "fm", "gg", "to", "cc", "ws", "am", "is", "so", "sh", "ac", "im", "la", "vc", "xyz"}
-TLD_REGIONS = {"uk": "GB", "com.au": "AU", "co.uk": "GB", "co.nz": "NZ", "co.za": "ZA", "com.br": "BR", "co.jp": "JP"}
+VANITY_TLDS = {
+    "io",
+    "co",
+    "ai",
+    "me",
+    "tv",
+    "ly",
+    "fm",
+    "gg",
+    "to",
+    "cc",
+    "ws",
+    "am",
+    "is",
+    "so",
+    "sh",
+    "ac",
+    "im",
+    "la",
+    "vc",
+    "xyz",
+}
+TLD_REGIONS = {
+    "uk": "GB",
+    "com.au": "AU",
+    "co.uk": "GB",
+    "co.nz": "NZ",
+    "co.za": "ZA",
+    "com.br": "BR",
+    "co.jp": "JP",
+}
 NAME_PARTICLES = {
-    "van", "von", "der", "den", "de", "del", "della", "di", "da", "dos", "das", "du", "la", "le", "st", "st.",
-    "ten", "ter", "bin", "binti", "al", "el", "mac", "mc", "ó", "o'", "ní", "nic", "ua", "af", "av", "zu", "y",
-    "'t", "vander", "van't", "d'", "dei", "degli",
+    "van",
+    "von",
+    "der",
+    "den",
+    "de",
+    "del",
+    "della",
+    "di",
+    "da",
+    "dos",
+    "das",
+    "du",
+    "la",
+    "le",
+    "st",
+    "st.",
+    "ten",
+    "ter",
+    "bin",
+    "binti",
+    "al",
+    "el",
+    "mac",
+    "mc",
+    "ó",
+    "o'",
+    "ní",
+    "nic",
+    "ua",
+    "af",
+    "av",
+    "zu",
+    "y",
+    "'t",
+    "vander",
+    "van't",
+    "d'",
+    "dei",
+    "degli",
 }
 HONORIFICS = {"mr", "mr.", "mrs", "mrs.", "ms", "ms.", "dr", "dr.", "prof", "prof.", "sir", "mx", "mx."}
-NAME_SUFFIXES = {"jr", "jr.", "sr", "sr.", "ii", "iii", "iv", "phd", "ph.d.", "md", "m.d.", "mba", "esq", "cpa"}
+NAME_SUFFIXES = {
+    "jr",
+    "jr.",
+    "sr",
+    "sr.",
+    "ii",
+    "iii",
+    "iv",
+    "phd",
+    "ph.d.",
+    "md",
+    "m.d.",
+    "mba",
+    "esq",
+    "cpa",
+}
 
 _EMAIL = re.compile(r"^[a-z0-9][a-z0-9._%+'-]*@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}$")
 _HOST = re.compile(r"^(?:[a-z0-9-]+\.)+[a-z]{2,}(?::\d+)?(?:/[^\s]*)?$")
@@ -220,7 +467,9 @@ def _strip_logo_words(words: list[Word]) -> list[Word]:
         first_height = first.box[3] - first.box[1]
         gap = rest[0].box[0] - first.box[2]
         short = _alnum(first.text) <= 3
-        if _alnum(first.text) == 0 or (short and (first_height > 1.45 * rest_height or gap > 1.1 * rest_height)):
+        if _alnum(first.text) == 0 or (
+            short and (first_height > 1.45 * rest_height or gap > 1.1 * rest_height)
+        ):
             words = rest
             continue
         break
@@ -257,7 +506,9 @@ def segments_of(lines: Sequence[Line]) -> list[Segment]:
             if not piece:
                 continue
             text = " ".join(w.text for w in piece)
-            confidence = sum(w.confidence * len(w.text) for w in piece) / max(1, sum(len(w.text) for w in piece))
+            confidence = sum(w.confidence * len(w.text) for w in piece) / max(
+                1, sum(len(w.text) for w in piece)
+            )
             if _alnum(text) < 2 or (_alnum(text) <= 3 and confidence < 0.75):
                 continue
             out.append(Segment(words=piece, confidence=confidence, line_index=index))
@@ -343,7 +594,10 @@ def parse_website(text: str) -> str | None:
     candidate = rest.strip()
     # The scheme, also as OCR misreads it: "http//", "https:/", "https.ll" ("//" read as "ll").
     candidate = re.sub(
-        r"^h\s*t\s*t\s*p\s*s?\s*[:;.]?\s*(?:/\s*/?|[lI|]{2}|/[lI|]|[lI|]/)\s*", "", candidate, flags=re.IGNORECASE
+        r"^h\s*t\s*t\s*p\s*s?\s*[:;.]?\s*(?:/\s*/?|[lI|]{2}|/[lI|]|[lI|]/)\s*",
+        "",
+        candidate,
+        flags=re.IGNORECASE,
     )
     has_marker = bool(re.match(r"^w\s*w\s*w\b", candidate, re.IGNORECASE)) or candidate != rest.strip()
     if not has_marker and kind != "web" and (" " in candidate or candidate != candidate.lower()):
@@ -363,7 +617,7 @@ def parse_website(text: str) -> str | None:
         return None
     try:
         return normalize.normalize_website(candidate)
-    except Exception:  # noqa: BLE001 - not a web address after all
+    except Exception:
         return None
 
 
@@ -434,7 +688,9 @@ def address_score(text: str) -> float:
         score += 0.8
     if country_in(text):
         score += 1.0
-    if any(w in {"suite", "level", "floor", "unit", "apt", "building", "p.o.", "po", "postfach"} for w in words):
+    if any(
+        w in {"suite", "level", "floor", "unit", "apt", "building", "p.o.", "po", "postfach"} for w in words
+    ):
         score += 0.5
     if any(rw in US_STATES | AU_STATES for rw in raw_words) and has_number and "," in text:
         score += 0.3
@@ -639,7 +895,9 @@ def _neighbours_below(seg: Segment, pool: Sequence[Segment], *, max_gap: float) 
     below = [
         s
         for s in pool
-        if s is not seg and s.box[1] >= seg.box[1] + 0.5 * seg.height and _same_column(seg, s)
+        if s is not seg
+        and s.box[1] >= seg.box[1] + 0.5 * seg.height
+        and _same_column(seg, s)
         and _vertical_gap(seg, s) < max_gap
     ]
     return sorted(below, key=lambda s: s.box[1])
@@ -686,14 +944,28 @@ def extract(lines: Sequence[Line], *, default_region: str = "US") -> Extraction:
                 current = seed
                 while True:
                     if direction > 0:
-                        nxt = [s for s in ordered if s.box[1] > current.box[1] and s not in group and _same_column(current, s)
-                               and _vertical_gap(current, s) < 1.2 * current.height]
+                        nxt = [
+                            s
+                            for s in ordered
+                            if s.box[1] > current.box[1]
+                            and s not in group
+                            and _same_column(current, s)
+                            and _vertical_gap(current, s) < 1.2 * current.height
+                        ]
                         candidate = nxt[0] if nxt else None
                     else:
-                        prv = [s for s in ordered if s.box[1] < current.box[1] and s not in group and _same_column(s, current)
-                               and _vertical_gap(s, current) < 1.2 * current.height]
+                        prv = [
+                            s
+                            for s in ordered
+                            if s.box[1] < current.box[1]
+                            and s not in group
+                            and _same_column(s, current)
+                            and _vertical_gap(s, current) < 1.2 * current.height
+                        ]
                         candidate = prv[-1] if prv else None
-                    if candidate is None or scored[id(candidate)] < 0.5 and not _address_tail(candidate, current, direction):
+                    if candidate is None or (
+                        scored[id(candidate)] < 0.5 and not _address_tail(candidate, current, direction)
+                    ):
                         break
                     group.append(candidate)
                     current = candidate
@@ -743,7 +1015,9 @@ def extract(lines: Sequence[Line], *, default_region: str = "US") -> Extraction:
         result.confidence["phones"] = round(min(phone_conf), 2)
     if block:
         result.address = ", ".join(_clean_address_line(s.text) for s in block)
-        result.confidence["address"] = round(min(s.confidence for s in block) * min(1.0, 0.6 + 0.2 * len(block)), 2)
+        result.confidence["address"] = round(
+            min(s.confidence for s in block) * min(1.0, 0.6 + 0.2 * len(block)), 2
+        )
 
     has_contact = bool(emails or phones or result.website)
     if not has_contact:
@@ -784,7 +1058,9 @@ def _clean_address_line(text: str) -> str:
     return " ".join(text.split()).strip(" ,;")
 
 
-def _people_and_companies(result: Extraction, pool: list[Segment], emails: list[str], hosts: list[str]) -> None:
+def _people_and_companies(
+    result: Extraction, pool: list[Segment], emails: list[str], hosts: list[str]
+) -> None:
     """Name, title and company from the lines that hold no contact data, by shape and layout."""
     pool = [s for s in pool if sum(ch.isalpha() for ch in s.text) >= 2 and s.confidence >= 0.5]
     if not pool:
@@ -793,7 +1069,11 @@ def _people_and_companies(result: Extraction, pool: list[Segment], emails: list[
     tallest = max(s.height for s in pool)
 
     # Monograms: a short all-caps line equal to the initials of another line is a logo.
-    initials = {"".join(t[0] for t in _tokens(s.text) if t[0].isalpha()).upper() for s in pool if len(_tokens(s.text)) > 1}
+    initials = {
+        "".join(t[0] for t in _tokens(s.text) if t[0].isalpha()).upper()
+        for s in pool
+        if len(_tokens(s.text)) > 1
+    }
     pool = [s for s in pool if not (len(s.text) <= 4 and s.text.isupper() and s.text in initials)]
     if not pool:
         return
@@ -818,7 +1098,9 @@ def _people_and_companies(result: Extraction, pool: list[Segment], emails: list[
         full = " ".join(name_seg.text.split()).strip(" ,")
         result.full_name = full
         result.given_name, result.family_name = split_person_name(full)
-        certainty = min(1.0, 0.55 + 0.25 * email_name_match(full, emails) + 0.2 * (name_seg.height >= 0.9 * tallest))
+        certainty = min(
+            1.0, 0.55 + 0.25 * email_name_match(full, emails) + 0.2 * (name_seg.height >= 0.9 * tallest)
+        )
         result.confidence["full_name"] = round(name_seg.confidence * certainty, 2)
         result.confidence["given_name"] = result.confidence["full_name"]
         result.confidence["family_name"] = result.confidence["full_name"]
@@ -857,7 +1139,12 @@ def _people_and_companies(result: Extraction, pool: list[Segment], emails: list[
             and -2.5 * name_seg.height < s.box[1] - name_seg.box[3] < 2.5 * name_seg.height
             and s.height < name_seg.height * 0.95
         ]
-        near.sort(key=lambda s: (s.box[1] < name_seg.box[1], abs(s.box[1] - name_seg.box[3]) - 40 * title_shape(s.text)))
+        near.sort(
+            key=lambda s: (
+                s.box[1] < name_seg.box[1],
+                abs(s.box[1] - name_seg.box[3]) - 40 * title_shape(s.text),
+            )
+        )
         for candidate in near:
             if company_shape(candidate.text) >= 0.9 and title_shape(candidate.text) < 0.6:
                 continue
@@ -882,7 +1169,9 @@ def company_score_text(segs: Sequence[Segment], domains: Sequence[str]) -> float
     return company_shape(text) + 1.5 * domain_match(text, domains)
 
 
-def _merge_company_lines(seg: Segment, pool: Sequence[Segment], domains: Sequence[str]) -> list[Segment] | None:
+def _merge_company_lines(
+    seg: Segment, pool: Sequence[Segment], domains: Sequence[str]
+) -> list[Segment] | None:
     """The company line with the line stacked right above or below it, when together they read better."""
     options: list[list[Segment]] = []
     for other in pool:
@@ -890,7 +1179,9 @@ def _merge_company_lines(seg: Segment, pool: Sequence[Segment], domains: Sequenc
             continue
         if abs(other.height - seg.height) > 0.35 * max(other.height, seg.height):
             continue
-        if title_shape(other.text) >= 0.6 or name_shape(other.text) >= 0.8 and company_shape(other.text) == 0 and not domains:
+        if title_shape(other.text) >= 0.6 or (
+            name_shape(other.text) >= 0.8 and company_shape(other.text) == 0 and not domains
+        ):
             continue
         if 0 <= _vertical_gap(other, seg) < 1.0 * seg.height:
             options.append([other, seg])

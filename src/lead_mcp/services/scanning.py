@@ -19,7 +19,7 @@ import os
 import secrets
 import stat
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -91,7 +91,9 @@ class CardReader:
             return self._engine
 
     def _read(self, data: bytes) -> Reading:
-        image = imaging.decode(data, max_bytes=self.settings.scan_max_bytes, max_pixels=self.settings.scan_max_pixels)
+        image = imaging.decode(
+            data, max_bytes=self.settings.scan_max_bytes, max_pixels=self.settings.scan_max_pixels
+        )
         engine = self._load()
         text = ocr.read_card(engine, image)
         found = card_fields.extract(text.lines, default_region=self.settings.default_region)
@@ -112,7 +114,9 @@ class CardReader:
         try:
             return await loop.run_in_executor(self._pool, self._read, data)
         except imaging.ImageRejected as exc:
-            raise InvalidInput(field, f"the image {exc}", "Give a PNG, JPEG or WebP photo of the card") from None
+            raise InvalidInput(
+                field, f"the image {exc}", "Give a PNG, JPEG or WebP photo of the card"
+            ) from None
 
     def close(self) -> None:
         """Stop the pool and release the engine."""
@@ -193,7 +197,9 @@ def decode_base64(raw: str, settings: Settings) -> bytes:
         try:
             data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
         except (binascii.Error, ValueError):
-            raise InvalidInput("image_base64", "is not valid base64", "Send the image file's bytes base64-encoded") from None
+            raise InvalidInput(
+                "image_base64", "is not valid base64", "Send the image file's bytes base64-encoded"
+            ) from None
     if imaging.sniff_format(data) is None:
         raise InvalidInput(
             "image_base64", "is not a PNG, JPEG or WebP image", "Send the photo file itself, base64-encoded"
@@ -228,7 +234,9 @@ def resolve_scan_path(raw: str, settings: Settings) -> Path:
         raise refused
     candidate = Path(raw.strip()).expanduser()
     if ".." in candidate.parts:
-        raise InvalidInput("image_path", "may not contain '..'", "Pass the file's full path inside a scan folder")
+        raise InvalidInput(
+            "image_path", "may not contain '..'", "Pass the file's full path inside a scan folder"
+        )
     if not candidate.is_absolute():
         candidate = roots[0] / candidate
     try:
@@ -247,13 +255,17 @@ def read_file(path: Path, settings: Settings, *, field: str = "image_path") -> b
     try:
         fd = os.open(path, flags)
     except OSError:
-        raise InvalidInput(field, "could not be opened", "Check the file is a readable image inside a scan folder") from None
+        raise InvalidInput(
+            field, "could not be opened", "Check the file is a readable image inside a scan folder"
+        ) from None
     with os.fdopen(fd, "rb") as handle:
         if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
             raise InvalidInput(field, "is not a regular file", "Pass an image file")
         data = handle.read(settings.scan_max_bytes + 1)
     if len(data) > settings.scan_max_bytes:
-        raise InvalidInput(field, f"is larger than the limit of {settings.scan_max_bytes:,} bytes", "Use a smaller photo")
+        raise InvalidInput(
+            field, f"is larger than the limit of {settings.scan_max_bytes:,} bytes", "Use a smaller photo"
+        )
     return data
 
 
@@ -291,10 +303,13 @@ async def fetch_url(url: str, settings: Settings, transport: httpx.AsyncBaseTran
         raise ExternalServiceError(f"image_url: {exc}; check the URL or send the image another way") from None
     except TimeoutError:
         raise ExternalServiceError(
-            f"image_url: fetching took longer than {settings.scan_url_timeout:g} s; try again or send the file"
+            f"image_url: fetching took longer than {settings.scan_url_timeout:g} s; "
+            "try again or send the file"
         ) from None
     if imaging.sniff_format(data) is None:
-        raise InvalidInput("image_url", "did not return a PNG, JPEG or WebP image", "Give the URL of the image itself")
+        raise InvalidInput(
+            "image_url", "did not return a PNG, JPEG or WebP image", "Give the URL of the image itself"
+        )
     return data
 
 
@@ -302,7 +317,9 @@ async def fetch_url(url: str, settings: Settings, transport: httpx.AsyncBaseTran
 # Saving
 
 
-def _contact_data(fields: CardFields, tags: list[str], met_at: str | None, source_name: str | None) -> ContactCreate:
+def _contact_data(
+    fields: CardFields, tags: list[str], met_at: str | None, source_name: str | None
+) -> ContactCreate:
     return ContactCreate(
         full_name=fields.full_name,
         given_name=fields.given_name,
@@ -321,11 +338,15 @@ def _contact_data(fields: CardFields, tags: list[str], met_at: str | None, sourc
 
 
 async def _known_scan(session: AsyncSession, sha256: str) -> tuple[CardScanRow, ContactRow] | None:
-    row = (await session.execute(select(CardScanRow).where(CardScanRow.sha256 == sha256))).scalar_one_or_none()
+    row = (
+        await session.execute(select(CardScanRow).where(CardScanRow.sha256 == sha256))
+    ).scalar_one_or_none()
     if row is None or row.contact_id is None:
         return None
     contact = (
-        await session.execute(select(ContactRow).where(ContactRow.id == row.contact_id, ContactRow.deleted_at.is_(None)))
+        await session.execute(
+            select(ContactRow).where(ContactRow.id == row.contact_id, ContactRow.deleted_at.is_(None))
+        )
     ).scalar_one_or_none()
     return (row, contact) if contact is not None else None
 
@@ -375,14 +396,22 @@ async def save_reading(
         return _from_known(*known, source.name)
     fields = reading.fields
     if not (fields.full_name or fields.emails or fields.phones):
-        result.note = "Nothing was saved: no name, email or phone could be read. Check the photo (focus, light) or add the contact by hand."
+        result.note = (
+            "Nothing was saved: no name, email or phone could be read. "
+            "Check the photo (focus, light) or add the contact by hand."
+        )
         return result
     added = await add_contact(
         session, scope, data=_contact_data(fields, tags, met_at, source.name), followup_in_days=0
     )
-    scan = (await session.execute(select(CardScanRow).where(CardScanRow.sha256 == sha256))).scalar_one_or_none()
-    stored = {"fields": fields.model_dump(mode="json"), "confidence": reading.confidence.model_dump(mode="json"),
-              "lines": [line.model_dump(mode="json") for line in reading.lines]}
+    scan = (
+        await session.execute(select(CardScanRow).where(CardScanRow.sha256 == sha256))
+    ).scalar_one_or_none()
+    stored = {
+        "fields": fields.model_dump(mode="json"),
+        "confidence": reading.confidence.model_dump(mode="json"),
+        "lines": [line.model_dump(mode="json") for line in reading.lines],
+    }
     if scan is None:
         scan = CardScanRow(workspace_id=scope.workspace_id, sha256=sha256, created_at=scope.now())
         session.add(scan)
@@ -426,11 +455,20 @@ async def scan_card(
 ) -> ScanCardResult:
     """Scan one card image, or every image in a folder, and save each as a de-duplicated lead."""
     report = progress or _noop
-    given = [name for name, value in (("image_base64", image_base64), ("image_path", image_path), ("image_url", image_url)) if value]
+    given = [
+        name
+        for name, value in (
+            ("image_base64", image_base64),
+            ("image_path", image_path),
+            ("image_url", image_url),
+        )
+        if value
+    ]
     if len(given) != 1:
         raise InvalidInput(
             "image_base64",
-            "give exactly one of image_base64, image_path or image_url" + (f" (got {', '.join(given)})" if given else ""),
+            "give exactly one of image_base64, image_path or image_url"
+            + (f" (got {', '.join(given)})" if given else ""),
             "Pass a path under the scan folders for big photos, a public URL, or the bytes base64-encoded",
         )
     clean_tags = [normalize.normalize_tag(t) for t in (tags or []) if t and t.strip()]
@@ -442,7 +480,9 @@ async def scan_card(
         field = "image_base64"
     elif image_url:
         await report(0, None, "fetching the image")
-        sources = [ImageSource("url", image_url[:500], data=await fetch_url(image_url, settings, http_transport))]
+        sources = [
+            ImageSource("url", image_url[:500], data=await fetch_url(image_url, settings, http_transport))
+        ]
         field = "image_url"
     else:
         assert image_path is not None
@@ -450,7 +490,13 @@ async def scan_card(
         field = "image_path"
         if path.is_dir():
             return await _scan_folder(
-                transactions, scope, reader=reader, folder=path, save=save, tags=clean_tags, met_at=clean_met_at,
+                transactions,
+                scope,
+                reader=reader,
+                folder=path,
+                save=save,
+                tags=clean_tags,
+                met_at=clean_met_at,
                 report=report,
             )
         sources = [ImageSource("path", path.name, data=read_file(path, settings))]
@@ -468,7 +514,14 @@ async def scan_card(
     await report(2, 3, "saving the lead" if save else "done")
     async with transactions(write=True) as session:
         card = await save_reading(
-            session, scope, reading=reading, sha256=sha256, source=source, save=save, tags=clean_tags, met_at=clean_met_at
+            session,
+            scope,
+            reading=reading,
+            sha256=sha256,
+            source=source,
+            save=save,
+            tags=clean_tags,
+            met_at=clean_met_at,
         )
     await report(3, 3, "done")
     return ScanCardResult(**card.model_dump())
@@ -518,15 +571,28 @@ async def _scan_folder(
         source = ImageSource("path", path.name)
         async with transactions(write=True) as session:
             card = await save_reading(
-                session, scope, reading=reading, sha256=sha256, source=source, save=save, tags=tags, met_at=met_at
+                session,
+                scope,
+                reading=reading,
+                sha256=sha256,
+                source=source,
+                save=save,
+                tags=tags,
+                met_at=met_at,
             )
         cards.append(card)
         who = card.fields.full_name or card.fields.company or "no name read"
         await report(index + 1, total, f"{path.name}: {who}")
     note = None if cards or skipped else f"No PNG, JPEG or WebP images in {folder.name}."
     return ScanCardResult(
-        fields=CardFields(), confidence=FieldConfidence(), lines=[], engine=engine_name, cards=cards, skipped=skipped,
-        source=folder.name, note=note,
+        fields=CardFields(),
+        confidence=FieldConfidence(),
+        lines=[],
+        engine=engine_name,
+        cards=cards,
+        skipped=skipped,
+        source=folder.name,
+        note=note,
     )
 
 
@@ -539,13 +605,19 @@ def _token_hash(token: str) -> str:
 
 
 async def get_scan_link(
-    session: AsyncSession, scope: Scope, *, valid_hours: int | None = None, tags: list[str] | None = None,
+    session: AsyncSession,
+    scope: Scope,
+    *,
+    valid_hours: int | None = None,
+    tags: list[str] | None = None,
     met_at: str | None = None,
 ) -> tuple[ScanLink, str]:
     """A new phone scan page link for this workspace, and its token (only the hash is stored)."""
     hours = valid_hours or scope.settings.scan_link_hours
     if not 1 <= hours <= 24 * 30:
-        raise InvalidInput("valid_hours", f"is {hours}; it must be 1 to {24 * 30}", "Give a number of hours, e.g. 24")
+        raise InvalidInput(
+            "valid_hours", f"is {hours}; it must be 1 to {24 * 30}", "Give a number of hours, e.g. 24"
+        )
     token = secrets.token_urlsafe(32)
     now = scope.now()
     clean_tags = [normalize.normalize_tag(t) for t in (tags or []) if t and t.strip()]
@@ -562,7 +634,9 @@ async def get_scan_link(
     session.add(row)
     await session.flush()
     url = f"{scope.settings.public_base_url}/scan/{token}"
-    return ScanLink(url=url, expires_at=row.expires_at, valid_hours=hours, tags=clean_tags, met_at=row.met_at), token
+    return ScanLink(
+        url=url, expires_at=row.expires_at, valid_hours=hours, tags=clean_tags, met_at=row.met_at
+    ), token
 
 
 @dataclass
@@ -577,25 +651,37 @@ class OpenLink:
 
 
 async def open_scan_link(session: AsyncSession, scope_now: Any, token: str) -> OpenLink:
-    """The link for a token (session opened without a workspace: the token decides it); NotFound if unknown or expired."""
+    """The link for a token (the token decides the workspace); NotFound if unknown or expired."""
     if not token or len(token) > 100:
         raise NotFound("This scan link is not valid.")
     row = (
         await session.execute(select(ScanLinkRow).where(ScanLinkRow.token_hash == _token_hash(token)))
     ).scalar_one_or_none()
     if row is None or row.expires_at <= scope_now:
-        raise NotFound("This scan link has expired or is not valid; ask your assistant for a new one (get_scan_link).")
-    return OpenLink(id=row.id, workspace_id=row.workspace_id, user_id=row.user_id, tags=list(row.tags), met_at=row.met_at)
+        raise NotFound(
+            "This scan link has expired or is not valid; ask your assistant for a new one (get_scan_link)."
+        )
+    return OpenLink(
+        id=row.id, workspace_id=row.workspace_id, user_id=row.user_id, tags=list(row.tags), met_at=row.met_at
+    )
 
 
 async def count_upload(session: AsyncSession, link_id: str, count: int) -> None:
     """Add to a link's upload counter."""
-    await session.execute(update(ScanLinkRow).where(ScanLinkRow.id == link_id).values(uploads=ScanLinkRow.uploads + count))
+    await session.execute(
+        update(ScanLinkRow).where(ScanLinkRow.id == link_id).values(uploads=ScanLinkRow.uploads + count)
+    )
 
 
 async def scan_upload(
-    transactions: Transactions, scope: Scope, *, reader: CardReader, data: bytes, name: str | None,
-    tags: list[str], met_at: str | None,
+    transactions: Transactions,
+    scope: Scope,
+    *,
+    reader: CardReader,
+    data: bytes,
+    name: str | None,
+    tags: list[str],
+    met_at: str | None,
 ) -> CardScan:
     """One photo uploaded from the phone scan page, scanned and saved."""
     sha256 = hashlib.sha256(data).hexdigest()
@@ -606,8 +692,14 @@ async def scan_upload(
     reading = await reader.read(data, field="photo")
     async with transactions(write=True) as session:
         return await save_reading(
-            session, scope, reading=reading, sha256=sha256, source=ImageSource("upload", name), save=True,
-            tags=tags, met_at=met_at,
+            session,
+            scope,
+            reading=reading,
+            sha256=sha256,
+            source=ImageSource("upload", name),
+            save=True,
+            tags=tags,
+            met_at=met_at,
         )
 
 

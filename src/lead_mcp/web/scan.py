@@ -14,7 +14,6 @@ import hashlib
 import hmac
 import html
 import logging
-from typing import Any
 from urllib.parse import urlsplit
 
 from starlette.datastructures import UploadFile
@@ -43,8 +42,9 @@ HEADERS = {
 STYLE = """body{font-family:system-ui,sans-serif;max-width:34rem;margin:0 auto;padding:1rem;line-height:1.4}
 h1{font-size:1.3rem}label.button{display:block;padding:1.2rem;margin:1rem 0;background:#1d4ed8;color:#fff;
 text-align:center;border-radius:.6rem;font-size:1.1rem}input[type=file]{font-size:1rem;width:100%}
-button{font-size:1.1rem;padding:.8rem 1.2rem;border-radius:.5rem;border:0;background:#16a34a;color:#fff;width:100%}
-.card{border:1px solid #ddd;border-radius:.5rem;padding:.7rem;margin:.6rem 0}.muted{color:#666;font-size:.9rem}
+button{font-size:1.1rem;padding:.8rem 1.2rem;border-radius:.5rem;border:0;background:#16a34a;
+color:#fff;width:100%}.card{border:1px solid #ddd;border-radius:.5rem;padding:.7rem;margin:.6rem 0}
+.muted{color:#666;font-size:.9rem}
 .err{color:#b91c1c}"""
 
 
@@ -69,15 +69,21 @@ def _form(token: str) -> str:
         "<label class=button for=photos>Take or choose card photos</label>"
         "<input id=photos type=file name=photos accept='image/*' capture=environment multiple required>"
         "<p><button type=submit>Scan and save</button></p></form>"
-        "<p class=muted>Each photo is read on your own lead-mcp server and saved as a lead with a follow-up due today.</p>"
+        "<p class=muted>Each photo is read on your own lead-mcp server and saved as a lead "
+        "with a follow-up due today.</p>"
     )
 
 
 def _result_html(name: str, card: CardScan) -> str:
     f = card.fields
     rows = [
-        ("Name", f.full_name), ("Title", f.title), ("Company", f.company), ("Email", ", ".join(f.emails)),
-        ("Phone", ", ".join(f.phones)), ("Web", f.website), ("Address", f.address),
+        ("Name", f.full_name),
+        ("Title", f.title),
+        ("Company", f.company),
+        ("Email", ", ".join(f.emails)),
+        ("Phone", ", ".join(f.phones)),
+        ("Web", f.website),
+        ("Address", f.address),
     ]
     items = "".join(f"<div><b>{k}:</b> {html.escape(v)}</div>" for k, v in rows if v)
     if card.already_scanned:
@@ -138,15 +144,26 @@ def routes(ref: StateRef, settings: Settings) -> list[BaseRoute]:
             )
         try:
             form = await request.form(max_files=max_files, max_fields=5)
-        except Exception:  # noqa: BLE001 - a malformed or oversized body: refuse, never crash
-            return _page("<h1>Upload refused</h1><p class=err>The upload could not be read.</p>" + _form(token), 400)
+        except Exception:
+            return _page(
+                "<h1>Upload refused</h1><p class=err>The upload could not be read.</p>" + _form(token), 400
+            )
         try:
             if not hmac.compare_digest(str(form.get("form", "")), _form_token(token)):
-                return _page("<h1>Refused</h1><p class=err>This form did not come from the scan page.</p>", 403)
+                return _page(
+                    "<h1>Refused</h1><p class=err>This form did not come from the scan page.</p>", 403
+                )
             photos = [p for p in form.getlist("photos") if isinstance(p, UploadFile)]
             if not photos:
-                return _page("<h1>No photo</h1><p class=err>Choose at least one photo.</p>" + _form(token), 400)
-            scope = Scope(workspace_id=link.workspace_id, settings=state.settings, clock=state.clock, user_id=link.user_id)
+                return _page(
+                    "<h1>No photo</h1><p class=err>Choose at least one photo.</p>" + _form(token), 400
+                )
+            scope = Scope(
+                workspace_id=link.workspace_id,
+                settings=state.settings,
+                clock=state.clock,
+                user_id=link.user_id,
+            )
             reader = scanning.shared_reader(state.extras, state.settings)
             transactions = functools.partial(state.db.transaction, workspace_id=link.workspace_id)
             results: list[str] = []
@@ -157,19 +174,30 @@ def routes(ref: StateRef, settings: Settings) -> list[BaseRoute]:
                     if len(data) > settings.scan_max_bytes:
                         raise InvalidInput("photo", f"is larger than {settings.scan_max_bytes:,} bytes")
                     card = await scanning.scan_upload(
-                        transactions, scope, reader=reader, data=data, name=name, tags=link.tags, met_at=link.met_at
+                        transactions,
+                        scope,
+                        reader=reader,
+                        data=data,
+                        name=name,
+                        tags=link.tags,
+                        met_at=link.met_at,
                     )
                     results.append(_result_html(name, card))
                 except LeadError as exc:
                     text = str(exc).removeprefix("photo: ")
-                    results.append(f"<div class=card><div class=err>{html.escape(name)}: {html.escape(text)}</div></div>")
+                    results.append(
+                        f"<div class=card><div class=err>{html.escape(name)}: {html.escape(text)}</div></div>"
+                    )
             async with state.db.transaction(workspace_id=link.workspace_id) as session:
                 await scanning.count_upload(session, link.id, len(photos))
         finally:
             await form.close()
         return _page("<h1>Scanned</h1>" + "".join(results) + "<h1>Next cards</h1>" + _form(token))
 
-    return [Route("/scan/{token}", show, methods=["GET", "HEAD"]), Route("/scan/{token}", upload, methods=["POST"])]
+    return [
+        Route("/scan/{token}", show, methods=["GET", "HEAD"]),
+        Route("/scan/{token}", upload, methods=["POST"]),
+    ]
 
 
 __all__ = ["routes"]

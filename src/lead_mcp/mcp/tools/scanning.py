@@ -16,7 +16,9 @@ from lead_mcp.domain import ScanCardResult, ScanLink
 from lead_mcp.mcp.unit import WRITE, scoped, unit
 from lead_mcp.services import scanning
 
-SCAN = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True)
+SCAN = ToolAnnotations(
+    read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True
+)
 
 
 def register(server: MCPServer[Any]) -> None:
@@ -27,13 +29,18 @@ def register(server: MCPServer[Any]) -> None:
         ctx: Context[Any, Any],
         image_base64: Annotated[
             str | None,
-            Field(description="The photo's bytes, base64-encoded (PNG, JPEG or WebP; small photos only).",
-                  max_length=4_000_000),
+            Field(
+                description="The photo's bytes, base64-encoded (PNG, JPEG or WebP; small photos only).",
+                max_length=4_000_000,
+            ),
         ] = None,
         image_path: Annotated[
             str | None,
-            Field(description="A photo file, or a folder of photos, inside the user's scan folders "
-                  "(Downloads, Desktop, Pictures by default). A folder scans every image in it.", max_length=4096),
+            Field(
+                description="A photo file, or a folder of photos, inside the user's scan folders "
+                "(Downloads, Desktop, Pictures by default). A folder scans every image in it.",
+                max_length=4096,
+            ),
         ] = None,
         image_url: Annotated[
             str | None, Field(description="A public http(s) URL of the photo.", max_length=2048)
@@ -46,7 +53,8 @@ def register(server: MCPServer[Any]) -> None:
             Field(description="Labels for the saved lead, e.g. ['websummit'].", max_length=50),
         ] = None,
         met_at: Annotated[
-            str | None, Field(description="Event or place where you met, e.g. 'Web Summit 2026'.", max_length=300)
+            str | None,
+            Field(description="Event or place where you met, e.g. 'Web Summit 2026'.", max_length=300),
         ] = None,
     ) -> ScanCardResult:
         """Read a photo of a paper business card (offline OCR) and save the person as a lead.
@@ -86,7 +94,8 @@ def register(server: MCPServer[Any]) -> None:
             Field(description="Labels every lead scanned through this link gets.", max_length=50),
         ] = None,
         met_at: Annotated[
-            str | None, Field(description="Event or place for every lead scanned through the link.", max_length=300)
+            str | None,
+            Field(description="Event or place for every lead scanned through the link.", max_length=300),
         ] = None,
     ) -> Annotated[CallToolResult, ScanLink]:
         """A private link (and its QR code) to a page where the user photographs cards with their phone.
@@ -97,17 +106,26 @@ def register(server: MCPServer[Any]) -> None:
         public address (LEAD_MCP_PUBLIC_BASE_URL).
         """
         async with unit(ctx, write=True) as (session, scope):
-            link, _token = await scanning.get_scan_link(session, scope, valid_hours=valid_hours, tags=tags, met_at=met_at)
+            link, _token = await scanning.get_scan_link(
+                session, scope, valid_hours=valid_hours, tags=tags, met_at=met_at
+            )
         png = io.BytesIO()
         segno.make(link.url, error="m").save(png, kind="png", scale=6, border=2)
-        text = f"Scan page: {link.url} (valid until {link.expires_at.isoformat()}). Open it on the phone or scan the QR."
+        text = (
+            f"Scan page: {link.url} (valid until {link.expires_at.isoformat()}). "
+            "Open it on the phone or scan the QR."
+        )
         if scope.settings.public_base_is_loopback:
-            text += (" Note: the public base URL is loopback, so only this computer can open it; set "
-                     "LEAD_MCP_PUBLIC_BASE_URL to an address the phone reaches.")
+            text += (
+                " Note: the public base URL is loopback, so only this computer can open it; set "
+                "LEAD_MCP_PUBLIC_BASE_URL to an address the phone reaches."
+            )
         return CallToolResult(
             content=[
                 TextContent(type="text", text=text),
-                ImageContent(type="image", data=base64.b64encode(png.getvalue()).decode(), mime_type="image/png"),
+                ImageContent(
+                    type="image", data=base64.b64encode(png.getvalue()).decode(), mime_type="image/png"
+                ),
             ],
             structured_content=link.model_dump(mode="json"),
         )
