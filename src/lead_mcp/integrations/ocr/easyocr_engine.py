@@ -63,7 +63,7 @@ class EasyOcrEngine:
             parts = str(text).split()
             x0, x1 = min(xs), max(xs)
             total = max(1, sum(len(p) for p in parts) + len(parts) - 1)
-            cursor = x0
+            cursor = float(x0)
             for part in parts:
                 width = (x1 - x0) * len(part) / total
                 words.append(

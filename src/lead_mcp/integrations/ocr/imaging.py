@@ -91,8 +91,8 @@ def decode(data: bytes, *, max_bytes: int, max_pixels: int) -> Image.Image:
         raise ImageRejected("is too many pixels (a decompression bomb)") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
         raise ImageRejected("could not be decoded (damaged or not an image)") from None
-    image = ImageOps.exif_transpose(image) or image
-    return _to_rgb(image)
+    upright: Image.Image = ImageOps.exif_transpose(image) or image
+    return _to_rgb(upright)
 
 
 def _to_rgb(image: Image.Image) -> Image.Image:
