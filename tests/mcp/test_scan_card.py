@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import shutil
-from pathlib import Path
 
 import anyio
 import pytest
@@ -35,6 +34,9 @@ async def test_scan_card_saves_a_lead_with_a_followup_due_today(client):
     due = await call(client, "list_due_followups", {"within_days": 0})
     assert [item["contact"]["id"] for item in due["items"]] == [contact["id"]]
     assert 0.5 < result["confidence"]["emails"] <= 1 and result["confidence"]["overall"] > 0.5
+    image = await client.read_resource(f"lead://scans/{result['scan_id']}.jpg")
+    blob = base64.b64decode(image.contents[0].blob)
+    assert blob.startswith(b"\xff\xd8") and image.contents[0].mime_type == "image/jpeg"
 
 
 async def test_scan_card_merges_into_an_existing_contact_instead_of_duplicating(client):
@@ -203,5 +205,10 @@ async def test_scan_card_refuses_a_device_inside_the_scan_roots(client, settings
     assert "is not an image file or folder inside the scan folders" in text
 
 
-def test_fixture_cards_exist():
-    assert (CARDS / "truth.jsonl").is_file(), Path(CARDS)
+async def test_scan_tools_declare_their_annotations(client):
+    tools = {tool.name: tool for tool in (await client.list_tools()).tools}
+    scan = tools["scan_card"].annotations
+    assert scan.open_world_hint is True and scan.read_only_hint is False and scan.destructive_hint is False
+    link = tools["get_scan_link"].annotations
+    assert link.read_only_hint is False and link.destructive_hint is False
+    assert tools["scan_card"].output_schema["properties"]["fields"]

@@ -714,3 +714,15 @@ __all__ = [
     "scan_upload",
     "shared_reader",
 ]
+
+
+async def get_scan_image(session: AsyncSession, scope: Scope, *, scan_id: str) -> bytes:
+    """The kept (straightened) image of a scanned card, as JPEG bytes."""
+    row = None
+    if 0 < len(scan_id) <= 64:
+        row = (
+            await session.execute(select(CardScanRow).where(CardScanRow.id == scan_id))
+        ).scalar_one_or_none()
+    if row is None or not row.image:
+        raise NotFound(f"scan_id: no card scan {scan_id!r} in this workspace; scan_card returns scan_id")
+    return bytes(row.image)

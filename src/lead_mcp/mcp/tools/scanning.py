@@ -83,6 +83,12 @@ def register(server: MCPServer[Any]) -> None:
                 progress=ctx.report_progress,
             )
 
+    @server.resource("lead://scans/{scan_id}.jpg", mime_type="image/jpeg", title="Scanned card image")
+    async def scan_image(scan_id: str, ctx: Context[Any, Any]) -> bytes:
+        """The straightened photo of a scanned card (scan_card's scan_id), to check what was read."""
+        async with unit(ctx, write=False) as (session, scope):
+            return await scanning.get_scan_image(session, scope, scan_id=scan_id)
+
     @server.tool(annotations=WRITE)
     async def get_scan_link(
         ctx: Context[Any, Any],
