@@ -104,3 +104,10 @@ def test_a_card_photographed_upside_down_on_a_table_is_still_found_and_read(tess
     assert prepared.card_found
     got = extract(tesseract.read(prepared.page, prepared.color), default_region="US")
     assert got.full_name == "Daniel Lindqvist" and got.emails == ["dlindqvist@lakeshore.co"]
+
+
+@pytest.mark.parametrize("turn", [90, 180, 270])
+def test_a_card_photographed_sideways_or_upside_down_is_turned_and_read(tesseract, turn):
+    card = Image.open(CARDS / "card_006.png").convert("RGB").rotate(turn, expand=True)
+    got = extract(read_card(tesseract, card).lines, default_region="US")
+    assert got.full_name == "Liam Chen" and got.emails == ["lchen@blueharbor.com"]

@@ -126,8 +126,9 @@ TITLE_WORDS = _words(
 )
 # Title words that may also start a company name ("Sales Partners Ltd"): a company word or suffix wins.
 PHONE_LABELS = (
-    r"tel(?:ephone)?|phone|ph|mobile|mob|cell(?:ular)?|handy|direct|dir|office|off|work|home|fax|main"
-    r"|landline|whatsapp|t|m|p|f|o|d|c|h"
+    r"tel(?:ephone)?|t[ée]l[ée]?(?:phone|fono|fon)?|phone|ph|mobile?|mob|m[óo]vil|portable|port|cell(?:ular)?"
+    r"|cel|handy|direct|dir|office|off|work|home|fax|t[ée]l[ée]copie|main|landline|whatsapp|gsm|tlf|puh"
+    r"|t|m|p|f|o|d|c|h"
 )
 EMAIL_LABELS = r"e-?mail|mail|email|e"
 WEB_LABELS = r"web(?:site)?|site|url|internet|w|www(?=\s*[:])"
@@ -1123,7 +1124,7 @@ def _people_and_companies(
     if company_segs:
         for seg in company_segs:
             seg.role = "company"
-        text = " ".join(" ".join(s.text for s in company_segs).split())
+        text = _repair_from_domain(" ".join(" ".join(s.text for s in company_segs).split()), domains)
         result.company = text
         certainty = min(1.0, 0.5 + 0.5 * max(company_shape(text), domain_match(text, domains)))
         result.confidence["company"] = round(min(s.confidence for s in company_segs) * certainty, 2)
@@ -1161,6 +1162,32 @@ def _people_and_companies(
         result.title = " ".join(title_seg.text.split())
         certainty = 0.6 + 0.4 * title_shape(result.title)
         result.confidence["title"] = round(title_seg.confidence * certainty, 2)
+
+
+def _repair_from_domain(text: str, domains: Sequence[str]) -> str:
+    """Fix a few misread letters of a company name that the card's domain spells out.
+
+    "Stuaio Biancni" with studiobianchi.it becomes "Studio Bianchi": same letter count, at most two
+    letters differ, each a classic OCR confusion. Anything else is left as read.
+    """
+    pairs = ("ad", "cd", "hn", "il", "rn", "ec", "oa", "uv", "vy", "ce", "ao", "bh", "nm")
+    confusable = {frozenset(p) for p in pairs}
+    letters = [i for i, ch in enumerate(text) if ch.isalnum()]
+    squashed = "".join(text[i] for i in letters).lower()
+    for domain in domains:
+        label = domain.split("/")[0].removeprefix("www.").split(".")[0]
+        for candidate in (label, label[: len(squashed)]):
+            if len(candidate) != len(squashed) or not candidate.isalnum() or candidate == squashed:
+                continue
+            diffs = [k for k in range(len(squashed)) if squashed[k] != candidate[k]]
+            slips = all(frozenset((squashed[k], candidate[k])) in confusable for k in diffs)
+            if 0 < len(diffs) <= 2 and slips:
+                chars = list(text)
+                for k in diffs:
+                    original = chars[letters[k]]
+                    chars[letters[k]] = candidate[k].upper() if original.isupper() else candidate[k]
+                return "".join(chars)
+    return text
 
 
 def company_score_text(segs: Sequence[Segment], domains: Sequence[str]) -> float:

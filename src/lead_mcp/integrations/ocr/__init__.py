@@ -76,9 +76,30 @@ def load_engine(settings: Settings) -> OcrEngine:
     )
 
 
+def _score(lines: list[Line]) -> float:
+    """Confident characters read: how well an orientation worked."""
+    return sum(line.confidence * len(line.text) for line in lines)
+
+
 def read_card(engine: OcrEngine, image: Image.Image) -> CardText:
-    """Prepare a decoded photo and OCR it: the page, then each light-on-dark patch, in page coordinates."""
-    prepared = imaging.prepare(image)
+    """Prepare a photo and OCR it, turning it when it lies sideways or upside down.
+
+    A sideways card (text in columns) is read turned both ways; a page read with little
+    confidence is read again upside down; the orientation with more confident text wins.
+    """
+    gray = image.convert("L")
+    turns = [1, 3] if imaging.text_runs_vertically(gray) else [0]
+    best = max((_read_turned(engine, image, turn) for turn in turns), key=lambda t: _score(t.lines))
+    chars = sum(len(line.text) for line in best.lines)
+    if chars and _score(best.lines) / chars < 0.7:
+        flipped = _read_turned(engine, image, turns[0] + 2)
+        if _score(flipped.lines) > 1.2 * _score(best.lines):
+            best = flipped
+    return best
+
+
+def _read_turned(engine: OcrEngine, image: Image.Image, turn: int) -> CardText:
+    prepared = imaging.prepare(image, turn=turn)
     lines = engine.read(prepared.page, prepared.color)
     for patch in prepared.patches:
         dx, dy = patch.offset
