@@ -133,14 +133,16 @@ class Settings(BaseSettings):
         40_000_000,
         ge=10_000,
         le=400_000_000,
-        description="Largest card image accepted, in pixels (width x height); bigger is refused as a decompression bomb.",
+        description="Largest card image accepted, in pixels (width x height); "
+        "bigger is refused as a decompression bomb.",
     )
     scan_url_timeout: float = Field(
-        15.0, gt=0, le=120, description="Seconds scan_card may spend fetching an image_url (all redirects included)."
+        15.0, gt=0, le=120, description="Seconds an image_url fetch may take, redirects included."
     )
     url_allowed_networks: Annotated[list[ipaddress.IPv4Network | ipaddress.IPv6Network], NoDecode] = Field(
         default_factory=list,
-        description="Non-public networks image_url may fetch from (comma-separated CIDRs, e.g. 192.168.1.0/24 "
+        description="Non-public networks image_url may fetch from (comma-separated CIDRs, "
+        "e.g. 192.168.1.0/24 "
         "for a home NAS); by default loopback, private, link-local and reserved addresses are refused.",
     )
     scan_link_hours: int = Field(

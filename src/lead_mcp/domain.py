@@ -315,7 +315,7 @@ class ScanLine(_Model):
     text: str
     box: list[int] = Field(description="[x0, y0, x1, y1] in pixels of the straightened card image.")
     confidence: float
-    role: str | None = Field(None, description="name, title, company, email, phone, website, address, or null.")
+    role: str | None = Field(None, description="name, title, company, email, phone, website, address, null.")
 
 
 class CardScan(_Model):
@@ -330,9 +330,9 @@ class CardScan(_Model):
     duplicate_of: str | None = Field(None, description="Id of the existing contact the card was merged into.")
     followup: FollowUp | None = Field(None, description="The follow-up scheduled for this lead (due today).")
     scan_id: str | None = Field(None, description="Id of the stored scan (the card image is kept with it).")
-    image_sha256: str | None = Field(None, description="SHA-256 of the image bytes; the same file is recognised.")
+    image_sha256: str | None = Field(None, description="SHA-256 of the image bytes (same file: recognised).")
     source: str | None = Field(None, description="File name or URL the image came from.")
-    already_scanned: bool = Field(False, description="True when this exact image was scanned and saved before.")
+    already_scanned: bool = Field(False, description="True: this exact image was scanned and saved before.")
     note: str | None = Field(None, description="Why nothing was saved, or what to check.")
 
 

@@ -81,5 +81,6 @@ async def scoped(ctx: Context[Any, Any]) -> AsyncIterator[tuple[AppState, Scope]
         raise ToolError(str(exc)) from exc
     except OperationalError as exc:
         raise ToolError(
-            "The store is busy or unreachable right now; nothing was saved. Try the same call again in a moment."
+            "The store is busy or unreachable right now; nothing was saved. "
+            "Try the same call again in a moment."
         ) from exc
