@@ -317,18 +317,33 @@ async def fetch_url(url: str, settings: Settings, transport: httpx.AsyncBaseTran
 # Saving
 
 
-def _contact_data(
-    fields: CardFields, tags: list[str], met_at: str | None, source_name: str | None
-) -> ContactCreate:
+def _valid(values: list[str], check: Callable[[str], str]) -> list[str]:
+    """The values the store accepts (an OCR slip must not fail the whole save)."""
+    kept = []
+    for value in values:
+        try:
+            kept.append(check(value))
+        except InvalidInput:
+            continue
+    return kept
+
+
+def _contact_data(fields: CardFields, tags: list[str], met_at: str | None, region: str) -> ContactCreate:
+    website = None
+    if fields.website:
+        try:
+            website = normalize.normalize_website(fields.website)
+        except InvalidInput:
+            website = None
     return ContactCreate(
         full_name=fields.full_name,
         given_name=fields.given_name,
         family_name=fields.family_name,
         title=fields.title,
         company=fields.company,
-        emails=list(fields.emails),
-        phones=list(fields.phones),
-        website=fields.website,
+        emails=_valid(fields.emails, normalize.normalize_email),
+        phones=_valid(fields.phones, lambda p: normalize.normalize_phone(p, region)),
+        website=website,
         address=fields.address,
         tags=tags,
         met_at=met_at,
@@ -402,7 +417,10 @@ async def save_reading(
         )
         return result
     added = await add_contact(
-        session, scope, data=_contact_data(fields, tags, met_at, source.name), followup_in_days=0
+        session,
+        scope,
+        data=_contact_data(fields, tags, met_at, scope.settings.default_region),
+        followup_in_days=0,
     )
     scan = (
         await session.execute(select(CardScanRow).where(CardScanRow.sha256 == sha256))
