@@ -84,17 +84,18 @@ def _score(lines: list[Line]) -> float:
 def read_card(engine: OcrEngine, image: Image.Image) -> CardText:
     """Prepare a photo and OCR it, turning it when it lies sideways or upside down.
 
-    A sideways card (text in columns) is read turned both ways; a page read with little
-    confidence is read again upside down; the orientation with more confident text wins.
+    The upright reading is kept when it is confident; otherwise the other three quarter turns
+    are read too and the orientation with the most confidently read text wins (a sideways or
+    upside-down photo reads as a few unsure fragments).
     """
-    gray = image.convert("L")
-    turns = [1, 3] if imaging.text_runs_vertically(gray) else [0]
-    best = max((_read_turned(engine, image, turn) for turn in turns), key=lambda t: _score(t.lines))
+    best = _read_turned(engine, image, 0)
     chars = sum(len(line.text) for line in best.lines)
-    if chars and _score(best.lines) / chars < 0.7:
-        flipped = _read_turned(engine, image, turns[0] + 2)
-        if _score(flipped.lines) > 1.2 * _score(best.lines):
-            best = flipped
+    if chars >= 20 and _score(best.lines) / chars >= 0.75:
+        return best
+    for turn in (1, 3, 2):
+        other = _read_turned(engine, image, turn)
+        if _score(other.lines) > 1.3 * _score(best.lines):
+            best = other
     return best
 
 

@@ -456,18 +456,6 @@ def _regions(bg: NDArray[np.float64], *, tolerance: float) -> NDArray[np.int64]:
 # The whole preparation
 
 
-def text_runs_vertically(gray: Image.Image) -> bool:
-    """True when the ink forms columns rather than rows (a card photographed sideways)."""
-    small = gray.resize((max(2, gray.width // 4), max(2, gray.height // 4)), Image.Resampling.BILINEAR)
-    arr = np.asarray(small, dtype=np.float64)
-    ink = np.abs(arr - np.median(arr)) > 60  # either polarity
-    if ink.sum() < 100:
-        return False
-    rows = np.square(np.diff(ink.sum(axis=1))).sum()
-    cols = np.square(np.diff(ink.sum(axis=0))).sum()
-    return bool(cols > 1.6 * rows)
-
-
 def prepare(image: Image.Image, *, turn: int = 0) -> PreparedCard:
     """Find, straighten and normalize a card photo for OCR (``turn``: quarter turns counter-clockwise)."""
     source_size = image.size
