@@ -607,6 +607,8 @@ def parse_website(text: str) -> str | None:
     host = _repair_host_text(host)
     if re.match(r"^www(?=[a-z])", host, re.IGNORECASE) and not host.lower().startswith("www."):
         host = "www." + host[3:]
+    # "ww.example.com", "www-example.com", "wwww.example.com": the www prefix misread.
+    host = re.sub(r"^w{2,4}[.\-,_]\.?(?=[a-z0-9])", "www.", host, flags=re.IGNORECASE)
     candidate = _fold_ascii(_fix_lowercase_i(host + (slash + path.replace(" ", "") if slash else ""))).lower()
     candidate = candidate.rstrip("/.,;:")
     if not _HOST.match(candidate):
@@ -1056,6 +1058,7 @@ def _address_tail(candidate: Segment, current: Segment, direction: int) -> bool:
 def _clean_address_line(text: str) -> str:
     text = re.sub(r"\s*[;]\s*", ", ", text)  # a comma read as a semicolon
     text = re.sub(r"\s+,", ",", text)
+    text = re.sub(r"(?i)\b(\w*stra)[b8]e\b", r"\1ße", text)  # German ß read as b or 8
     return " ".join(text.split()).strip(" ,;")
 
 
@@ -1124,7 +1127,8 @@ def _people_and_companies(
     if company_segs:
         for seg in company_segs:
             seg.role = "company"
-        text = _repair_from_domain(" ".join(" ".join(s.text for s in company_segs).split()), domains)
+        joined = " ".join(" ".join(s.text for s in company_segs).split()).rstrip(":;,")
+        text = _repair_from_domain(joined, domains)
         result.company = text
         certainty = min(1.0, 0.5 + 0.5 * max(company_shape(text), domain_match(text, domains)))
         result.confidence["company"] = round(min(s.confidence for s in company_segs) * certainty, 2)
