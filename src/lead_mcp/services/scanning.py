@@ -43,7 +43,7 @@ from lead_mcp.domain import (
     SkippedImage,
     Source,
 )
-from lead_mcp.errors import ExternalServiceError, InvalidInput, LeadError, NotFound
+from lead_mcp.errors import ExternalServiceError, InvalidInput, NotFound
 from lead_mcp.integrations import ocr, web_fetch
 from lead_mcp.integrations.ocr import imaging
 from lead_mcp.services import card_fields, normalize
@@ -723,7 +723,6 @@ async def scan_upload(
 
 __all__ = [
     "CardReader",
-    "LeadError",
     "OpenLink",
     "count_upload",
     "get_scan_link",
