@@ -49,6 +49,7 @@ from lead_mcp.mcp.tools import custom_fields as custom_field_tools
 from lead_mcp.mcp.tools import followups as followup_tools
 from lead_mcp.mcp.tools import identity as identity_tools
 from lead_mcp.mcp.tools import privacy as privacy_tools
+from lead_mcp.mcp.tools import scanning as scanning_tools
 
 log = logging.getLogger(__name__)
 
@@ -211,6 +212,7 @@ REGISTRARS: list[Registrar] = [
     contact_tools.register,
     followup_tools.register,
     identity_tools.register,
+    scanning_tools.register,
     card_tools.register,
     custom_field_tools.register,
     privacy_tools.register,
