@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp_types import (
@@ -13,16 +13,11 @@ from mcp_types import (
     PromptReference,
     ResourceTemplateReference,
 )
-from sqlalchemy import select
 
-from lead_mcp.db.tables import ContactRow, ContactTag
 from lead_mcp.domain import Stage
 from lead_mcp.mcp.unit import lead_server, unit
-from lead_mcp.services import contacts
+from lead_mcp.services import contacts, suggestions
 from lead_mcp.services.connector import title_of
-
-if TYPE_CHECKING:
-    pass
 
 MAX_VALUES = 20
 _ID_PREFIX = re.compile(r"^[0-9a-f]{4,8}(-[0-9a-f-]*)?$")
@@ -38,18 +33,7 @@ async def complete_contacts(ctx: Context[Any, Any], typed: str, *, labelled: boo
     text = typed.strip()
     async with unit(ctx, write=False) as (session, scope):
         if _ID_PREFIX.match(text.lower()):
-            rows = (
-                await session.execute(
-                    select(ContactRow.id, ContactRow.full_name)
-                    .where(
-                        ContactRow.deleted_at.is_(None),
-                        ContactRow.id.startswith(text.lower(), autoescape=True),
-                    )
-                    .order_by(ContactRow.id)
-                    .limit(MAX_VALUES + 1)
-                )
-            ).all()
-            pairs = [(contact_id, name or contact_id) for contact_id, name in rows]
+            pairs = await suggestions.contacts_by_id_prefix(session, text, limit=MAX_VALUES + 1)
         else:
             page = await contacts.search_contacts(session, scope, query=text or None, limit=MAX_VALUES)
             pairs = [(c.id, title_of(c)) for c in page.items]
@@ -60,46 +44,16 @@ async def complete_contacts(ctx: Context[Any, Any], typed: str, *, labelled: boo
 
 async def complete_tags(ctx: Context[Any, Any], typed: str) -> Completion:
     """Tags in use that start with ``typed``."""
-    prefix = " ".join(typed.split()).lower()
     async with unit(ctx, write=False) as (session, _scope):
-        tags = (
-            (
-                await session.execute(
-                    select(ContactTag.tag)
-                    .distinct()
-                    .join(ContactRow, ContactRow.pk == ContactTag.contact_pk)
-                    .where(
-                        ContactRow.deleted_at.is_(None), ContactTag.tag.startswith(prefix, autoescape=True)
-                    )
-                    .order_by(ContactTag.tag)
-                    .limit(MAX_VALUES + 1)
-                )
-            )
-            .scalars()
-            .all()
-        )
-    return _completion(list(tags), False)
+        tags = await suggestions.tags_starting(session, typed, limit=MAX_VALUES + 1)
+    return _completion(tags, False)
 
 
 async def complete_met_at(ctx: Context[Any, Any], typed: str) -> Completion:
     """Events and places already used in met_at that start with ``typed`` (case-insensitive)."""
-    prefix = typed.strip().lower()
     async with unit(ctx, write=False) as (session, _scope):
-        places = (
-            (
-                await session.execute(
-                    select(ContactRow.met_at)
-                    .distinct()
-                    .where(ContactRow.deleted_at.is_(None), ContactRow.met_at.is_not(None))
-                    .order_by(ContactRow.met_at)
-                    .limit(500)
-                )
-            )
-            .scalars()
-            .all()
-        )
-    matching = [p for p in places if p and p.lower().startswith(prefix)]
-    return _completion(matching, False)
+        places = await suggestions.places_starting(session, typed)
+    return _completion(places, False)
 
 
 def complete_stages(typed: str) -> Completion:
