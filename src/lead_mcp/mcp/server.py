@@ -16,6 +16,7 @@ from lead_mcp.clock import Clock
 from lead_mcp.config import Settings
 from lead_mcp.mcp.state import AppState
 from lead_mcp.mcp.tools import contacts as contact_tools
+from lead_mcp.mcp.tools import exchange as exchange_tools
 from lead_mcp.mcp.tools import followups as followup_tools
 
 SERVER_NAME = "lead-mcp"
@@ -67,6 +68,7 @@ Registrar = Callable[[MCPServer[Any]], None]
 REGISTRARS: list[Registrar] = [
     contact_tools.register,
     followup_tools.register,
+    exchange_tools.register,
 ]
 
 
