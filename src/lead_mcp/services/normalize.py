@@ -34,8 +34,13 @@ MAX_QUERY_WORDS = 12
 MAX_WORD_LENGTH = 100
 
 
+_NOT_ASCII_ALNUM = re.compile(r"[^0-9a-z]+")
+
+
 def fold(text: str) -> str:
     """Lower-case, accent-free words separated by single spaces ("José Müller-Öz" -> "jose muller oz")."""
+    if text.isascii():  # the common case, same result as below without per-character work
+        return " ".join(_NOT_ASCII_ALNUM.sub(" ", text.lower()).split())
     decomposed = unicodedata.normalize("NFKD", text)
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     lowered = stripped.casefold()
@@ -177,6 +182,14 @@ def phone_tokens(e164: str) -> list[str]:
     """Search tokens of a phone: all digits, and the national number without country code."""
     digits = e164.lstrip("+")
     out = [digits]
+    # The country code is the shortest known 1-3 digit prefix (as phonenumbers reads it); the
+    # national number is the rest as an integer. Same result as parsing, at a fraction of the cost.
+    for length in (1, 2, 3):
+        if len(digits) > length and int(digits[:length]) in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+            national = str(int(digits[length:]))
+            if national != digits:
+                out.append(national)
+            return out
     try:
         national = str(phonenumbers.parse(e164).national_number)
         if national != digits:

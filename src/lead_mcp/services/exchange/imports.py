@@ -44,7 +44,7 @@ from lead_mcp.services.scope import Scope
 
 log = logging.getLogger(__name__)
 
-BATCH_SIZE = 500
+BATCH_SIZE = 1000
 MAX_LISTED = 200
 KEY_QUERY_CHUNK = 500
 FORMATS = ("auto", "vcard", "csv", "linkedin", "google")
@@ -75,16 +75,17 @@ class Item:
     prepared: Prepared | None = None
     error: str | None = None
     warnings: list[str] = field(default_factory=list)
+    keys: list[Key] = field(default_factory=list)
 
-    @property
-    def keys(self) -> list[Key]:
-        """De-duplication keys in add_contact's order of strength: emails, phones, name+company."""
-        assert self.prepared is not None
-        keys: list[Key] = [("email", e) for e in self.prepared.emails]
-        keys += [("phone", p) for p in self.prepared.phones]
-        if self.prepared.name_key:
-            keys.append(("name", self.prepared.name_key))
-        return keys
+    def set_prepared(self, prepared: Prepared) -> None:
+        """Keep the normalized fields and their de-duplication keys, strongest first (as add_contact)."""
+        self.prepared = prepared
+        keys: list[Key] = [("email", e) for e in prepared.emails]
+        keys += [("phone", p) for p in prepared.phones]
+        name_key = prepared.name_key
+        if name_key:
+            keys.append(("name", name_key))
+        self.keys = keys
 
 
 @dataclass
@@ -194,12 +195,45 @@ def _vcard_items(source: ImportSource, scope: Scope, region: str) -> Iterator[It
 
 
 def _prepared(item: Item, scope: Scope) -> Item:
-    assert item.data is not None
-    try:
-        item.prepared = contacts.prepare(item.data, scope)
-    except InvalidInput as exc:
-        item.error = str(exc)
+    """Validate through add_contact's own ``prepare``; a bad email, phone or site is dropped, not fatal."""
+    data = item.data
+    assert data is not None
+    region = scope.settings.default_region
+    for _attempt in range(2 * contacts.MAX_LIST_ITEMS + 2):
+        try:
+            item.set_prepared(contacts.prepare(data, scope))
+            return item
+        except InvalidInput as exc:
+            dropped = _drop_bad_value(data, exc.field, region)
+            if dropped is None:
+                item.error = str(exc)
+                return item
+            item.warnings.append(dropped)
+    item.error = "has too many invalid values"
     return item
+
+
+def _drop_bad_value(data: ContactCreate, field_name: str, region: str) -> str | None:
+    """Remove the value ``prepare`` refused (rare, so found by trying each); a warning, or None if fatal."""
+    checks = {
+        "email": ("emails", lambda v: normalize.normalize_email(v), "not an email address"),
+        "phone": ("phones", lambda v: normalize.normalize_phone(v, region), "not a phone number"),
+    }
+    if field_name == "website" and data.website:
+        shown = data.website
+        data.website = None
+        return f"website {shown[:80]!r} dropped: not a web address"
+    if field_name not in checks:
+        return None
+    attribute, check, why = checks[field_name]
+    values: list[str] = getattr(data, attribute)
+    for value in values:
+        try:
+            check(value)
+        except InvalidInput:
+            values.remove(value)
+            return f"{field_name} {value[:80]!r} dropped: {why}"
+    return None
 
 
 def _batches(items: Iterator[Item], size: int) -> Iterator[list[Item]]:
@@ -229,23 +263,31 @@ async def import_contacts(
     total = Tally()
     claimed_across: dict[Key, str] = {}  # dry runs: keys "created" by earlier batches
     batch_iter = _batches(the_plan.items, batch_size)
-    while True:
-        try:
-            batch = next(batch_iter)
-        except StopIteration:
-            break
+    # Parsing (pure Python) runs in a worker thread, one batch ahead of the store: the event loop
+    # stays free for other requests, and SQLite works (without the GIL) while the next batch parses.
+    batch = await anyio.to_thread.run_sync(next, batch_iter, None)
+    while batch is not None:
         tally = Tally()
+        ahead: dict[str, list[Item] | None] = {}
+
+        async def parse_ahead() -> None:
+            ahead["next"] = await anyio.to_thread.run_sync(next, batch_iter, None)  # noqa: B023
+
         try:
-            async with transactions(write=not dry_run) as session:
-                await _apply_batch(
-                    session, scope, batch, tally, follow_up=follow_up, dry_run=dry_run, claimed_across=claimed_across
-                )
+            async with anyio.create_task_group() as group:
+                group.start_soon(parse_ahead)
+                async with transactions(write=not dry_run) as session:
+                    await _apply_batch(
+                        session, scope, batch, tally, follow_up=follow_up, dry_run=dry_run,
+                        claimed_across=claimed_across,
+                    )
         except (SQLAlchemyError, OSError) as exc:
             raise _interrupted(total, batch, dry_run, exc) from exc
         total.add(tally)
         if progress is not None:
             await progress(source.progress.done, source.progress.total, f"{total.records} records: {total.summary()}")
         await anyio.sleep(0)  # let other requests run between batches
+        batch = ahead.get("next")
     if total.records == 0 and the_plan.format == "vcard":
         raise InvalidInput(
             source_field(source), "holds no vCard (no BEGIN:VCARD ... END:VCARD)", "Give the text of a .vcf file"
@@ -489,14 +531,17 @@ async def _insert_new(session: AsyncSession, scope: Scope, items: list[Item], ta
     values = [_row_values(scope, item.prepared, ids[item.number]) for item in items if item.prepared]
     try:
         async with session.begin_nested():
-            result = await session.execute(insert(ContactRow).returning(ContactRow.id, ContactRow.pk), values)
+            # Core inserts on the tables: one multi-row statement per page (the ORM would split the
+            # rows into many small groups by which optional fields are empty).
+            table = ContactRow.__table__
+            result = await session.execute(insert(table).returning(table.c.id, table.c.pk), values)
             pks = dict(result.tuples().all())
             keys = [
                 {"workspace_id": scope.workspace_id, "kind": kind, "value": value, "contact_id": ids[item.number]}
                 for item in items
                 for kind, value in item.keys
             ]
-            await session.execute(insert(ContactKey), keys)
+            await session.execute(insert(ContactKey.__table__), keys)
             tags = [
                 {"workspace_id": scope.workspace_id, "tag": tag, "contact_pk": pks[ids[item.number]]}
                 for item in items
@@ -504,7 +549,7 @@ async def _insert_new(session: AsyncSession, scope: Scope, items: list[Item], ta
                 for tag in item.prepared.tags
             ]
             if tags:
-                await session.execute(insert(ContactTag), tags)
+                await session.execute(insert(ContactTag.__table__), tags)
             now = scope.now()
             changes = [
                 {
@@ -521,7 +566,7 @@ async def _insert_new(session: AsyncSession, scope: Scope, items: list[Item], ta
                 }
                 for item in items
             ]
-            await session.execute(insert(ContactChange), changes)
+            await session.execute(insert(ContactChange.__table__), changes)
     except IntegrityError:
         # Another writer took one of these keys since they were read: add them one by one instead.
         log.info("bulk insert of %d contacts clashed with a concurrent write; adding one by one", len(items))

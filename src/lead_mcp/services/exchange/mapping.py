@@ -11,8 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from lead_mcp.domain import ContactCreate, Source
-from lead_mcp.errors import InvalidInput
-from lead_mcp.services import normalize
 from lead_mcp.services.exchange import vcard
 from lead_mcp.services.exchange.tabular import CsvKind, CsvRow, Header, unsafe_cell
 
@@ -27,45 +25,17 @@ class Mapped:
     warnings: list[str] = field(default_factory=list)
 
 
+# Values are checked once, by add_contact's own prepare(); imports drop a refused value with a warning.
 def _checked_emails(values: list[str], warnings: list[str]) -> list[str]:
-    out = []
-    for value in values:
-        value = value.strip()
-        if not value:
-            continue
-        try:
-            normalize.normalize_email(value)
-        except InvalidInput:
-            warnings.append(f"email {value[:80]!r} dropped: not an email address")
-            continue
-        out.append(value)
-    return out
+    return [v.strip() for v in values if v.strip()]
 
 
 def _checked_phones(values: list[str], region: str, warnings: list[str]) -> list[str]:
-    out = []
-    for value in values:
-        value = value.strip().removeprefix("tel:").strip()
-        if not value:
-            continue
-        try:
-            normalize.normalize_phone(value, region)
-        except InvalidInput:
-            warnings.append(f"phone {value[:40]!r} dropped: not a phone number")
-            continue
-        out.append(value)
-    return out
+    return [v.strip().removeprefix("tel:").strip() for v in values if v.strip()]
 
 
 def _checked_website(value: str | None, warnings: list[str]) -> str | None:
-    if not value or not value.strip():
-        return None
-    try:
-        normalize.normalize_website(value)
-    except InvalidInput:
-        warnings.append(f"website {value[:80]!r} dropped: not a web address")
-        return None
-    return value.strip()
+    return value.strip() if value and value.strip() else None
 
 
 def _join_notes(parts: list[str]) -> str | None:
