@@ -76,6 +76,7 @@ class Item:
     error: str | None = None
     warnings: list[str] = field(default_factory=list)
     keys: list[Key] = field(default_factory=list)
+    offset: int = 0  # bytes of the source read when this record was complete (progress)
 
     def set_prepared(self, prepared: Prepared) -> None:
         """Keep the normalized fields and their de-duplication keys, strongest first (as add_contact)."""
@@ -174,11 +175,13 @@ def plan(source: ImportSource, scope: Scope, requested_format: str) -> Plan:
             for index in result._unmapped_index:
                 if index < len(row.cells) and row.cells[index].strip():
                     result._has_data.add(index)
+            offset = source.progress.done
             if row.error:
-                yield Item(number=row.number, line=row.line, error=row.error)
+                yield Item(number=row.number, line=row.line, error=row.error, offset=offset)
                 continue
             mapped = mapping.from_csv(row, header, region)
-            yield _prepared(Item(number=row.number, line=row.line, data=mapped.data, warnings=mapped.warnings), scope)
+            item = Item(number=row.number, line=row.line, data=mapped.data, warnings=mapped.warnings, offset=offset)
+            yield _prepared(item, scope)
         result.unmapped = [header.cells[i] or f"column {i + 1}" for i in sorted(result._has_data)]
 
     result.items = items()
@@ -187,11 +190,13 @@ def plan(source: ImportSource, scope: Scope, requested_format: str) -> Plan:
 
 def _vcard_items(source: ImportSource, scope: Scope, region: str) -> Iterator[Item]:
     for card in vcard.read_cards(source.lines()):
+        offset = source.progress.done
         if card.error:
-            yield Item(number=card.number, line=card.line, error=card.error)
+            yield Item(number=card.number, line=card.line, error=card.error, offset=offset)
             continue
         mapped = mapping.from_vcard(card, region)
-        yield _prepared(Item(number=card.number, line=card.line, data=mapped.data, warnings=mapped.warnings), scope)
+        item = Item(number=card.number, line=card.line, data=mapped.data, warnings=mapped.warnings, offset=offset)
+        yield _prepared(item, scope)
 
 
 def _prepared(item: Item, scope: Scope) -> Item:
@@ -262,6 +267,7 @@ async def import_contacts(
     the_plan = plan(source, scope, format)
     total = Tally()
     claimed_across: dict[Key, str] = {}  # dry runs: keys "created" by earlier batches
+    reported = 0
     batch_iter = _batches(the_plan.items, batch_size)
     # Parsing (pure Python) runs in a worker thread, one batch ahead of the store: the event loop
     # stays free for other requests, and SQLite works (without the GIL) while the next batch parses.
@@ -273,19 +279,24 @@ async def import_contacts(
         async def parse_ahead() -> None:
             ahead["next"] = await anyio.to_thread.run_sync(next, batch_iter, None)  # noqa: B023
 
-        try:
-            async with anyio.create_task_group() as group:
-                group.start_soon(parse_ahead)
+        failure: BaseException | None = None
+        async with anyio.create_task_group() as group:
+            group.start_soon(parse_ahead)
+            try:
                 async with transactions(write=not dry_run) as session:
                     await _apply_batch(
                         session, scope, batch, tally, follow_up=follow_up, dry_run=dry_run,
                         claimed_across=claimed_across,
                     )
-        except (SQLAlchemyError, OSError) as exc:
-            raise _interrupted(total, batch, dry_run, exc) from exc
+            except (SQLAlchemyError, OSError) as exc:
+                failure = exc
+        if failure is not None:
+            raise _interrupted(total, batch, dry_run, failure) from failure
         total.add(tally)
         if progress is not None:
-            await progress(source.progress.done, source.progress.total, f"{total.records} records: {total.summary()}")
+            # Progress must grow with every report; records parsed together can share an offset.
+            reported = min(source.progress.total, max(batch[-1].offset, reported + 1))
+            await progress(reported, source.progress.total, f"{total.records} records: {total.summary()}")
         await anyio.sleep(0)  # let other requests run between batches
         batch = ahead.get("next")
     if total.records == 0 and the_plan.format == "vcard":
@@ -367,6 +378,22 @@ async def _live_rows(session: AsyncSession, ids: set[str]) -> dict[str, ContactR
     return out
 
 
+async def _bare_contacts(session: AsyncSession, names: set[str | None]) -> dict[str | None, list[ContactRow]]:
+    """Stored contacts without any de-duplication key, by full name."""
+    found: dict[str | None, list[ContactRow]] = {}
+    listed = [n for n in names if n]
+    for start in range(0, len(listed), KEY_QUERY_CHUNK):
+        rows = await session.execute(
+            select(ContactRow).where(
+                ContactRow.full_name.in_(listed[start : start + KEY_QUERY_CHUNK]), ContactRow.deleted_at.is_(None)
+            )
+        )
+        for row in rows.scalars():
+            if not row.emails and not row.phones and not normalize.name_key(row.full_name, row.company):
+                found.setdefault(row.full_name, []).append(row)
+    return found
+
+
 def _brings_nothing(prepared: Prepared, row: ContactRow, owners: dict[Key, str]) -> bool:
     """True when merging into ``row`` would fill nothing (add_contact would change nothing)."""
     for name in contacts.SINGLE_FIELDS:
@@ -410,6 +437,12 @@ async def _apply_batch(
     rows = await _live_rows(session, set(owners.values()))
     claimed: dict[Key, int] = {}
     pending: list[Item] = []
+    # A record with only a name (no email, phone or company) has no key for add_contact to match.
+    # So that importing a file again adds nothing, such a record is skipped when a stored contact
+    # with the same name and no keys already holds everything it brings.
+    bare_names = {i.prepared.full_name for i in valid if not i.keys and i.prepared and i.prepared.full_name}
+    bare_rows = await _bare_contacts(session, bare_names) if bare_names else {}
+    bare_seen: set[tuple[str | None, str | None]] = set()
 
     async def flush() -> None:
         if pending:
@@ -424,6 +457,13 @@ async def _apply_batch(
             tally.errors.append(_issue(item, item.error or "cannot be imported"))
             continue
         keys = item.keys
+        if not keys and not follow_up:
+            signature = (item.prepared.full_name, item.prepared.notes)
+            known = any(_brings_nothing(item.prepared, row, owners) for row in bare_rows.get(signature[0], []))
+            if known or signature in bare_seen:
+                tally.skipped += 1
+                continue
+            bare_seen.add(signature)
         in_batch = any(k in claimed or k in claimed_across for k in keys)
         stored = _match(item, owners, rows)
         if stored is None and not in_batch and not follow_up:
@@ -535,13 +575,14 @@ async def _insert_new(session: AsyncSession, scope: Scope, items: list[Item], ta
             # rows into many small groups by which optional fields are empty).
             table = ContactRow.__table__
             result = await session.execute(insert(table).returning(table.c.id, table.c.pk), values)
-            pks = dict(result.tuples().all())
+            pks = {row[0]: row[1] for row in result}
             keys = [
                 {"workspace_id": scope.workspace_id, "kind": kind, "value": value, "contact_id": ids[item.number]}
                 for item in items
                 for kind, value in item.keys
             ]
-            await session.execute(insert(ContactKey.__table__), keys)
+            if keys:  # a bare name (no company) has no de-duplication key
+                await session.execute(insert(ContactKey.__table__), keys)
             tags = [
                 {"workspace_id": scope.workspace_id, "tag": tag, "contact_pk": pks[ids[item.number]]}
                 for item in items

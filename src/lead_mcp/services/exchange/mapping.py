@@ -155,7 +155,7 @@ def from_csv(row: CsvRow, header: Header, region: str) -> Mapped:
             for tag in _split(value, (LIST_SPLIT_GOOGLE, ";", ",")):
                 if tag.startswith("* "):  # Google's system groups: "* myContacts", "* starred"
                     tag = tag[2:].strip()
-                    if tag.casefold() == "mycontacts":
+                    if "".join(tag.casefold().split()) == "mycontacts":
                         continue
                 tags.append(tag)
         elif kind == "notes":
@@ -173,6 +173,8 @@ def from_csv(row: CsvRow, header: Header, region: str) -> Mapped:
     if given and single.get("middle_name"):
         given = f"{given} {single['middle_name']}"
     address = single.get("address") or _address_from_parts(address_parts)
+    if address and "\n" in address:  # Google's formatted address has one line per part
+        address = ", ".join(p.strip() for p in address.replace("\r", "\n").split("\n") if p.strip())
     if header.kind is CsvKind.LINKEDIN:
         extra = []
         if linkedin_url:

@@ -152,7 +152,7 @@ _KNOWN_UNUSED = re.compile(
     r"^(e mail \d+ (type|label)|email \d+ (type|label)|phone \d+ (type|label)|address \d+ (type|label)|"
     r"website \d+ (type|label)|organization \d+ (type|department|location|symbol|yomi name|job description)|"
     r"id|stage|source|score|referred by|created at|updated at|last touch at|next follow up at|"
-    r"name prefix|name suffix|prefix|suffix|nickname|initials)$"
+    r"name prefix|name suffix|prefix|suffix)$"
 )
 
 HEADER_ROLES: dict[str, Role] = {}
@@ -181,6 +181,7 @@ class Header:
     line: int
     kind: CsvKind
     unmapped: list[int] = field(default_factory=list)
+    known: int = 0
 
     def mapping(self) -> dict[str, str]:
         """Column title -> what it fills, for the import report."""
@@ -221,7 +222,7 @@ def map_header(cells: list[str], line: int) -> Header | None:
     if kind is CsvKind.LINKEDIN:  # LinkedIn's "URL" is the person's profile, not their web site
         roles = [Role("linkedin_url") if n == "url" else r for n, r in zip(folded, roles, strict=True)]
     unmapped = [i for i, r in enumerate(roles) if r is None]
-    return Header(cells=cells, roles=roles, line=line, kind=kind, unmapped=unmapped)
+    return Header(cells=cells, roles=roles, line=line, kind=kind, unmapped=unmapped, known=known)
 
 
 @dataclass
@@ -278,30 +279,39 @@ def read_rows(lines: Iterable[tuple[int, bytes]]) -> tuple[Header | None, Iterat
     reader = csv.reader(texts(), delimiter=delimiter)
     header: Header | None = None
     preamble: list[str] = []
-    seen = 0
-    while header is None and seen < HEADER_SEARCH_ROWS:
+    looked_at: list[tuple[list[str], int, str | None, str | None]] = []
+    # The header is the first row naming two known columns; failing that (a one-column file such
+    # as a bare list of emails), the first naming one. Rows before it are a preamble.
+    while len(looked_at) < HEADER_SEARCH_ROWS:
         try:
             cells = next(reader)
+            error = None
         except StopIteration:
-            return None, iter(()), preamble
-        except csv.Error:
-            current.clear()
-            seen += 1
-            continue
+            break
+        except csv.Error as exc:
+            cells, error = [], f"cannot be read as CSV ({exc})"
         line = current[0].number if current else 0
+        bad = next((x.bad for x in current if x.bad), None)
         current.clear()
-        seen += 1
-        if not any(c.strip() for c in cells):
-            continue
-        header = map_header(cells, line)
-        if header is None:
-            preamble.append(delimiter.join(cells)[:80])
+        looked_at.append((cells, line, error, bad))
+        candidate = map_header(cells, line) if any(c.strip() for c in cells) else None
+        if candidate is not None and candidate.known >= 2:
+            header = candidate
+            break
     if header is None:
-        return None, iter(()), preamble
+        for cells, line, _error, _bad in looked_at:
+            candidate = map_header(cells, line) if any(c.strip() for c in cells) else None
+            if candidate is not None:
+                header = candidate
+                break
+    if header is None:
+        return None, iter(()), [delimiter.join(c)[:80] for c, *_rest in looked_at if any(x.strip() for x in c)]
+    leftover = [entry for entry in looked_at if entry[1] > header.line]
+    preamble = [delimiter.join(c)[:80] for c, line, *_rest in looked_at if line < header.line and any(c)]
 
-    def rows() -> Iterator[CsvRow]:
-        number = 0
-        width = len(header.cells)
+    def parsed() -> Iterator[tuple[list[str], int, str | None, str | None]]:
+        """(cells, first line, csv error, encoding problem) of each row after the header."""
+        yield from leftover
         while True:
             try:
                 cells = next(reader)
@@ -314,10 +324,15 @@ def read_rows(lines: Iterable[tuple[int, bytes]]) -> tuple[Header | None, Iterat
             current.clear()
             if not lines_used:
                 return
+            yield cells, lines_used[0].number, error, next((x.bad for x in lines_used if x.bad), None)
+
+    def rows() -> Iterator[CsvRow]:
+        number = 0
+        width = len(header.cells)
+        for cells, line, error, bad in parsed():
             if error is None and not any(c.strip() for c in cells):
                 continue
             number += 1
-            bad = next((x.bad for x in lines_used if x.bad), None)
             if error is None and bad:
                 error = bad
             if error is None and len(cells) > width:
@@ -327,7 +342,7 @@ def read_rows(lines: Iterable[tuple[int, bytes]]) -> tuple[Header | None, Iterat
                         f"has {len(cells)} cells but the header has {width} "
                         "(an unquoted comma or quote?); quote the cell or remove the extra cells"
                     )
-            yield CsvRow(number=number, line=lines_used[0].number, cells=cells, error=error)
+            yield CsvRow(number=number, line=line, cells=cells, error=error)
 
     return header, rows(), preamble
 
