@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 import httpx
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 from mcp_types import CallToolResult, ResourceLink, TextContent, ToolAnnotations
 from pydantic import Field
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -58,6 +58,16 @@ async def batches(ctx: Context[Any, Any]) -> AsyncIterator[tuple[Transactions, S
         raise ToolError("The store is busy or unreachable right now. Try the same call again in a moment.") from exc
     except DBAPIError as exc:
         raise ToolError("The store refused a change (a constraint failed). Call the tool again.") from exc
+
+
+@asynccontextmanager
+async def _resource_unit(ctx: Context[Any, Any]) -> AsyncIterator[tuple[AsyncSession, Scope]]:
+    """``unit`` for resource reads: errors reach the client as a ResourceError with their message."""
+    try:
+        async with unit(ctx, write=False) as opened:
+            yield opened
+    except ToolError as exc:
+        raise ResourceError(str(exc)) from exc
 
 
 def _reporter(ctx: Context[Any, Any]) -> Any:
@@ -234,7 +244,7 @@ def register(server: MCPServer[Any]) -> None:
     )
     async def contact_vcard(contact_id: str, ctx: Context[Any, Any]) -> str:
         """One contact as a vCard 3.0."""
-        async with unit(ctx, write=False) as (session, scope):
+        async with _resource_unit(ctx) as (session, scope):
             return await exchange.contact_vcard(session, scope, contact_id=contact_id)
 
     @server.resource(
@@ -244,7 +254,7 @@ def register(server: MCPServer[Any]) -> None:
     )
     async def vcard_export(export_id: str, ctx: Context[Any, Any]) -> str:
         """A stored vCard export."""
-        async with unit(ctx, write=False) as (session, scope):
+        async with _resource_unit(ctx) as (session, scope):
             return await exchange.read_export(session, scope, export_id=export_id, format="vcard")
 
     @server.resource(
@@ -254,5 +264,5 @@ def register(server: MCPServer[Any]) -> None:
     )
     async def csv_export(export_id: str, ctx: Context[Any, Any]) -> str:
         """A stored CSV export."""
-        async with unit(ctx, write=False) as (session, scope):
+        async with _resource_unit(ctx) as (session, scope):
             return await exchange.read_export(session, scope, export_id=export_id, format="csv")
