@@ -131,18 +131,18 @@ class Settings(BaseSettings):
     )
     scan_roots: Annotated[list[Path], NoDecode] = Field(
         default_factory=_default_scan_roots,
-        description="Folders scan_card and import_contacts may read files from, separated by the OS path separator.",
+        description="Folders scan_card and import_contacts may read files from, "
+        "separated by the OS path separator.",
     )
-    ocr_engine: OcrEngineName = Field(OcrEngineName.AUTO, description="OCR engine: auto, tesseract or easyocr.")
+    ocr_engine: OcrEngineName = Field(
+        OcrEngineName.AUTO, description="OCR engine: auto, tesseract or easyocr."
+    )
     tessdata_dir: Path | None = Field(None, description="Folder holding Tesseract's Latin.traineddata.")
     auth: AuthMode = Field(AuthMode.NONE, description="HTTP auth: none (loopback only), builtin or jwt.")
     jwt_issuer: str | None = Field(None, description="Expected `iss` of JWTs (auth=jwt).")
     jwt_jwks_url: str | None = Field(None, description="JWKS URL of the identity provider (auth=jwt).")
     jwt_audience: str | None = Field(None, description="Expected `aud` of JWTs (auth=jwt).")
     log_level: str = Field("INFO", description="Logging level: DEBUG, INFO, WARNING or ERROR.")
-    max_text_length: int = Field(
-        20_000, ge=100, le=1_000_000, description="Longest text accepted in one field (notes, summaries)."
-    )
 
     @field_validator("scan_roots", mode="before")
     @classmethod
@@ -198,9 +198,7 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _check_auth(self) -> Settings:
         if self.auth is AuthMode.JWT and not (self.jwt_issuer and self.jwt_jwks_url):
-            raise ValueError(
-                "LEAD_MCP_AUTH=jwt needs LEAD_MCP_JWT_ISSUER and LEAD_MCP_JWT_JWKS_URL set"
-            )
+            raise ValueError("LEAD_MCP_AUTH=jwt needs LEAD_MCP_JWT_ISSUER and LEAD_MCP_JWT_JWKS_URL set")
         if self.auth is AuthMode.BUILTIN:
             parts = urlsplit(self.public_base_url)
             if parts.scheme != "https" and not _is_loopback_host(parts.hostname or ""):

@@ -265,7 +265,9 @@ class CompleteFollowUpResult(_Model):
 
     completed: FollowUp
     interaction: Interaction | None
-    next_followup: FollowUp | None = Field(description="The next cadence step, or null when the cadence ended.")
+    next_followup: FollowUp | None = Field(
+        description="The next cadence step, or null when the cadence ended."
+    )
 
 
 class DeleteResult(_Model):

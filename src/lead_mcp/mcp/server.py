@@ -30,6 +30,7 @@ cadence). Find people with search_contacts (names, emails, domains, phone number
 whole record with get_contact. Ids are opaque strings returned by these tools; never invent one.
 """
 
+
 class LeadServer(MCPServer[AppState]):
     """MCPServer whose argument errors read as "field: problem (got value)" rather than a pydantic dump."""
 

@@ -25,6 +25,7 @@ from lead_mcp.db.tables import (
     ContactTag,
     FollowUpRow,
     InteractionRow,
+    new_id,
 )
 from lead_mcp.domain import (
     AddContactResult,
@@ -43,12 +44,13 @@ from lead_mcp.services import normalize
 from lead_mcp.services.records import (
     change_model,
     contact_model,
+    contact_query,
     contact_summary,
     decode_cursor,
+    dialect_name,
     encode_cursor,
     followup_model,
     interaction_model,
-    dialect_name,
     load_contact,
     record_change,
 )
@@ -104,7 +106,9 @@ def _unique(values: list[str]) -> list[str]:
 
 def _check_list(field_name: str, values: list[str]) -> None:
     if len(values) > MAX_LIST_ITEMS:
-        raise InvalidInput(field_name, f"has {len(values)} items; at most {MAX_LIST_ITEMS} are kept", "Give fewer")
+        raise InvalidInput(
+            field_name, f"has {len(values)} items; at most {MAX_LIST_ITEMS} are kept", "Give fewer"
+        )
 
 
 def prepare(data: ContactCreate, scope: Scope) -> Prepared:
@@ -126,7 +130,9 @@ def prepare(data: ContactCreate, scope: Scope) -> Prepared:
     for list_field in LIST_FIELDS:
         _check_list(list_field, getattr(data, list_field))
     out.emails = _unique([normalize.normalize_email(e, "email") for e in data.emails if e and e.strip()])
-    out.phones = _unique([normalize.normalize_phone(p, region, "phone") for p in data.phones if p and p.strip()])
+    out.phones = _unique(
+        [normalize.normalize_phone(p, region, "phone") for p in data.phones if p and p.strip()]
+    )
     out.tags = _unique([normalize.normalize_tag(t) for t in data.tags if t and t.strip()])
     if data.website and data.website.strip():
         out.website = normalize.normalize_website(data.website)
@@ -178,7 +184,9 @@ async def _owners_of(session: AsyncSession, keys: set[tuple[str, str]]) -> dict[
         return {}
     conditions = [and_(ContactKey.kind == kind, ContactKey.value == value) for kind, value in keys]
     rows = (
-        await session.execute(select(ContactKey.kind, ContactKey.value, ContactKey.contact_id).where(or_(*conditions)))
+        await session.execute(
+            select(ContactKey.kind, ContactKey.value, ContactKey.contact_id).where(or_(*conditions))
+        )
     ).all()
     return {(kind, value): contact_id for kind, value, contact_id in rows}
 
@@ -224,9 +232,7 @@ async def find_duplicate(session: AsyncSession, prepared: Prepared) -> tuple[Con
         contact_id = owners.get(key)
         if contact_id:
             row = (
-                await session.execute(
-                    select(ContactRow).where(ContactRow.id == contact_id, ContactRow.deleted_at.is_(None))
-                )
+                await session.execute(contact_query(ContactRow.id == contact_id, lock=True))
             ).scalar_one_or_none()
             if row is not None:
                 return row, key[0]
@@ -235,13 +241,19 @@ async def find_duplicate(session: AsyncSession, prepared: Prepared) -> tuple[Con
 
 async def _check_referrer(session: AsyncSession, referred_by: str | None) -> None:
     if referred_by:
-        await load_contact(session, referred_by, field="referred_by")
+        await load_contact(session, referred_by, field="referred_by", lock=False)
 
 
 async def _insert(session: AsyncSession, scope: Scope, prepared: Prepared) -> ContactRow | None:
-    """Insert a new contact with its keys; None when another writer took one of its keys first."""
+    """Insert a new contact with its keys; None when another writer took one of its keys first.
+
+    On PostgreSQL the insert runs in a savepoint: a concurrent add of the same email makes
+    the key insert fail, and the caller merges into the winner instead. SQLite write
+    transactions are serialized (BEGIN IMMEDIATE), so the duplicate check cannot race there.
+    """
     now = scope.now()
     row = ContactRow(
+        id=new_id(),
         workspace_id=scope.workspace_id,
         owner_id=scope.user_id,
         full_name=prepared.full_name,
@@ -266,13 +278,20 @@ async def _insert(session: AsyncSession, scope: Scope, prepared: Prepared) -> Co
         search_text="",
     )
     _refresh_search_text(row)
-    try:
-        async with session.begin_nested():
-            session.add(row)
-            await session.flush()
-            await _sync_keys(session, scope, row, set())
-    except IntegrityError:
-        return None
+
+    async def insert_with_keys() -> None:
+        session.add(row)
+        await session.flush()  # the contact first: its keys refer to it
+        await _sync_keys(session, scope, row, set())
+
+    if dialect_name(session) == "sqlite":
+        await insert_with_keys()
+    else:
+        try:
+            async with session.begin_nested():
+                await insert_with_keys()
+        except IntegrityError:
+            return None
     await _sync_tags(session, scope, row, [])
     record_change(
         session,
@@ -397,7 +416,6 @@ async def add_contact(
         if not has_pending:
             days = scope.settings.default_followup_days if followup_in_days is None else followup_in_days
             followup = await followup_service.create_first_followup(session, scope, row, days)
-    await session.flush()
     return AddContactResult(
         contact=contact_model(row),
         created=created,
@@ -410,7 +428,7 @@ async def add_contact(
 
 async def get_contact(session: AsyncSession, scope: Scope, *, contact_id: str) -> ContactDetail:
     """A contact with its newest touches, its follow-ups and its history."""
-    row = await load_contact(session, contact_id)
+    row = await load_contact(session, contact_id, lock=False)
     interactions = (
         (
             await session.execute(
@@ -492,7 +510,11 @@ async def update_contact(
         put(name, name, value)
     if "emails" in given:
         _check_list("emails", given["emails"])
-        put("emails", "emails", _unique([normalize.normalize_email(e, "emails") for e in given["emails"] if e.strip()]))
+        put(
+            "emails",
+            "emails",
+            _unique([normalize.normalize_email(e, "emails") for e in given["emails"] if e.strip()]),
+        )
     if "phones" in given:
         _check_list("phones", given["phones"])
         put(
@@ -512,11 +534,11 @@ async def update_contact(
         if referrer:
             if referrer == row.id:
                 raise InvalidInput("referred_by", "a contact cannot refer itself", "Give the referrer's id")
-            await load_contact(session, referrer, field="referred_by")
+            await load_contact(session, referrer, field="referred_by", lock=False)
         put("referred_by", "referred_by_id", referrer)
-    if ("full_name" in after or "company" in after) and not {"given_name", "family_name"} & set(given):
-        if row.full_name:
-            row.given_name, row.family_name = normalize.split_name(row.full_name)
+    name_changed = "full_name" in after and not {"given_name", "family_name"} & set(given)
+    if name_changed and row.full_name:
+        row.given_name, row.family_name = normalize.split_name(row.full_name)
     if not (row.full_name or row.emails or row.phones):
         raise InvalidInput(
             "full_name", "a contact needs at least a name, an email or a phone", "Keep one of them"
@@ -567,7 +589,9 @@ async def delete_contact(session: AsyncSession, scope: Scope, *, contact_id: str
     # Free its keys so the same email can be added again as a new contact.
     for kind, value in old_keys:
         await session.execute(
-            delete(ContactKey).where(ContactKey.kind == kind, ContactKey.value == value, ContactKey.contact_id == row.id)
+            delete(ContactKey).where(
+                ContactKey.kind == kind, ContactKey.value == value, ContactKey.contact_id == row.id
+            )
         )
     await followup_service.cancel_pending(session, scope, row.id, reason="contact deleted")
     record_change(session, scope, row.id, "deleted", {"full_name": row.full_name, "emails": list(row.emails)})

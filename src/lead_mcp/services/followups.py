@@ -12,11 +12,11 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import and_, literal_column, or_, select, update
+from sqlalchemy import ColumnElement, and_, literal_column, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lead_mcp.clock import end_of_day, local_date, start_of_day, utc
-from lead_mcp.db.tables import ContactRow, FollowUpRow
+from lead_mcp.db.tables import ContactRow, FollowUpRow, new_id
 from lead_mcp.domain import (
     CompleteFollowUpResult,
     Direction,
@@ -49,7 +49,7 @@ DATE_ONLY_TIME = time(9, 0)
 MAX_NOTE = 5_000
 MAX_DAYS_AHEAD = 3650
 CLOSED_STAGES = frozenset({Stage.CUSTOMER.value, Stage.LOST.value})
-PENDING = literal_column("'pending'")  # a literal, so the partial index on pending rows applies
+PENDING: ColumnElement[str] = literal_column("'pending'")  # a literal, so the partial index on pending rows applies
 
 
 def cadence_days(name: str) -> tuple[int, ...]:
@@ -95,6 +95,7 @@ def _new_followup(
 ) -> FollowUpRow:
     now = scope.now()
     return FollowUpRow(
+        id=new_id(),
         workspace_id=scope.workspace_id,
         contact_id=row.id,
         due_at=due_at,
@@ -124,15 +125,17 @@ async def create_first_followup(session: AsyncSession, scope: Scope, row: Contac
     """Start the default cadence: the first touch is due ``days`` from now (0: right away, today)."""
     if days < 0 or days > MAX_DAYS_AHEAD:
         raise InvalidInput(
-            "follow_up_in_days", f"must be between 0 and {MAX_DAYS_AHEAD}", "Use 0 for today, 2 for in two days"
+            "follow_up_in_days",
+            f"must be between 0 and {MAX_DAYS_AHEAD}",
+            "Use 0 for today, 2 for in two days",
         )
     due = scope.now() if days == 0 else days_later(scope, scope.now(), days)
     followup = _new_followup(
         scope, row, due_at=due, note=_first_note(row), step=1, cadence=DEFAULT_CADENCE_NAME
     )
     session.add(followup)
-    await session.flush()
-    await refresh_next_followup(session, row)
+    if row.next_followup_at is None or due < row.next_followup_at:
+        row.next_followup_at = due
     return followup_model(followup)
 
 
@@ -194,7 +197,11 @@ async def schedule_followup(
             scope,
             row.id,
             "rescheduled",
-            {"followup_id": existing.id, "old_due_at": existing.due_at.isoformat(), "new_due_at": due_at.isoformat()},
+            {
+                "followup_id": existing.id,
+                "old_due_at": existing.due_at.isoformat(),
+                "new_due_at": due_at.isoformat(),
+            },
         )
         existing.due_at = due_at
         existing.updated_at = scope.now()
@@ -213,7 +220,12 @@ async def _load_followup(session: AsyncSession, followup_id: str) -> FollowUpRow
     row = None
     if isinstance(followup_id, str) and 0 < len(followup_id) <= 64:
         row = (
-            await session.execute(select(FollowUpRow).where(FollowUpRow.id == followup_id.strip()))
+            await session.execute(
+                select(FollowUpRow)
+                .where(FollowUpRow.id == followup_id.strip())
+                .with_for_update()  # two completions of one follow-up must not both pass the status check
+                .execution_options(populate_existing=True)
+            )
         ).scalar_one_or_none()
     if row is None:
         raise NotFound(
@@ -275,7 +287,9 @@ async def complete_followup(
         )
     else:
         steps = cadence_days(followup.cadence)
-        active = contact.stage not in CLOSED_STAGES and not await interaction_service.has_replied(session, contact)
+        active = contact.stage not in CLOSED_STAGES and not await interaction_service.has_replied(
+            session, contact
+        )
         if active and followup.step < len(steps):
             gap = steps[followup.step] - steps[followup.step - 1]
             next_row = _new_followup(
@@ -306,9 +320,14 @@ async def list_due_followups(
     limit: int = 50,
     cursor: str | None = None,
 ) -> DuePage:
-    """Pending follow-ups due by the end of the day ``within_days`` from today: overdue first, then by due time, ties by score."""
+    """Pending follow-ups due by the end of the day ``within_days`` from today.
+
+    Overdue first, then by due time, ties by score (highest first).
+    """
     if not 0 <= within_days <= MAX_DAYS_AHEAD:
-        raise InvalidInput("within_days", f"must be between 0 and {MAX_DAYS_AHEAD}", "Use 0 for today, 7 for a week")
+        raise InvalidInput(
+            "within_days", f"must be between 0 and {MAX_DAYS_AHEAD}", "Use 0 for today, 7 for a week"
+        )
     after = decode_cursor("due", cursor)
     today = scope.today()
     upper = end_of_day(today + timedelta(days=within_days), scope.zone)
@@ -351,7 +370,7 @@ async def list_due_followups(
                 step=followup.step,
                 note=followup.note,
                 why=DueReason(
-                    stage=contact.stage,  # type: ignore[arg-type]
+                    stage=Stage(contact.stage),
                     score=contact.score,
                     last_touch_at=contact.last_touch_at,
                     met_at=contact.met_at,

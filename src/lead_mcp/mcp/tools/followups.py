@@ -21,11 +21,17 @@ def register(server: MCPServer[Any]) -> None:
         ctx: Context[Any, Any],
         within_days: Annotated[
             int,
-            Field(description="0: due by the end of today; 7: by the end of the day a week from today.", ge=0, le=3650),
+            Field(
+                description="0: due by the end of today; 7: by the end of the day a week from today.",
+                ge=0,
+                le=3650,
+            ),
         ] = 0,
         include_overdue: Annotated[bool, Field(description="Include follow-ups already past due.")] = True,
         limit: Annotated[int, Field(description="Page size, 1 to 200.", ge=1, le=200)] = 50,
-        cursor: Annotated[str | None, Field(description="next_cursor from the previous page.", max_length=500)] = None,
+        cursor: Annotated[
+            str | None, Field(description="next_cursor from the previous page.", max_length=500)
+        ] = None,
     ) -> DuePage:
         """Who to follow up with now: pending follow-ups due by the end of the chosen day.
 
@@ -35,7 +41,12 @@ def register(server: MCPServer[Any]) -> None:
         """
         async with unit(ctx, write=False) as (session, scope):
             return await followups.list_due_followups(
-                session, scope, within_days=within_days, include_overdue=include_overdue, limit=limit, cursor=cursor
+                session,
+                scope,
+                within_days=within_days,
+                include_overdue=include_overdue,
+                limit=limit,
+                cursor=cursor,
             )
 
     @server.tool(annotations=WRITE)
@@ -45,8 +56,8 @@ def register(server: MCPServer[Any]) -> None:
         due: Annotated[
             str,
             Field(
-                description="ISO date (2026-12-01, due 09:00 local) or date-time (2026-12-01T15:00:00+01:00). "
-                "Past dates are accepted.",
+                description="ISO date (2026-12-01, due 09:00 local) or date-time "
+                "(2026-12-01T15:00:00+01:00). Past dates are accepted.",
                 max_length=40,
             ),
         ],
@@ -78,7 +89,11 @@ def register(server: MCPServer[Any]) -> None:
         ] = None,
         next_in_days: Annotated[
             int | None,
-            Field(description="Schedule the next touch this many days out instead of the cadence's.", ge=0, le=3650),
+            Field(
+                description="Schedule the next touch this many days out instead of the cadence's.",
+                ge=0,
+                le=3650,
+            ),
         ] = None,
         kind: Annotated[
             InteractionKind, Field(description="How you reached out (logged as an outbound touch).")
