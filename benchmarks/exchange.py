@@ -29,8 +29,39 @@ import time
 import uuid
 from pathlib import Path
 
-FIRST = "Ana Bruno Chloé Dmitri Emeka Fatima Günther Hana Ivan Jun Kofi Lena Mateo Nadia Omar Priya Quinn Rosa".split()
-LAST = "Souza Müller Nakamura Okafor Silva Kowalski Dubois Rossi Haddad Chen O'Brien García Novak Larsen".split()
+FIRST = [
+    "Ana",
+    "Bruno",
+    "Chloé",
+    "Dmitri",
+    "Emeka",
+    "Fatima",
+    "Günther",
+    "Hana",
+    "Ivan",
+    "Jun",
+    "Kofi",
+    "Lena",
+    "Mateo",
+    "Nadia",
+    "Omar",
+    "Priya",
+]
+LAST = [
+    "Souza",
+    "Müller",
+    "Nakamura",
+    "Okafor",
+    "Silva",
+    "Kowalski",
+    "Dubois",
+    "Rossi",
+    "Haddad",
+    "Chen",
+    "O'Brien",
+    "García",
+    "Novak",
+]
 TITLES = ["Head of Sales", "CTO", "Founder", "Procurement, EMEA", "Marketing Lead", "Engineer"]
 NOTES = ["Met at the fintech meetup", "Asked about pricing; follow up in March", "Referred by Tom", ""]
 
@@ -39,7 +70,9 @@ def make_csv(path: Path, rows: int, seed: int = 6) -> None:
     """A realistic generic CSV: unique people, 1-2 emails and phones, notes with commas and newlines."""
     rng = random.Random(seed)
     with path.open("w", encoding="utf-8", newline="") as out:
-        out.write("First Name,Last Name,Email,Work Email,Phone,Mobile,Company,Job Title,Website,Notes,Tags\r\n")
+        out.write(
+            "First Name,Last Name,Email,Work Email,Phone,Mobile,Company,Job Title,Website,Notes,Tags\r\n"
+        )
         for i in range(rows):
             first, last = rng.choice(FIRST), rng.choice(LAST)
             company = f"Company {i % 7919}"
@@ -49,8 +82,9 @@ def make_csv(path: Path, rows: int, seed: int = 6) -> None:
             if i % 10 == 0:
                 note = f'"{note}\r\nsecond line, with a comma"'
             out.write(
-                f"{first},{last} {i},p{i}@example{i % 503}.com,{email2},+1 415 {200 + i % 700:03d} {i % 10000:04d},"
-                f"{mobile},{company},\"{rng.choice(TITLES)}\",company{i % 7919}.example.com,{note},expo;2026\r\n"
+                f"{first},{last} {i},p{i}@example{i % 503}.com,{email2},"
+                f"+1 415 {200 + i % 700:03d} {i % 10000:04d},{mobile},{company},"
+                f'"{rng.choice(TITLES)}",company{i % 7919}.example.com,{note},expo;2026\r\n'
             )
 
 
@@ -82,7 +116,12 @@ async def step_import(url: str, csv_path: str) -> dict[str, float]:
     result = await import_contacts(transactions, scope, source=source)
     seconds = time.perf_counter() - started
     await state.close()
-    return {"seconds": seconds, "created": result.created, "errors": result.errors_total, "peak_mb": _peak_mb()}
+    return {
+        "seconds": seconds,
+        "created": result.created,
+        "errors": result.errors_total,
+        "peak_mb": _peak_mb(),
+    }
 
 
 async def step_export(url: str, out_path: str) -> dict[str, float]:
@@ -94,7 +133,7 @@ async def step_export(url: str, out_path: str) -> dict[str, float]:
     scope = Scope(workspace_id=state.local_workspace_id, settings=settings, clock=state.clock)
     baseline = _peak_mb()
     started = time.perf_counter()
-    with open(out_path, "w", encoding="utf-8", newline="") as out:
+    with open(out_path, "w", encoding="utf-8", newline="") as out:  # noqa: ASYNC230 - as the CLI does
 
         async def sink(text: str) -> None:
             out.write(text)
@@ -111,7 +150,9 @@ async def step_export(url: str, out_path: str) -> dict[str, float]:
 def _child(step: str, *args: str) -> dict[str, float]:
     output = subprocess.run(
         [sys.executable, "-m", "benchmarks.exchange", "--step", step, *args],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
     return json.loads(output.strip().splitlines()[-1])
 
@@ -148,7 +189,9 @@ def _drop(pg: str | None, name: str | None) -> None:
 
 def main() -> None:
     """Run the benchmark and print medians."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--pg", help="PostgreSQL admin URL (postgresql+asyncpg://...) instead of SQLite")
@@ -164,7 +207,10 @@ def main() -> None:
         folder = Path(tmp)
         csv_path = folder / "contacts.csv"
         make_csv(csv_path, args.rows)
-        print(f"{args.rows} rows, {csv_path.stat().st_size / 1e6:.1f} MB CSV; store: {'PostgreSQL' if args.pg else 'SQLite'}")
+        print(
+            f"{args.rows} rows, {csv_path.stat().st_size / 1e6:.1f} MB CSV; "
+            f"store: {'PostgreSQL' if args.pg else 'SQLite'}"
+        )
         imports, exports = [], []
         for run in range(args.runs):
             url, name = _fresh_store(args.pg, folder)
@@ -178,7 +224,8 @@ def main() -> None:
             print(
                 f"run {run + 1}: import {imported['seconds']:.2f} s ({imported['created']:.0f} created, "
                 f"{imported['errors']:.0f} errors, peak {imported['peak_mb']:.0f} MB); "
-                f"export {exported['seconds']:.2f} s ({exported['count']:.0f} cards, {exported['bytes'] / 1e6:.1f} MB, "
+                f"export {exported['seconds']:.2f} s ({exported['count']:.0f} cards, "
+                f"{exported['bytes'] / 1e6:.1f} MB, "
                 f"peak {exported['peak_mb']:.0f} MB, {exported['baseline_mb']:.0f} MB before the export)"
             )
             for path in folder.glob("bench-*.db*"):

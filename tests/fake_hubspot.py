@@ -28,11 +28,25 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 DEFAULT_PROPERTIES = {
-    "email", "firstname", "lastname", "phone", "company", "jobtitle", "website", "lifecyclestage", "address",
+    "email",
+    "firstname",
+    "lastname",
+    "phone",
+    "company",
+    "jobtitle",
+    "website",
+    "lifecyclestage",
+    "address",
 }
 LIFECYCLE_STAGES = {
-    "subscriber", "lead", "marketingqualifiedlead", "salesqualifiedlead", "opportunity", "customer",
-    "evangelist", "other",
+    "subscriber",
+    "lead",
+    "marketingqualifiedlead",
+    "salesqualifiedlead",
+    "opportunity",
+    "customer",
+    "evangelist",
+    "other",
 }
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$", re.IGNORECASE)
 
@@ -84,7 +98,9 @@ class FakeHubSpot:
             import json
 
             body = json.loads(raw)
-        seen = Received(request.method, request.url.path, request.headers.get("authorization"), body, time.monotonic())
+        seen = Received(
+            request.method, request.url.path, request.headers.get("authorization"), body, time.monotonic()
+        )
         self.requests.append(seen)
         return seen
 
@@ -114,7 +130,9 @@ class FakeHubSpot:
         if not isinstance(inputs, list) or not inputs:
             return self.error(400, "Invalid input JSON: inputs is required", "VALIDATION_ERROR")
         if len(inputs) > 100:
-            return self.error(400, f"Batch input of {len(inputs)} items exceeds the limit of 100", "VALIDATION_ERROR")
+            return self.error(
+                400, f"Batch input of {len(inputs)} items exceeds the limit of 100", "VALIDATION_ERROR"
+            )
         emails = set()
         for item in inputs:
             props = item.get("properties") or {}
@@ -133,9 +151,11 @@ class FakeHubSpot:
                 )
             unknown = sorted(set(props) - self.properties)
             if unknown:
-                return self.error(400, f"Property \"{unknown[0]}\" does not exist", "VALIDATION_ERROR")
+                return self.error(400, f'Property "{unknown[0]}" does not exist', "VALIDATION_ERROR")
             if "lifecyclestage" in props and props["lifecyclestage"] not in LIFECYCLE_STAGES:
-                return self.error(400, f"{props['lifecyclestage']} is not a valid lifecycle stage", "VALIDATION_ERROR")
+                return self.error(
+                    400, f"{props['lifecyclestage']} is not a valid lifecycle stage", "VALIDATION_ERROR"
+                )
         now = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
         results = []
         for item in inputs:
@@ -170,7 +190,9 @@ class FakeHubSpot:
         name = request.path_params["name"]
         if name not in self.properties:
             return self.error(404, f"Unable to find property {name}", "OBJECT_NOT_FOUND")
-        return JSONResponse({"name": name, "type": "string", "fieldType": "text", "groupName": "contactinformation"})
+        return JSONResponse(
+            {"name": name, "type": "string", "fieldType": "text", "groupName": "contactinformation"}
+        )
 
     async def create_property(self, request: Request) -> JSONResponse:
         seen = await self._record(request)
@@ -179,7 +201,9 @@ class FakeHubSpot:
             return refused
         if not self.may_create_properties:
             return self.error(
-                403, "This app hasn't been granted all required scopes: crm.schemas.contacts.write", "MISSING_SCOPES"
+                403,
+                "This app hasn't been granted all required scopes: crm.schemas.contacts.write",
+                "MISSING_SCOPES",
             )
         body = seen.body or {}
         for required in ("name", "label", "type", "fieldType", "groupName"):

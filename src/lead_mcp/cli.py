@@ -135,13 +135,19 @@ def build_parser() -> argparse.ArgumentParser:
     current.set_defaults(handler=_cmd_db_current)
     db.set_defaults(handler=None, subparser=db)
 
-    imp = sub.add_parser("import", help="import contacts from a vCard or CSV file (LinkedIn, Google Contacts ...)")
+    imp = sub.add_parser(
+        "import", help="import contacts from a vCard or CSV file (LinkedIn, Google Contacts ...)"
+    )
     imp.add_argument("file", metavar="FILE", help="the .vcf or .csv file")
     imp.add_argument(
-        "--format", choices=["auto", "vcard", "csv", "linkedin", "google"], default="auto",
+        "--format",
+        choices=["auto", "vcard", "csv", "linkedin", "google"],
+        default="auto",
         help="how to read the file (default: tell from its content)",
     )
-    imp.add_argument("--follow-up", action="store_true", help="schedule a first follow-up for each new contact")
+    imp.add_argument(
+        "--follow-up", action="store_true", help="schedule a first follow-up for each new contact"
+    )
     imp.add_argument("--dry-run", action="store_true", help="report what would happen, save nothing")
     imp.add_argument("--workspace", help="workspace id (default: the local workspace)")
     imp.set_defaults(handler=_cmd_import)

@@ -293,7 +293,8 @@ class ExportResult(_Model):
         None, description="The .vcf or .csv text when the export is inline; null when it is a resource."
     )
     resource_uri: str | None = Field(
-        None, description="lead://exports/... to read with resources/read when the export is too big to inline."
+        None,
+        description="lead://exports/... to read with resources/read when the export is too big to inline.",
     )
     expires_at: datetime | None = Field(None, description="When a stored export is deleted.")
 
@@ -318,7 +319,8 @@ class ImportResult(_Model):
     errors: list[ImportIssue] = Field(description="Records not imported, with line and reason (first 200).")
     errors_total: int = Field(0, description="All errors, when there are more than listed.")
     warnings: list[ImportIssue] = Field(
-        default_factory=list, description="Values dropped from imported records, e.g. an invalid phone (first 200)."
+        default_factory=list,
+        description="Values dropped from imported records, e.g. an invalid phone (first 200).",
     )
     warnings_total: int = 0
     committed_through: int = Field(

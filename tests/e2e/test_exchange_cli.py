@@ -1,4 +1,4 @@
-"""`lead-mcp import` and `lead-mcp export` as real subprocesses: plain output in pipes, a progress bar on a TTY."""
+"""`lead-mcp import` and `export` as real subprocesses: plain output in pipes, a progress bar on a TTY."""
 
 from __future__ import annotations
 
@@ -19,13 +19,19 @@ pytestmark = pytest.mark.slow
 
 def _env(database_url: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LEAD_MCP_")}
-    env.update(LEAD_MCP_DATABASE_URL=database_url, LEAD_MCP_TIMEZONE="Europe/Berlin", LEAD_MCP_LOG_LEVEL="WARNING")
+    env.update(
+        LEAD_MCP_DATABASE_URL=database_url, LEAD_MCP_TIMEZONE="Europe/Berlin", LEAD_MCP_LOG_LEVEL="WARNING"
+    )
     return env
 
 
 def _run(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "lead_mcp", *args], env=_env(database_url), capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "lead_mcp", *args],
+        env=_env(database_url),
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -51,7 +57,9 @@ def test_cli_export_writes_vcard_and_csv_files(database_url, tmp_path: Path):
     assert done.stdout == ""
     cards = ical_parse(target.read_text("utf-8"))
     assert sorted(next(p["values"][0] for p in c["properties"] if p["name"] == "fn") for c in cards) == [
-        "Jürgen Müller", "Lucía García", "Ngozi Okafor",
+        "Jürgen Müller",
+        "Lucía García",
+        "Ngozi Okafor",
     ]
     assert not list(tmp_path.glob(".*.part"))
     to_stdout = _run(database_url, "export", "--format", "csv", "--query", "münchen", "--bom")

@@ -9,23 +9,27 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from mcp import Client
 from pydantic import SecretStr
 
 from lead_mcp.clock import FixedClock
 from lead_mcp.config import Settings
 from lead_mcp.mcp.server import build_server
+from mcp import Client
 from tests.exchange_support import DATA, ical_parse
 from tests.fake_hubspot import FakeHubSpot, serve
 from tests.helpers import call, call_error
 
 
 def _rows(count: int) -> str:
-    return "Name,Email,Company\r\n" + "".join(f"Person {i},p{i}@example.com,Co {i % 7}\r\n" for i in range(count))
+    return "Name,Email,Company\r\n" + "".join(
+        f"Person {i},p{i}@example.com,Co {i % 7}\r\n" for i in range(count)
+    )
 
 
 async def test_export_vcard_returns_up_to_1000_contacts_inline(client: Client):
-    await call(client, "add_contact", {"full_name": "Ana Souza", "email": "ana@fintech.io", "company": "Fintech"})
+    await call(
+        client, "add_contact", {"full_name": "Ana Souza", "email": "ana@fintech.io", "company": "Fintech"}
+    )
     result = await client.call_tool("export_vcard", {"version": "4.0"})
     assert not result.is_error
     data = result.structured_content
@@ -76,14 +80,20 @@ async def test_export_csv_neutralises_formulas_but_keeps_values_readable(client:
     await call(
         client,
         "add_contact",
-        {"full_name": "=HYPERLINK(\"http://evil.example\")", "email": "eve@evil.example",
-         "phone": "+1 415 555 0100", "company": "@SUM(1+1)", "notes": "-2+3", "tags": ["a", "b"]},
+        {
+            "full_name": '=HYPERLINK("http://evil.example")',
+            "email": "eve@evil.example",
+            "phone": "+1 415 555 0100",
+            "company": "@SUM(1+1)",
+            "notes": "-2+3",
+            "tags": ["a", "b"],
+        },
     )
     data = (await client.call_tool("export_csv", {})).structured_content
     rows = list(csv.reader(io.StringIO(data["content"])))
     header, row = rows[0], rows[1]
     cell = dict(zip(header, row, strict=True))
-    assert cell["Full Name"] == "'=HYPERLINK(\"http://evil.example\")"
+    assert cell["Full Name"] == '\'=HYPERLINK("http://evil.example")'
     assert cell["Company"] == "'@SUM(1+1)" and cell["Notes"] == "'-2+3" and cell["Phones"] == "'+14155550100"
     assert cell["Tags"] == "a; b" and cell["Emails"] == "eve@evil.example"
     assert data["content"].endswith("\r\n") and not data["content"].startswith("\ufeff")
@@ -102,7 +112,10 @@ async def test_export_tools_are_read_only_and_sync_is_open_world(client: Client)
     assert tools["import_contacts"].annotations.read_only_hint is False
     sync = tools["sync_hubspot"].annotations
     assert (sync.open_world_hint, sync.read_only_hint, sync.idempotent_hint, sync.destructive_hint) == (
-        True, False, True, False,
+        True,
+        False,
+        True,
+        False,
     )
     for name in ("export_vcard", "export_csv", "import_contacts", "sync_hubspot"):
         assert tools[name].output_schema is not None
@@ -152,7 +165,9 @@ async def test_import_contacts_refuses_paths_outside_the_scan_roots_and_big_file
 
 
 async def test_import_contacts_then_search_finds_the_people(client: Client):
-    result = await call(client, "import_contacts", {"content": (DATA / "google_contacts.csv").read_text("utf-8")})
+    result = await call(
+        client, "import_contacts", {"content": (DATA / "google_contacts.csv").read_text("utf-8")}
+    )
     assert (result["format"], result["created"]) == ("google", 3)
     page = await call(client, "search_contacts", {"query": "rossi-figli.it"})
     assert [c["full_name"] for c in page["items"]] == ["Carla Rossi"]
@@ -165,12 +180,16 @@ def hubspot() -> Iterator[FakeHubSpot]:
     yield from serve(FakeHubSpot())
 
 
-async def test_sync_hubspot_tool_pushes_to_the_configured_portal(settings: Settings, clock: FixedClock, hubspot):
+async def test_sync_hubspot_tool_pushes_to_the_configured_portal(
+    settings: Settings, clock: FixedClock, hubspot
+):
     configured = settings.model_copy(
         update={"hubspot_token": SecretStr(hubspot.token), "hubspot_base_url": hubspot.url}
     )
     async with Client(build_server(configured, clock=clock), raise_exceptions=True) as client:
-        await call(client, "add_contact", {"full_name": "Ana Souza", "email": "ana@fintech.io", "title": "CEO"})
+        await call(
+            client, "add_contact", {"full_name": "Ana Souza", "email": "ana@fintech.io", "title": "CEO"}
+        )
         await call(client, "add_contact", {"full_name": "No Mail", "phone": "+1 415 555 0100"})
         result = await call(client, "sync_hubspot", {})
         assert (result["pushed"], result["created"], result["failed_total"]) == (1, 1, 1)

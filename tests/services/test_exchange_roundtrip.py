@@ -15,15 +15,7 @@ from lead_mcp.mcp.state import AppState
 from lead_mcp.services import contacts
 from lead_mcp.services.exchange import ImportSource, export_vcard, import_contacts
 from lead_mcp.services.scope import Scope
-from tests.exchange_support import (  # noqa: F401 - fixtures
-    ical_parse,
-    props,
-    scope,
-    second_database_url,
-    state,
-    transactions,
-    value,
-)
+from tests.exchange_support import ical_parse, props, value
 
 LONG_NOTE = ("Long note: commas, semicolons; backslash \\ and emoji 🚀 — " * 60).strip()
 
@@ -36,7 +28,8 @@ TRICKY = [
         phones=["+351 912 345 678", "+49 30 1234567"],
         website="https://www.cafe-unicode.pt/equipe",
         address="Rua Augusta 12, 1100-053 Lisboa; Portugal",
-        notes="First line, with comma\nSecond; with semicolon\nC:\\Users\\jose\\notes.txt\n\nafter a blank line",
+        notes="First line, with comma\nSecond; with semicolon\n"
+        "C:\\Users\\jose\\notes.txt\n\nafter a blank line",
         tags=["vip", "lisbon, pt", "fintech"],
     ),
     ContactCreate(
@@ -131,8 +124,19 @@ async def test_export_vcard_is_read_back_field_by_field_by_ical_js(transactions,
 
 def _comparable(contact: Contact) -> dict[str, Any]:
     return contact.model_dump(
-        include={"full_name", "given_name", "family_name", "company", "title", "emails", "phones", "website",
-                 "address", "notes", "tags"}
+        include={
+            "full_name",
+            "given_name",
+            "family_name",
+            "company",
+            "title",
+            "emails",
+            "phones",
+            "website",
+            "address",
+            "notes",
+            "tags",
+        }
     )
 
 
@@ -144,7 +148,9 @@ async def test_reimporting_an_export_into_a_fresh_store_recreates_the_same_conta
     exported = await export_vcard(transactions, scope, version=version)
     assert exported.content is not None
 
-    fresh = await AppState.open(settings.model_copy(update={"database_url": second_database_url}), clock=clock)
+    fresh = await AppState.open(
+        settings.model_copy(update={"database_url": second_database_url}), clock=clock
+    )
     try:
         fresh_scope = Scope(workspace_id=fresh.local_workspace_id, settings=fresh.settings, clock=clock)
 
@@ -155,13 +161,18 @@ async def test_reimporting_an_export_into_a_fresh_store_recreates_the_same_conta
             fresh_tx, fresh_scope, source=ImportSource.from_content(exported.content, fresh.settings)
         )
         assert (first.format, first.created, first.merged, first.skipped, first.errors) == (
-            "vcard", len(TRICKY), 0, 0, []
+            "vcard",
+            len(TRICKY),
+            0,
+            0,
+            [],
         )
         assert first.committed_through == len(TRICKY)
         async with fresh_tx(write=False) as session:
             page = await contacts.search_contacts(session, fresh_scope, limit=50)
             recreated = [
-                (await contacts.get_contact(session, fresh_scope, contact_id=c.id)).contact for c in page.items
+                (await contacts.get_contact(session, fresh_scope, contact_id=c.id)).contact
+                for c in page.items
             ]
         by_key = {tuple(c.emails or c.phones): _comparable(c) for c in recreated}
         assert by_key == {tuple(c.emails or c.phones): _comparable(c) for c in stored}

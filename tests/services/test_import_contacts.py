@@ -20,13 +20,7 @@ from lead_mcp.mcp.state import AppState
 from lead_mcp.services import contacts
 from lead_mcp.services.exchange import ImportInterrupted, ImportSource, import_contacts, resolve_under_roots
 from lead_mcp.services.scope import Scope
-from tests.exchange_support import (  # noqa: F401 - fixtures
-    DATA,
-    scope,
-    second_database_url,
-    state,
-    transactions,
-)
+from tests.exchange_support import DATA
 
 
 async def _import(transactions: Any, scope: Scope, path: Path | str, **options: Any):
@@ -56,7 +50,12 @@ async def test_import_contacts_reads_linkedin_connections_after_its_preamble(tra
     assert "needs at least a name, an email or a phone" in result.errors[0].reason
     people = _by_name(await _all(transactions, scope))
     ana = people["Ana Souza"]
-    assert (ana.company, ana.title, ana.emails, ana.met_at) == ("Fintech Labs", "Head of Sales", ["ana@fintech.io"], "LinkedIn")
+    assert (ana.company, ana.title, ana.emails, ana.met_at) == (
+        "Fintech Labs",
+        "Head of Sales",
+        ["ana@fintech.io"],
+        "LinkedIn",
+    )
     assert "linkedin" in ana.tags and "https://www.linkedin.com/in/anasouza" in (ana.notes or "")
     assert "12 Mar 2024" in (ana.notes or "")
     assert people["Björn Öberg"].company == "Nordic Payments, AB" and people["Björn Öberg"].emails == []
@@ -70,12 +69,18 @@ async def test_import_contacts_reads_google_contacts_columns_and_multi_values(tr
     assert (result.records, result.created, result.errors) == (3, 3, [])
     assert result.columns["E-mail 1 - Value"] == "emails" and result.columns["Organization Name"] == "company"
     assert result.unmapped_columns == ["Nickname", "Birthday"]  # columns with data we do not keep
-    assert [(w.record, w.reason) for w in result.warnings] == [(3, "phone 'call me maybe' dropped: not a phone number")]
+    assert [(w.record, w.reason) for w in result.warnings] == [
+        (3, "phone 'call me maybe' dropped: not a phone number")
+    ]
     people = _by_name(await _all(transactions, scope))
     carla = people["Carla Rossi"]
     assert carla.emails == ["carla@rossi-figli.it", "carla.rossi@gmail.com"]
     assert carla.phones == ["+393471234567", "+390212345678"]
-    assert (carla.company, carla.title, carla.website) == ("Rossi & Figli S.r.l.", "Amministratrice", "rossi-figli.it")
+    assert (carla.company, carla.title, carla.website) == (
+        "Rossi & Figli S.r.l.",
+        "Amministratrice",
+        "rossi-figli.it",
+    )
     assert carla.address == "Via Roma 1, 20121 Milano MI, Italia"
     assert carla.notes == "Met at the Milan fair.\nWants a quote."
     assert carla.tags == ["fiera milano"]  # Google's "* myContacts" system group is left out
@@ -89,14 +94,24 @@ async def test_import_contacts_reads_a_legacy_google_export(transactions, scope)
     result = await _import(transactions, scope, DATA / "google_contacts_legacy.csv")
     assert (result.format, result.created) == ("google", 1)
     (frank,) = await _all(transactions, scope)
-    assert (frank.full_name, frank.company, frank.title) == ("Frank Zhang", "Zhang Supply Co.", "Sales Director")
+    assert (frank.full_name, frank.company, frank.title) == (
+        "Frank Zhang",
+        "Zhang Supply Co.",
+        "Sales Director",
+    )
     assert frank.emails == ["frank@zhang-supply.cn"] and frank.phones == ["+861012345678"]
     assert frank.tags == ["suppliers"]
 
 
 async def test_import_contacts_reads_vcard_21_quoted_printable_charsets_and_apple_groups(transactions, scope):
     result = await _import(transactions, scope, DATA / "phone_export_v21.vcf")
-    assert (result.format, result.records, result.created, result.errors, result.warnings) == ("vcard", 3, 3, [], [])
+    assert (result.format, result.records, result.created, result.errors, result.warnings) == (
+        "vcard",
+        3,
+        3,
+        [],
+        [],
+    )
     people = _by_name(await _all(transactions, scope))
     jurgen = people["Jürgen Müller"]
     assert (jurgen.given_name, jurgen.family_name) == ("Jürgen", "Müller")
@@ -107,7 +122,11 @@ async def test_import_contacts_reads_vcard_21_quoted_printable_charsets_and_appl
     assert jurgen.address == "Leopoldstraße 1, München, 80802, Deutschland"
     assert people["Lucía García"].phones == ["+34612345678"]  # an ISO-8859-1 card
     ngozi = people["Ngozi Okafor"]
-    assert (ngozi.emails, ngozi.website, ngozi.tags) == (["ngozi@lagosfintech.ng"], "lagosfintech.ng", ["fintech", "africa"])
+    assert (ngozi.emails, ngozi.website, ngozi.tags) == (
+        ["ngozi@lagosfintech.ng"],
+        "lagosfintech.ng",
+        ["fintech", "africa"],
+    )
     assert ngozi.notes == "Asked about pricing, and an API; follow up\nin April."
 
 
@@ -116,7 +135,9 @@ async def test_import_contacts_reports_a_bad_encoding_row_and_imports_the_rest(t
     assert (result.records, result.created) == (3, 2)
     (error,) = result.errors
     assert (error.record, error.line) == (2, 3)
-    assert "not valid UTF-8 (byte 0xE9 on line 3)" in error.reason and "save the file as UTF-8" in error.reason
+    assert (
+        "not valid UTF-8 (byte 0xE9 on line 3)" in error.reason and "save the file as UTF-8" in error.reason
+    )
     assert sorted(c.full_name for c in await _all(transactions, scope)) == ["Ana Souza", "Zoë Adams"]
 
 
@@ -158,14 +179,21 @@ async def test_importing_the_same_file_twice_creates_nothing_new(transactions, s
 async def test_import_merges_new_details_into_existing_contacts_like_add_contact(transactions, scope):
     async with transactions(write=True) as session:
         existing = await contacts.add_contact(
-            session, scope, data=ContactCreate(full_name="Ana Souza", emails=["ana@fintech.io"], company="Fintech Labs")
+            session,
+            scope,
+            data=ContactCreate(full_name="Ana Souza", emails=["ana@fintech.io"], company="Fintech Labs"),
         )
     text = "Name,Email,Phone,Title,Company\r\nAna S.,ANA@fintech.io,+1 415 555 0100,CEO,Other Co\r\n"
     result = await _import(transactions, scope, text)
     assert (result.created, result.merged, result.skipped) == (0, 1, 0)
     (ana,) = await _all(transactions, scope)
     assert ana.id == existing.contact.id
-    assert (ana.full_name, ana.company, ana.title, ana.phones) == ("Ana Souza", "Fintech Labs", "CEO", ["+14155550100"])
+    assert (ana.full_name, ana.company, ana.title, ana.phones) == (
+        "Ana Souza",
+        "Fintech Labs",
+        "CEO",
+        ["+14155550100"],
+    )
     async with transactions(write=True) as session:
         detail = await contacts.get_contact(session, scope, contact_id=ana.id)
     merged = [h for h in detail.history if h.action == "merged"]
@@ -192,7 +220,9 @@ async def test_bulk_import_ends_exactly_like_adding_each_record_with_add_contact
         await contacts.add_contact(session, scope, data=seed)
     bulk = await _import(transactions, scope, text, batch_size=4)
 
-    other = await AppState.open(settings.model_copy(update={"database_url": second_database_url}), clock=clock)
+    other = await AppState.open(
+        settings.model_copy(update={"database_url": second_database_url}), clock=clock
+    )
     try:
         other_scope = Scope(workspace_id=other.local_workspace_id, settings=other.settings, clock=clock)
 
@@ -206,7 +236,11 @@ async def test_bulk_import_ends_exactly_like_adding_each_record_with_add_contact
         reference = await _all(other_tx, other_scope)
     finally:
         await other.close()
-    assert (bulk.created, bulk.merged, bulk.skipped) == (one_by_one.created, one_by_one.merged, one_by_one.skipped)
+    assert (bulk.created, bulk.merged, bulk.skipped) == (
+        one_by_one.created,
+        one_by_one.merged,
+        one_by_one.skipped,
+    )
     fields = {"full_name", "company", "emails", "phones", "notes", "tags", "title"}
     assert sorted(str(c.model_dump(include=fields)) for c in await _all(transactions, scope)) == sorted(
         str(c.model_dump(include=fields)) for c in reference
@@ -226,10 +260,17 @@ async def test_import_schedules_no_follow_ups_unless_asked(transactions, scope):
 
 async def test_dry_run_reports_what_would_happen_and_saves_nothing(transactions, scope):
     await _import(transactions, scope, DATA / "google_contacts.csv")
-    text = "Name,Email\r\nCarla Rossi,carla@rossi-figli.it\r\nNew Person,new@example.com\r\nNew Person,new@example.com\r\n"
+    text = (
+        "Name,Email\r\nCarla Rossi,carla@rossi-figli.it\r\n"
+        "New Person,new@example.com\r\nNew Person,new@example.com\r\n"
+    )
     result = await _import(transactions, scope, text, dry_run=True)
     assert (result.dry_run, result.created, result.merged, result.skipped, result.committed_through) == (
-        True, 1, 1, 1, 0
+        True,
+        1,
+        1,
+        1,
+        0,
     )
     assert len(await _all(transactions, scope)) == 3
 
@@ -246,7 +287,7 @@ async def test_a_50_mb_file_is_refused_with_a_clear_message(tmp_path, scope):
     message = str(refused.value)
     assert message.startswith("path: is 50.0 MB; imports are limited to 33.6 MB (LEAD_MCP_IMPORT_MAX_BYTES)")
     assert "Split the file" in message
-    with pytest.raises(InvalidInput, match="^content: is "):
+    with pytest.raises(InvalidInput, match=r"^content: is "):
         ImportSource.from_content("x" * 40_000_000, scope.settings)
 
 
@@ -276,7 +317,9 @@ async def _break_the_store(database_url: str) -> None:
     """Make every later insert into contacts fail, as a full disk or a dropped table would."""
     if database_url.startswith("sqlite"):
         raw = sqlite3.connect(database_url.split("///", 1)[1])
-        raw.execute("CREATE TRIGGER broken BEFORE INSERT ON contacts BEGIN INSERT INTO no_such_table VALUES (1); END")
+        raw.execute(
+            "CREATE TRIGGER broken BEFORE INSERT ON contacts BEGIN INSERT INTO no_such_table VALUES (1); END"
+        )
         raw.commit()
         raw.close()
         return

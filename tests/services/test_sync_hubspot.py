@@ -20,7 +20,6 @@ from lead_mcp.services import contacts
 from lead_mcp.services.exchange import ImportSource, import_contacts
 from lead_mcp.services.hubspot import sync_hubspot
 from lead_mcp.services.scope import Scope
-from tests.exchange_support import scope, state, transactions  # noqa: F401 - fixtures
 from tests.fake_hubspot import FakeHubSpot, serve
 
 
@@ -36,16 +35,23 @@ async def http() -> Any:
         yield client
 
 
-def _client(http: httpx.AsyncClient, fake: FakeHubSpot, token: str | None = None, **options: Any) -> HubSpotClient:
+def _client(
+    http: httpx.AsyncClient, fake: FakeHubSpot, token: str | None = None, **options: Any
+) -> HubSpotClient:
     options.setdefault("backoff_base", 0.01)
     return HubSpotClient(http, token=SecretStr(token or fake.token), base_url=fake.url, **options)
 
 
 async def _people(transactions: Any, scope: Scope, with_email: int, without_email: int = 0) -> None:
-    rows = [f"Person {i},Last{i},p{i}@example.com,+1 415 555 {i:04d},Company {i},Engineer" for i in range(with_email)]
+    rows = [
+        f"Person {i},Last{i},p{i}@example.com,+1 415 555 {i:04d},Company {i},Engineer"
+        for i in range(with_email)
+    ]
     rows += [f"Phone Only {i},,,+1 212 555 {i:04d},," for i in range(without_email)]
     text = "First Name,Last Name,Email,Phone,Company,Title\r\n" + "\r\n".join(rows) + "\r\n"
-    result = await import_contacts(transactions, scope, source=ImportSource.from_content(text, scope.settings))
+    result = await import_contacts(
+        transactions, scope, source=ImportSource.from_content(text, scope.settings)
+    )
     assert result.created == with_email + without_email
 
 
@@ -88,7 +94,9 @@ async def test_sync_hubspot_upserts_by_email_in_batches_of_at_most_100(transacti
     assert {link.hubspot_id for link in links} == {c["id"] for c in hubspot.contacts.values()}
 
 
-async def test_sync_hubspot_is_idempotent_and_pushes_only_what_changed(transactions, scope, hubspot, http, clock):
+async def test_sync_hubspot_is_idempotent_and_pushes_only_what_changed(
+    transactions, scope, hubspot, http, clock
+):
     await _people(transactions, scope, with_email=3)
     await sync_hubspot(transactions, scope, hubspot=_client(http, hubspot))
     sent = len(hubspot.upserts())
@@ -115,7 +123,9 @@ async def test_sync_hubspot_is_idempotent_and_pushes_only_what_changed(transacti
     assert (later.pushed, later.unchanged) == (0, 0)
 
 
-async def test_sync_hubspot_waits_out_retry_after_and_retries_server_errors(transactions, scope, hubspot, http):
+async def test_sync_hubspot_waits_out_retry_after_and_retries_server_errors(
+    transactions, scope, hubspot, http
+):
     await _people(transactions, scope, with_email=2)
     hubspot.properties.add("lead_mcp_source")
     hubspot.cue(429, **{"Retry-After": "1"})  # the first call (the property lookup) is rate limited,
@@ -159,7 +169,12 @@ async def test_sync_hubspot_reports_each_contact_hubspot_refuses_and_pushes_the_
     assert failure.email == "p3@example.com"
     assert failure.reason.startswith("HubSpot answered 400: Property values were not valid")
     assert "INVALID_EMAIL" in failure.reason
-    assert sorted(hubspot.contacts) == ["p0@example.com", "p1@example.com", "p2@example.com", "p4@example.com"]
+    assert sorted(hubspot.contacts) == [
+        "p0@example.com",
+        "p1@example.com",
+        "p2@example.com",
+        "p4@example.com",
+    ]
 
 
 async def test_sync_hubspot_pushes_without_the_source_when_the_property_cannot_be_made(
@@ -173,7 +188,9 @@ async def test_sync_hubspot_pushes_without_the_source_when_the_property_cannot_b
     assert "crm.schemas.contacts.write" in result.warnings[0]
 
 
-async def test_sync_hubspot_never_shows_the_token_in_errors_or_logs(transactions, scope, hubspot, http, caplog):
+async def test_sync_hubspot_never_shows_the_token_in_errors_or_logs(
+    transactions, scope, hubspot, http, caplog
+):
     caplog.set_level(logging.DEBUG)
     await _people(transactions, scope, with_email=1)
     wrong = "pat-na1-wrong-secret-9999"
@@ -197,9 +214,15 @@ async def test_sync_hubspot_without_a_token_says_how_to_get_one(http):
 
 async def test_sync_hubspot_pushes_exactly_the_given_contacts(transactions, scope, hubspot, http):
     async with transactions(write=True) as session:
-        one = await contacts.add_contact(session, scope, data=ContactCreate(full_name="Una One", emails=["una@x.io"]))
-        await contacts.add_contact(session, scope, data=ContactCreate(full_name="Two Tu", emails=["two@x.io"]))
-    result = await sync_hubspot(transactions, scope, hubspot=_client(http, hubspot), contact_ids=[one.contact.id])
+        one = await contacts.add_contact(
+            session, scope, data=ContactCreate(full_name="Una One", emails=["una@x.io"])
+        )
+        await contacts.add_contact(
+            session, scope, data=ContactCreate(full_name="Two Tu", emails=["two@x.io"])
+        )
+    result = await sync_hubspot(
+        transactions, scope, hubspot=_client(http, hubspot), contact_ids=[one.contact.id]
+    )
     assert result.pushed == 1 and list(hubspot.contacts) == ["una@x.io"]
     props = hubspot.contacts["una@x.io"]["properties"]
     assert (props["firstname"], props["lastname"], props["lead_mcp_source"]) == ("Una", "One", "manual")

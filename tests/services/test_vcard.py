@@ -89,7 +89,9 @@ def test_card_has_crlf_line_ends_and_every_field():
 
 
 def test_card_without_a_name_falls_back_to_company_then_email_for_fn():
-    assert "FN:Acme\r\n" in vcard.card(Card(full_name=None, given_name=None, family_name=None, company="Acme"))
+    assert "FN:Acme\r\n" in vcard.card(
+        Card(full_name=None, given_name=None, family_name=None, company="Acme")
+    )
     nameless = Card(full_name=None, given_name=None, family_name=None, emails=["x@y.io"])
     assert "FN:x@y.io\r\n" in vcard.card(nameless)
 
@@ -117,7 +119,7 @@ def test_reader_unfolds_lines_and_decodes_quoted_printable_with_soft_breaks():
 def test_reader_honours_charset_bare_types_groups_and_quoted_params():
     data = (
         b"BEGIN:VCARD\r\nVERSION:2.1\r\nFN;CHARSET=ISO-8859-1:Luc\xeda\r\nTEL;CELL;PREF:+34 612 345 678\r\n"
-        b"item1.EMAIL;type=INTERNET:l@x.es\r\nADR;LABEL=\"a: b\";TYPE=work:;;Calle 1;Madrid;;;\r\nEND:VCARD\r\n"
+        b'item1.EMAIL;type=INTERNET:l@x.es\r\nADR;LABEL="a: b";TYPE=work:;;Calle 1;Madrid;;;\r\nEND:VCARD\r\n'
     )
     (card,) = _read(data)
     assert card.first("FN").value == "Lucía"

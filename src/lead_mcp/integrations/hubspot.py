@@ -157,7 +157,7 @@ class HubSpotClient:
         return self._mask(f"HubSpot answered {answer.status}: {answer.message}")
 
     async def batch_upsert(self, inputs: list[dict[str, Any]]) -> Answer:
-        """POST batch/upsert with up to 100 inputs ``{"id": email, "idProperty": "email", "properties": ...}``."""
+        """POST batch/upsert: up to 100 inputs ``{"id": email, "idProperty": "email", "properties": ...}``."""
         if len(inputs) > MAX_BATCH:
             raise ValueError(f"at most {MAX_BATCH} inputs per batch")
         return await self.request("POST", UPSERT_PATH, {"inputs": inputs})
@@ -180,7 +180,7 @@ class HubSpotClient:
                 "type": "string",
                 "fieldType": "text",
                 "groupName": "contactinformation",
-                "description": "Where lead-mcp captured this lead (manual, card_scan, card_form, import ...).",
+                "description": "Where lead-mcp captured this lead (manual, card_scan, import ...).",
             },
         )
         if created.status in (200, 201, 409):

@@ -26,6 +26,7 @@ from datetime import date, datetime, time
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 from sqlalchemy import Row, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -63,7 +64,9 @@ def hubspot_properties(row: Any, source_property: str | None) -> dict[str, str]:
         "phone": row.phones[0] if row.phones else None,
         "company": row.company,
         "jobtitle": row.title,
-        "website": (row.website if "://" in row.website else f"https://{row.website}") if row.website else None,
+        "website": (row.website if "://" in row.website else f"https://{row.website}")
+        if row.website
+        else None,
         "lifecyclestage": LIFECYCLE_STAGE.get(row.stage, "lead"),
     }
     if source_property:
@@ -87,7 +90,9 @@ def parse_since(value: str | None, scope: Scope) -> datetime | None:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise InvalidInput(
-            "since", f"{value!r} is not an ISO date or date-time", "Give e.g. 2026-03-01 or 2026-03-01T09:00:00+01:00"
+            "since",
+            f"{value!r} is not an ISO date or date-time",
+            "Give e.g. 2026-03-01 or 2026-03-01T09:00:00+01:00",
         ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=scope.zone)
@@ -128,8 +133,11 @@ async def _page(
     elif since is not None:
         stmt = stmt.where(ContactRow.updated_at >= since)
     else:
-        stmt = stmt.where(or_(HubSpotLink.contact_id.is_(None), ContactRow.updated_at > HubSpotLink.pushed_at))
-    return (await session.execute(stmt.order_by(ContactRow.pk).limit(PAGE))).all()
+        stmt = stmt.where(
+            or_(HubSpotLink.contact_id.is_(None), ContactRow.updated_at > HubSpotLink.pushed_at)
+        )
+    result = await session.execute(stmt.order_by(ContactRow.pk).limit(PAGE))
+    return list(result.all())  # type: ignore[arg-type]
 
 
 class _Run:
@@ -143,7 +151,9 @@ class _Run:
         self.failures: list[SyncFailure] = []
 
     def fail(self, row: Any, email: str | None, reason: str) -> None:
-        self.failures.append(SyncFailure(contact_id=row.id, full_name=row.full_name, email=email, reason=reason))
+        self.failures.append(
+            SyncFailure(contact_id=row.id, full_name=row.full_name, email=email, reason=reason)
+        )
 
     async def push(self, batch: list[tuple[Any, dict[str, str], str]]) -> None:
         """Upsert one batch (splitting it on a 400 to find the records HubSpot refuses) and record it."""
@@ -174,7 +184,9 @@ class _Run:
                 email = props["email"]
                 item = by_email.get(email.lower())
                 if item is None or not item.get("id"):
-                    reason = next((m for m in errors if email.lower() in m.lower()), errors[0] if errors else "")
+                    reason = next(
+                        (m for m in errors if email.lower() in m.lower()), errors[0] if errors else ""
+                    )
                     self.fail(row, email, f"HubSpot did not accept it{': ' + reason if reason else ''}")
                     continue
                 if item.get("new"):
@@ -233,8 +245,9 @@ async def sync_hubspot(
             usable, why = await hubspot.ensure_text_property(source_property, "lead-mcp source")
             if not usable:
                 run.result.warnings.append(
-                    f"the lead source was not pushed: property {source_property!r} is missing and could not be "
-                    f"created ({why}); create it in HubSpot or give the app the crm.schemas.contacts.write scope"
+                    f"the lead source was not pushed: property {source_property!r} is missing and "
+                    f"could not be created ({why}); create it in HubSpot or give the app the "
+                    "crm.schemas.contacts.write scope"
                 )
                 source_property = None
         batch: list[tuple[Any, dict[str, str], str]] = []
@@ -242,7 +255,11 @@ async def sync_hubspot(
             seen += 1
             props = hubspot_properties(row, source_property)
             if "email" not in props:
-                run.fail(row, None, "no email address: HubSpot matches contacts by email; add one with update_contact")
+                run.fail(
+                    row,
+                    None,
+                    "no email address: HubSpot matches contacts by email; add one with update_contact",
+                )
                 continue
             digest = properties_hash(props)
             if row.pushed_hash == digest and (row.pushed_email or "").lower() == props["email"].lower():
@@ -255,8 +272,10 @@ async def sync_hubspot(
         if batch:
             await run.push(batch)
         if progress is not None:
-            await progress(seen, None, f"{seen} contacts checked, {run.result.created + run.result.updated} pushed")
-        await anyio.sleep(0)
+            await progress(
+                seen, None, f"{seen} contacts checked, {run.result.created + run.result.updated} pushed"
+            )
+        await anyio.lowlevel.checkpoint()
         if len(rows) < PAGE:
             break
     result = run.result

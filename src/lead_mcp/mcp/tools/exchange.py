@@ -24,17 +24,21 @@ from lead_mcp.services import hubspot as hubspot_service
 from lead_mcp.services.exchange import ImportSource, Transactions
 from lead_mcp.services.scope import Scope
 
-SYNC = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=True)
+SYNC = ToolAnnotations(
+    read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=True
+)
 HUBSPOT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 
 ContactIds = Annotated[
     list[Annotated[str, Field(max_length=64)]] | None,
-    Field(description="Ids of the contacts to include (from search_contacts); omit for all.", max_length=10_000),
+    Field(
+        description="Ids of the contacts to include (from search_contacts); omit for all.", max_length=10_000
+    ),
 ]
 Query = Annotated[
     str | None,
     Field(
-        description="Plain words to select contacts, as in search_contacts (a name, company, domain, tag...). "
+        description="Plain words to select contacts, as in search_contacts (name, company, domain...). "
         "Give contact_ids or query, not both; neither means every contact.",
         max_length=500,
     ),
@@ -55,7 +59,9 @@ async def batches(ctx: Context[Any, Any]) -> AsyncIterator[tuple[Transactions, S
     except LeadError as exc:
         raise ToolError(str(exc)) from exc
     except OperationalError as exc:
-        raise ToolError("The store is busy or unreachable right now. Try the same call again in a moment.") from exc
+        raise ToolError(
+            "The store is busy or unreachable right now. Try the same call again in a moment."
+        ) from exc
     except DBAPIError as exc:
         raise ToolError("The store refused a change (a constraint failed). Call the tool again.") from exc
 
@@ -86,8 +92,9 @@ def _export_result(result: ExportResult) -> CallToolResult:
         blocks = [
             TextContent(
                 type="text",
-                text=f"Exported {result.count} contacts ({result.bytes / 1_000_000:.1f} MB). Too big to show inline: "
-                f"read the resource {result.resource_uri} (available until {result.expires_at:%Y-%m-%d %H:%M} UTC).",
+                text=f"Exported {result.count} contacts ({result.bytes / 1_000_000:.1f} MB). Too big to "
+                f"show inline: read the resource {result.resource_uri} (available until "
+                f"{result.expires_at:%Y-%m-%d %H:%M} UTC).",
             ),
             ResourceLink(
                 type="resource_link",
@@ -121,7 +128,12 @@ def register(server: MCPServer[Any]) -> None:
         """
         async with batches(ctx) as (transactions, scope, _state):
             result = await exchange.export_vcard(
-                transactions, scope, contact_ids=contact_ids, query=query, version=version, progress=_reporter(ctx)
+                transactions,
+                scope,
+                contact_ids=contact_ids,
+                query=query,
+                version=version,
+                progress=_reporter(ctx),
             )
         return _export_result(result)
 
@@ -152,7 +164,7 @@ def register(server: MCPServer[Any]) -> None:
         content: Annotated[
             str | None,
             Field(
-                description="The file's text: a .vcf (vCard 2.1/3.0/4.0) or a .csv (any CSV with a header row, "
+                description="The file's text: a .vcf (vCard 2.1/3.0/4.0) or a .csv (any CSV with a header, "
                 "LinkedIn Connections.csv, Google Contacts export). For big files use path instead.",
                 max_length=64_000_000,
             ),
@@ -171,11 +183,14 @@ def register(server: MCPServer[Any]) -> None:
         ] = "auto",
         follow_up: Annotated[
             bool,
-            Field(description="Schedule a first follow-up (due today) for each new contact. Default false: "
-                  "an import should not flood the due list."),
+            Field(
+                description="Schedule a first follow-up (due today) for each new contact. Default false: "
+                "an import should not flood the due list."
+            ),
         ] = False,
         dry_run: Annotated[
-            bool, Field(description="Only report what would be created, merged, skipped or refused; save nothing.")
+            bool,
+            Field(description="Only report what would be created, merged, skipped or refused; save nothing."),
         ] = False,
     ) -> ImportResult:
         """Import contacts from a vCard or CSV file: duplicates are merged, never doubled.
@@ -188,7 +203,9 @@ def register(server: MCPServer[Any]) -> None:
         """
         async with batches(ctx) as (transactions, scope, state):
             if (content is None) == (path is None):
-                raise InvalidInput("content", "give content or path (one of them)", "Pass the text, or a file path")
+                raise InvalidInput(
+                    "content", "give content or path (one of them)", "Pass the text, or a file path"
+                )
             if content is not None:
                 source = ImportSource.from_content(content, state.settings)
             else:
@@ -233,7 +250,11 @@ def register(server: MCPServer[Any]) -> None:
                     http, token=state.settings.hubspot_token, base_url=state.settings.hubspot_base_url
                 )
                 return await hubspot_service.sync_hubspot(
-                    transactions, scope, hubspot=client, contact_ids=contact_ids, since=since,
+                    transactions,
+                    scope,
+                    hubspot=client,
+                    contact_ids=contact_ids,
+                    since=since,
                     progress=_reporter(ctx),
                 )
 

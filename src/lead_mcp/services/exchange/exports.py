@@ -31,7 +31,8 @@ from lead_mcp.services.scope import Scope
 
 INLINE_MAX = 1000
 MAX_IDS = 10_000
-EXPORT_TTL = timedelta(hours=24)
+TTL_HOURS = 24
+EXPORT_TTL = timedelta(hours=TTL_HOURS)
 PAGE = 1000
 CHUNK_CHARS = 1_000_000
 MIME = {"vcard": "text/vcard", "csv": "text/csv"}
@@ -79,22 +80,30 @@ async def select_contacts(
 ) -> Selection:
     """Check the arguments (ids exist, query is searchable) and describe the selection."""
     if contact_ids and query and query.strip():
-        raise InvalidInput("query", "give contact_ids or query, not both", "Drop one of them; give neither for all")
+        raise InvalidInput(
+            "query", "give contact_ids or query, not both", "Drop one of them; give neither for all"
+        )
     if contact_ids:
         ids = list(dict.fromkeys(i.strip() for i in contact_ids if i and i.strip()))
         if len(ids) > MAX_IDS:
-            raise InvalidInput("contact_ids", f"has {len(ids)} ids; at most {MAX_IDS}", "Export by query or all")
+            raise InvalidInput(
+                "contact_ids", f"has {len(ids)} ids; at most {MAX_IDS}", "Export by query or all"
+            )
         found: set[str] = set()
         for start in range(0, len(ids), 500):
             rows = await session.execute(
-                select(ContactRow.id).where(ContactRow.id.in_(ids[start : start + 500]), ContactRow.deleted_at.is_(None))
+                select(ContactRow.id).where(
+                    ContactRow.id.in_(ids[start : start + 500]), ContactRow.deleted_at.is_(None)
+                )
             )
             found.update(rows.scalars())
         missing = [i for i in ids if i not in found]
         if missing:
             shown = ", ".join(repr(m) for m in missing[:5]) + (" ..." if len(missing) > 5 else "")
             raise InvalidInput(
-                "contact_ids", f"no contact {shown} in this workspace", "Call search_contacts to find the right ids"
+                "contact_ids",
+                f"no contact {shown} in this workspace",
+                "Call search_contacts to find the right ids",
             )
         return Selection(contact_ids=ids)
     if query and query.strip():
@@ -105,7 +114,7 @@ async def select_contacts(
     return Selection()
 
 
-def _filtered(session: AsyncSession, stmt: Select[Any], selection: Selection) -> Select[Any]:
+def _filtered(session: AsyncSession, stmt: Any, selection: Selection) -> Any:
     stmt = stmt.where(ContactRow.deleted_at.is_(None))
     if selection.contact_ids is not None:
         stmt = stmt.where(ContactRow.id.in_(selection.contact_ids))
@@ -181,7 +190,7 @@ async def write_export(
         if format == "csv":
             text = "".join(writer.row(csv_cells(r)) for r in rows)
         else:
-            text = "".join(vcard.card(r, version) for r in rows)  # type: ignore[arg-type]
+            text = "".join(vcard.card(r, version) for r in rows)
         count += len(rows)
         size += len(text.encode("utf-8"))
         await sink(text)
@@ -246,17 +255,34 @@ async def _export(
                 parts.append(text)
 
             count, size = await write_export(
-                session, selection, format=fmt, sink=collect, version=version or "3.0", bom=bom,
-                total=total, progress=progress,
+                session,
+                selection,
+                format=fmt,
+                sink=collect,
+                version=version or "3.0",
+                bom=bom,
+                total=total,
+                progress=progress,
             )
             return ExportResult(
-                format=fmt, version=version, count=count, bytes=size, filename=filename, content="".join(parts)
+                format=fmt,
+                version=version,
+                count=count,
+                bytes=size,
+                filename=filename,
+                content="".join(parts),
             )
         export_id = await _start_stored(transactions, scope, fmt, version, filename)
         store = _ChunkStore(transactions, scope, export_id)
         count, size = await write_export(
-            session, selection, format=fmt, sink=store.write, version=version or "3.0", bom=bom,
-            total=total, progress=progress,
+            session,
+            selection,
+            format=fmt,
+            sink=store.write,
+            version=version or "3.0",
+            bom=bom,
+            total=total,
+            progress=progress,
         )
         await store.flush()
     expires_at = scope.now() + EXPORT_TTL
@@ -328,7 +354,10 @@ class _ChunkStore:
         async with self.transactions(write=True) as session:
             session.add(
                 ExportChunk(
-                    export_id=self.export_id, seq=self.seq, workspace_id=self.scope.workspace_id, content=content
+                    export_id=self.export_id,
+                    seq=self.seq,
+                    workspace_id=self.scope.workspace_id,
+                    content=content,
                 )
             )
         self.seq += 1
@@ -341,7 +370,7 @@ async def read_export(session: AsyncSession, scope: Scope, *, export_id: str, fo
     ).scalar_one_or_none()
     if row is None or not row.complete or row.expires_at <= scope.now():
         raise NotFound(
-            f"export {export_id!r} does not exist or has expired (exports are kept {int(EXPORT_TTL.total_seconds() // 3600)} "
+            f"export {export_id!r} does not exist or has expired (exports are kept {TTL_HOURS} "
             f"hours); call export_{'vcard' if format == 'vcard' else 'csv'} again"
         )
     chunks = await session.execute(
@@ -353,4 +382,4 @@ async def read_export(session: AsyncSession, scope: Scope, *, export_id: str, fo
 async def contact_vcard(session: AsyncSession, scope: Scope, *, contact_id: str, version: str = "3.0") -> str:
     """One contact as a vCard (lead://contacts/{id}.vcf)."""
     row = await load_contact(session, contact_id)
-    return vcard.card(row, _check_version(version))  # type: ignore[arg-type]
+    return vcard.card(row, _check_version(version))

@@ -28,7 +28,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import anyio
-from sqlalchemy import insert, select
+import anyio.lowlevel
+from sqlalchemy import Table, insert, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -133,7 +134,9 @@ class Plan:
 def detect_format(source: ImportSource, requested: str) -> str:
     """vcard or a CSV flavour, from the argument or the first bytes."""
     if requested not in FORMATS:
-        raise InvalidInput("format", f"{requested!r} is not a known format", "Use auto, vcard, csv, linkedin or google")
+        raise InvalidInput(
+            "format", f"{requested!r} is not a known format", "Use auto, vcard, csv, linkedin or google"
+        )
     if requested != "auto":
         return requested
     head = source.head().lstrip()
@@ -180,7 +183,9 @@ def plan(source: ImportSource, scope: Scope, requested_format: str) -> Plan:
                 yield Item(number=row.number, line=row.line, error=row.error, offset=offset)
                 continue
             mapped = mapping.from_csv(row, header, region)
-            item = Item(number=row.number, line=row.line, data=mapped.data, warnings=mapped.warnings, offset=offset)
+            item = Item(
+                number=row.number, line=row.line, data=mapped.data, warnings=mapped.warnings, offset=offset
+            )
             yield _prepared(item, scope)
         result.unmapped = [header.cells[i] or f"column {i + 1}" for i in sorted(result._has_data)]
 
@@ -195,7 +200,9 @@ def _vcard_items(source: ImportSource, scope: Scope, region: str) -> Iterator[It
             yield Item(number=card.number, line=card.line, error=card.error, offset=offset)
             continue
         mapped = mapping.from_vcard(card, region)
-        item = Item(number=card.number, line=card.line, data=mapped.data, warnings=mapped.warnings, offset=offset)
+        item = Item(
+            number=card.number, line=card.line, data=mapped.data, warnings=mapped.warnings, offset=offset
+        )
         yield _prepared(item, scope)
 
 
@@ -220,21 +227,22 @@ def _prepared(item: Item, scope: Scope) -> Item:
 
 def _drop_bad_value(data: ContactCreate, field_name: str, region: str) -> str | None:
     """Remove the value ``prepare`` refused (rare, so found by trying each); a warning, or None if fatal."""
-    checks = {
-        "email": ("emails", lambda v: normalize.normalize_email(v), "not an email address"),
-        "phone": ("phones", lambda v: normalize.normalize_phone(v, region), "not a phone number"),
-    }
     if field_name == "website" and data.website:
         shown = data.website
         data.website = None
         return f"website {shown[:80]!r} dropped: not a web address"
-    if field_name not in checks:
+    if field_name == "email":
+        values, why = data.emails, "not an email address"
+    elif field_name == "phone":
+        values, why = data.phones, "not a phone number"
+    else:
         return None
-    attribute, check, why = checks[field_name]
-    values: list[str] = getattr(data, attribute)
     for value in values:
         try:
-            check(value)
+            if field_name == "email":
+                normalize.normalize_email(value)
+            else:
+                normalize.normalize_phone(value, region)
         except InvalidInput:
             values.remove(value)
             return f"{field_name} {value[:80]!r} dropped: {why}"
@@ -285,7 +293,12 @@ async def import_contacts(
             try:
                 async with transactions(write=not dry_run) as session:
                     await _apply_batch(
-                        session, scope, batch, tally, follow_up=follow_up, dry_run=dry_run,
+                        session,
+                        scope,
+                        batch,
+                        tally,
+                        follow_up=follow_up,
+                        dry_run=dry_run,
                         claimed_across=claimed_across,
                     )
             except (SQLAlchemyError, OSError) as exc:
@@ -297,11 +310,13 @@ async def import_contacts(
             # Progress must grow with every report; records parsed together can share an offset.
             reported = min(source.progress.total, max(batch[-1].offset, reported + 1))
             await progress(reported, source.progress.total, f"{total.records} records: {total.summary()}")
-        await anyio.sleep(0)  # let other requests run between batches
+        await anyio.lowlevel.checkpoint()  # let other requests run between batches
         batch = ahead.get("next")
     if total.records == 0 and the_plan.format == "vcard":
         raise InvalidInput(
-            source_field(source), "holds no vCard (no BEGIN:VCARD ... END:VCARD)", "Give the text of a .vcf file"
+            source_field(source),
+            "holds no vCard (no BEGIN:VCARD ... END:VCARD)",
+            "Give the text of a .vcf file",
         )
     return ImportResult(
         format=the_plan.format,
@@ -327,7 +342,8 @@ def _interrupted(total: Tally, batch: list[Item], dry_run: bool, exc: BaseExcept
     log.warning("import stopped at %s: %s", where, type(exc).__name__)
     if dry_run:
         return ImportInterrupted(
-            f"The dry run stopped at {where}: the store failed ({type(exc).__name__}). Nothing was saved; try again."
+            f"The dry run stopped at {where}: the store failed ({type(exc).__name__}). "
+            "Nothing was saved; try again."
         )
     saved = (
         f"records 1 to {total.last_number} were saved ({total.summary()})"
@@ -378,14 +394,15 @@ async def _live_rows(session: AsyncSession, ids: set[str]) -> dict[str, ContactR
     return out
 
 
-async def _bare_contacts(session: AsyncSession, names: set[str | None]) -> dict[str | None, list[ContactRow]]:
+async def _bare_contacts(session: AsyncSession, names: set[str]) -> dict[str | None, list[ContactRow]]:
     """Stored contacts without any de-duplication key, by full name."""
     found: dict[str | None, list[ContactRow]] = {}
-    listed = [n for n in names if n]
+    listed = sorted(names)
     for start in range(0, len(listed), KEY_QUERY_CHUNK):
         rows = await session.execute(
             select(ContactRow).where(
-                ContactRow.full_name.in_(listed[start : start + KEY_QUERY_CHUNK]), ContactRow.deleted_at.is_(None)
+                ContactRow.full_name.in_(listed[start : start + KEY_QUERY_CHUNK]),
+                ContactRow.deleted_at.is_(None),
             )
         )
         for row in rows.scalars():
@@ -440,7 +457,9 @@ async def _apply_batch(
     # A record with only a name (no email, phone or company) has no key for add_contact to match.
     # So that importing a file again adds nothing, such a record is skipped when a stored contact
     # with the same name and no keys already holds everything it brings.
-    bare_names = {i.prepared.full_name for i in valid if not i.keys and i.prepared and i.prepared.full_name}
+    bare_names: set[str] = {
+        i.prepared.full_name for i in valid if not i.keys and i.prepared and i.prepared.full_name
+    }
     bare_rows = await _bare_contacts(session, bare_names) if bare_names else {}
     bare_seen: set[tuple[str | None, str | None]] = set()
 
@@ -459,7 +478,9 @@ async def _apply_batch(
         keys = item.keys
         if not keys and not follow_up:
             signature = (item.prepared.full_name, item.prepared.notes)
-            known = any(_brings_nothing(item.prepared, row, owners) for row in bare_rows.get(signature[0], []))
+            known = any(
+                _brings_nothing(item.prepared, row, owners) for row in bare_rows.get(signature[0], [])
+            )
             if known or signature in bare_seen:
                 tally.skipped += 1
                 continue
@@ -476,7 +497,12 @@ async def _apply_batch(
             else:
                 pending.append(item)
             continue
-        if stored is not None and not in_batch and not follow_up and _brings_nothing(item.prepared, stored, owners):
+        if (
+            stored is not None
+            and not in_batch
+            and not follow_up
+            and _brings_nothing(item.prepared, stored, owners)
+        ):
             tally.skipped += 1
             continue
         if dry_run:
@@ -518,6 +544,12 @@ async def _add_one(
     name_key = normalize.name_key(contact.full_name, contact.company)
     if name_key:
         claimed[("name", name_key)] = item.number
+
+
+def _table(model: type[Any]) -> Table:
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
 
 
 def _row_values(scope: Scope, prepared: Prepared, contact_id: str) -> dict[str, Any]:
@@ -574,15 +606,21 @@ async def _insert_new(session: AsyncSession, scope: Scope, items: list[Item], ta
             # Core inserts on the tables: one multi-row statement per page (the ORM would split the
             # rows into many small groups by which optional fields are empty).
             table = ContactRow.__table__
+            assert isinstance(table, Table)
             result = await session.execute(insert(table).returning(table.c.id, table.c.pk), values)
             pks = {row[0]: row[1] for row in result}
             keys = [
-                {"workspace_id": scope.workspace_id, "kind": kind, "value": value, "contact_id": ids[item.number]}
+                {
+                    "workspace_id": scope.workspace_id,
+                    "kind": kind,
+                    "value": value,
+                    "contact_id": ids[item.number],
+                }
                 for item in items
                 for kind, value in item.keys
             ]
             if keys:  # a bare name (no company) has no de-duplication key
-                await session.execute(insert(ContactKey.__table__), keys)
+                await session.execute(insert(_table(ContactKey)), keys)
             tags = [
                 {"workspace_id": scope.workspace_id, "tag": tag, "contact_pk": pks[ids[item.number]]}
                 for item in items
@@ -590,7 +628,7 @@ async def _insert_new(session: AsyncSession, scope: Scope, items: list[Item], ta
                 for tag in item.prepared.tags
             ]
             if tags:
-                await session.execute(insert(ContactTag.__table__), tags)
+                await session.execute(insert(_table(ContactTag)), tags)
             now = scope.now()
             changes = [
                 {
@@ -607,7 +645,7 @@ async def _insert_new(session: AsyncSession, scope: Scope, items: list[Item], ta
                 }
                 for item in items
             ]
-            await session.execute(insert(ContactChange.__table__), changes)
+            await session.execute(insert(_table(ContactChange)), changes)
     except IntegrityError:
         # Another writer took one of these keys since they were read: add them one by one instead.
         log.info("bulk insert of %d contacts clashed with a concurrent write; adding one by one", len(items))

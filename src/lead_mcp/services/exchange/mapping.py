@@ -54,7 +54,7 @@ def from_vcard(card: vcard.RawCard, region: str) -> Mapped:
     given = family = None
     n = card.first("N")
     if n is not None:
-        parts = vcard.structured(n) + ["", "", "", "", ""]
+        parts = [*vcard.structured(n), "", "", "", "", ""]
         family, given = parts[0] or None, parts[1] or None
         middle = parts[2] or None
         if middle and given:
@@ -64,11 +64,20 @@ def from_vcard(card: vcard.RawCard, region: str) -> Mapped:
     if org is not None:
         company = ", ".join(p for p in vcard.structured(org) if p) or None
     emails = _checked_emails([vcard.unescape_text(p.value) for p in _by_pref(card.all("EMAIL"))], warnings)
-    phones = _checked_phones([vcard.unescape_text(p.value) for p in _by_pref(card.all("TEL"))], region, warnings)
+    phones = _checked_phones(
+        [vcard.unescape_text(p.value) for p in _by_pref(card.all("TEL"))], region, warnings
+    )
     full_name = first_text("FN")
     # Writers (ours included) fall back to the company or an address when a card has no name.
-    if full_name and not (given or family) and (
-        full_name == company or full_name in emails or full_name in phones or full_name == "Unnamed contact"
+    if (
+        full_name
+        and not (given or family)
+        and (
+            full_name == company
+            or full_name in emails
+            or full_name in phones
+            or full_name == "Unnamed contact"
+        )
     ):
         full_name = None
     url = card.first("URL")
@@ -166,8 +175,17 @@ def from_csv(row: CsvRow, header: Header, region: str) -> Mapped:
             linkedin_url = value
         elif kind == "connected_on":
             connected_on = value
-        elif kind in {"full_name", "given_name", "middle_name", "family_name", "company", "title", "website",
-                      "address", "met_at"}:
+        elif kind in {
+            "full_name",
+            "given_name",
+            "middle_name",
+            "family_name",
+            "company",
+            "title",
+            "website",
+            "address",
+            "met_at",
+        }:
             single.setdefault(kind, value.split(LIST_SPLIT_GOOGLE)[0].strip())
     given = single.get("given_name")
     if given and single.get("middle_name"):

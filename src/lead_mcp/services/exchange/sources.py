@@ -60,7 +60,9 @@ def resolve_under_roots(raw: str, settings: Settings, *, field_name: str = "path
             "Move the file into " + _roots_text(roots) + " (LEAD_MCP_SCAN_ROOTS) and pass that path",
         )
     if not real.is_file():
-        raise InvalidInput(field_name, f"{raw!r} is not a regular file", "Give the path of a .vcf or .csv file")
+        raise InvalidInput(
+            field_name, f"{raw!r} is not a regular file", "Give the path of a .vcf or .csv file"
+        )
     return real
 
 
@@ -103,7 +105,9 @@ class ImportSource:
         try:
             size = path.stat().st_size
         except OSError as exc:
-            raise InvalidInput(field_name, f"cannot read {str(path)!r} ({exc.strerror})", "Check the path") from None
+            raise InvalidInput(
+                field_name, f"cannot read {str(path)!r} ({exc.strerror})", "Check the path"
+            ) from None
         if size > settings.import_max_bytes:
             raise _size_error(field_name, size, settings.import_max_bytes)
         return cls(label=str(path), size=size, path=path)
@@ -133,8 +137,6 @@ class ImportSource:
                     self.progress.done = min(self.size, self.progress.done + len(line) * 2)
                     yield number, line.encode("utf-8")
                 return
-            for number, line in enumerate(stream, 1):
-                self.progress.done += len(line)
-                if number == 1:
-                    line = line.removeprefix(codecs.BOM_UTF8)
-                yield number, line
+            for number, raw in enumerate(stream, 1):
+                self.progress.done += len(raw)
+                yield number, raw.removeprefix(codecs.BOM_UTF8) if number == 1 else raw

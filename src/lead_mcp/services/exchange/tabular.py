@@ -305,7 +305,11 @@ def read_rows(lines: Iterable[tuple[int, bytes]]) -> tuple[Header | None, Iterat
                 header = candidate
                 break
     if header is None:
-        return None, iter(()), [delimiter.join(c)[:80] for c, *_rest in looked_at if any(x.strip() for x in c)]
+        return (
+            None,
+            iter(()),
+            [delimiter.join(c)[:80] for c, *_rest in looked_at if any(x.strip() for x in c)],
+        )
     leftover = [entry for entry in looked_at if entry[1] > header.line]
     preamble = [delimiter.join(c)[:80] for c, line, *_rest in looked_at if line < header.line and any(c)]
 
@@ -355,5 +359,6 @@ def _decode(number: int, raw: bytes) -> _Line:
         return _Line(
             number,
             raw.decode("utf-8", errors="replace"),
-            f"is not valid UTF-8 (byte 0x{shown} on line {number}); save the file as UTF-8 and import it again",
+            f"is not valid UTF-8 (byte 0x{shown} on line {number}); "
+            "save the file as UTF-8 and import it again",
         )

@@ -368,7 +368,8 @@ def read_cards(lines: Iterable[tuple[int, bytes]]) -> Iterator[RawCard]:
         if upper == b"BEGIN:VCARD":
             if current is not None:
                 current.error = current.error or (
-                    f"line {current.line}: BEGIN:VCARD without END:VCARD before the next card on line {number}"
+                    f"line {current.line}: BEGIN:VCARD without END:VCARD "
+                    f"before the next card on line {number}"
                 )
                 yield current
             count += 1
