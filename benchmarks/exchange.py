@@ -83,7 +83,7 @@ def make_csv(path: Path, rows: int, seed: int = 6) -> None:
                 note = f'"{note}\r\nsecond line, with a comma"'
             out.write(
                 f"{first},{last} {i},p{i}@example{i % 503}.com,{email2},"
-                f"+1 415 {200 + i % 700:03d} {i % 10000:04d},{mobile},{company},"
+                f"+1 415 {200 + (i // 10000) % 700:03d} {i % 10000:04d},{mobile},{company},"
                 f'"{rng.choice(TITLES)}",company{i % 7919}.example.com,{note},expo;2026\r\n'
             )
 
