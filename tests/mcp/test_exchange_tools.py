@@ -201,3 +201,34 @@ async def test_sync_hubspot_tool_pushes_to_the_configured_portal(
     unconfigured = settings.model_copy(update={"hubspot_token": None})
     async with Client(build_server(unconfigured, clock=clock), raise_exceptions=True) as client:
         assert "LEAD_MCP_HUBSPOT_TOKEN is not set" in await call_error(client, "sync_hubspot", {})
+
+
+async def test_other_calls_are_answered_while_an_import_runs(client: Client):
+    import anyio
+
+    text = "Name,Email,Phone\r\n" + "".join(
+        f"Person {i},p{i}@example.com,+1 415 {200 + i // 10000:03d} {i % 10000:04d}\r\n" for i in range(3500)
+    )
+    first_batch = anyio.Event()
+    finished: list[str] = []
+
+    async def progress(done: float, total: float | None, message: str | None) -> None:
+        first_batch.set()
+
+    async def run_import() -> None:
+        result = await call_progress(client, text, progress)
+        finished.append(f"import {result['created']}")
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(run_import)
+        await first_batch.wait()
+        page = await call(client, "search_contacts", {"query": "Person", "limit": 5})
+        finished.append("search")
+    assert finished == ["search", "import 3500"]
+    assert len(page["items"]) == 5  # the first committed batch is already searchable
+
+
+async def call_progress(client: Client, text: str, progress) -> dict:
+    result = await client.call_tool("import_contacts", {"content": text}, progress_callback=progress)
+    assert not result.is_error
+    return result.structured_content
