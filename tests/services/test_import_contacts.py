@@ -386,3 +386,19 @@ async def test_progress_is_reported_after_every_batch_and_only_grows(transaction
     assert result.committed_through == 250 and len(reports) == 3
     assert [r[0] for r in reports] == sorted({r[0] for r in reports}) and reports[-1][0] == reports[-1][1]
     assert reports[-1][2] == "250 records: 250 created, 0 merged, 0 skipped, 0 errors"
+
+
+async def test_a_large_import_on_postgresql_refreshes_the_planner_statistics(transactions, scope, database_url):
+    text = "Name,Email\r\n" + "".join(f"P{i} Q,p{i}@example.com\r\n" for i in range(5200))
+    result = await _import(transactions, scope, text)
+    assert (result.created, result.committed_through) == (5200, 5200)
+    if not database_url.startswith("postgresql"):
+        return  # SQLite's planner needs no statistics for these look-ups
+    conn = await asyncpg.connect(database_url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        analyzed = await conn.fetchval(
+            "SELECT last_analyze IS NOT NULL FROM pg_stat_user_tables WHERE relname = 'contact_keys'"
+        )
+    finally:
+        await conn.close()
+    assert analyzed  # without it, key look-ups scan the whole workspace and big imports go quadratic
