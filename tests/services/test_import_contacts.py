@@ -388,7 +388,7 @@ async def test_progress_is_reported_after_every_batch_and_only_grows(transaction
     assert reports[-1][2] == "250 records: 250 created, 0 merged, 0 skipped, 0 errors"
 
 
-async def test_a_large_import_on_postgresql_refreshes_the_planner_statistics(transactions, scope, database_url):
+async def test_a_large_import_refreshes_postgresql_planner_statistics(transactions, scope, database_url):
     text = "Name,Email\r\n" + "".join(f"P{i} Q,p{i}@example.com\r\n" for i in range(5200))
     result = await _import(transactions, scope, text)
     assert (result.created, result.committed_through) == (5200, 5200)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Row, Select, delete, func, literal_column, select, update
+from sqlalchemy import Row, delete, func, literal_column, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lead_mcp.db.search import fts5_query, pg_match, sqlite_fts
