@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from mcp import Client, StdioServerParameters
 from sqlalchemy import event
 
 from benchmarks import seed
@@ -32,7 +33,6 @@ from lead_mcp.mcp.server import build_server
 from lead_mcp.services import contacts, followups
 from lead_mcp.services.scope import Scope
 from lead_mcp.services.workspaces import LOCAL_WORKSPACE_ID
-from mcp import Client, StdioServerParameters
 
 HERE = Path(__file__).resolve().parent
 LEAD_MCP = str(Path(sys.executable).with_name("lead-mcp"))

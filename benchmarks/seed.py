@@ -26,9 +26,19 @@ from lead_mcp.services.workspaces import LOCAL_WORKSPACE_ID
 DATA = Path(__file__).resolve().parent / ".data"
 NOW = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)
 
-GIVEN = ["Ana", "Maria", "José", "Li", "Wei", "Chen", "Sofia", "Lucas", "Emma", "Noah", "Olivia", "Liam", "Mia", "Ethan", "Aisha", "Omar", "Fatima", "Yuki", "Hiro", "Priya", "Arjun", "Lena", "Jonas", "Clara", "Felix", "Nora", "Elias", "Ines", "Mateo", "Chloe", "Hugo", "Zoe", "Ivan", "Olga", "Tom", "Kate", "Raj", "Mei"]
-FAMILY = ["Souza", "Silva", "Müller", "Schmidt", "Nguyen", "Tran", "Kim", "Lee", "Park", "Garcia", "Martinez", "Rossi", "Russo", "Dubois", "Martin", "Smith", "Johnson", "Brown", "Taylor", "Wilson", "Khan", "Patel", "Singh", "Sato", "Suzuki", "Ivanova", "Novak", "Horvat", "Berg", "Jensen", "Hansen", "Larsen", "Costa", "Pereira", "Santos", "Ali", "Hassan", "Cohen", "Levi", "O'Brien", "van", "der", "Berg", "de", "la", "Cruz"]
-COMPANY_WORDS = ["Fintech", "Acme", "Globex", "Initech", "Umbrella", "Stark", "Wayne", "Hooli", "Vandelay", "Soylent", "Evergreen", "Sterling", "Greenleaf", "Bluebird", "Northwind", "Contoso", "Fabrikam", "Tailspin", "Wingtip", "Litware", "Proseware", "Adatum", "Lamna", "Margie", "Relecloud"]
+GIVEN = (
+    "Ana Maria José Li Wei Chen Sofia Lucas Emma Noah Olivia Liam Mia Ethan Aisha Omar Fatima Yuki Hiro "
+    "Priya Arjun Lena Jonas Clara Felix Nora Elias Ines Mateo Chloe Hugo Zoe Ivan Olga Tom Kate Raj Mei"
+).split()
+FAMILY = (
+    "Souza Silva Müller Schmidt Nguyen Tran Kim Lee Park Garcia Martinez Rossi Russo Dubois Martin "
+    "Smith Johnson Brown Taylor Wilson Khan Patel Singh Sato Suzuki Ivanova Novak Horvat Berg Jensen "
+    "Hansen Larsen Costa Pereira Santos Ali Hassan Cohen Levi O'Brien van der Berg de la Cruz"
+).split(" ")
+COMPANY_WORDS = (
+    "Fintech Acme Globex Initech Umbrella Stark Wayne Hooli Vandelay Soylent Evergreen Sterling Greenleaf "
+    "Bluebird Northwind Contoso Fabrikam Tailspin Wingtip Litware Proseware Adatum Lamna Margie Relecloud"
+).split()
 SUFFIXES = ["Inc", "GmbH", "Ltd", "LLC", "AG", "Labs", "Co.", "Pty Ltd", "SA", ""]
 TITLES = [
     "CEO", "CTO", "Head of Sales", "VP Marketing", "Account Executive", "Founder", "Product Manager",
