@@ -5,15 +5,36 @@
 set -euo pipefail
 
 runtime=(tesseract-ocr-script-latn)
-# chromium: the card page's browser test (driven by Playwright, no browser download); fonts for its screenshots
-test_only=(chromium fonts-dejavu-core)
+# chromium: the card page's browser test (driven by Playwright, no browser download); fonts for its screenshots.
+# nodejs runs ical.js, the independent vCard parser the exchange tests check exports against.
+test_only=(chromium fonts-dejavu-core nodejs)
 [[ "${1:-}" == "--test" ]] && want=("${runtime[@]}" "${test_only[@]}") || want=("${runtime[@]}")
+
+# Test-only npm packages (tests/js/package-lock.json), installed after the system packages.
+js_test_deps() {
+  [[ "${1:-}" == "--test" ]] || return 0
+  local dir
+  dir="$(cd "$(dirname "$0")/.." && pwd)/tests/js"
+  [[ -f "$dir/package-lock.json" ]] || return 0
+  if ! command -v npm >/dev/null 2>&1; then
+    echo "lead-mcp: npm is missing; install Node.js with npm to run the vCard round-trip tests" >&2
+    return 1
+  fi
+  # Quick when nothing changed: npm records what it installed in node_modules/.package-lock.json.
+  if [[ ! -f "$dir/node_modules/.package-lock.json" || "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]]; then
+    echo "lead-mcp: installing the test parsers in tests/js (npm ci)" >&2
+    npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error >/dev/null
+  fi
+}
 
 missing=()
 for pkg in "${want[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
-[[ ${#missing[@]} -eq 0 ]] && exit 0
+if [[ ${#missing[@]} -eq 0 ]]; then
+  js_test_deps "${1:-}"
+  exit 0
+fi
 
 if ! command -v apt-get >/dev/null 2>&1; then
   echo "lead-mcp: no apt-get here; install the OCR model yourself:" >&2
@@ -30,3 +51,4 @@ echo "lead-mcp: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq || true
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+js_test_deps "${1:-}"

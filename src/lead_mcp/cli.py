@@ -349,6 +349,18 @@ def _cmd_card_export(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _cmd_import(args: argparse.Namespace, settings: Settings) -> int:
+    from lead_mcp.cli_exchange import run_import
+
+    return asyncio.run(run_import(args, settings))
+
+
+def _cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    from lead_mcp.cli_exchange import run_export
+
+    return asyncio.run(run_export(args, settings))
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (also used to document the commands)."""
     parser = argparse.ArgumentParser(
@@ -391,6 +403,33 @@ def build_parser() -> argparse.ArgumentParser:
     export.set_defaults(handler=_cmd_card_export)
     card.set_defaults(handler=None, subparser=card)
     _add_access_commands(sub)
+    imp = sub.add_parser(
+        "import", help="import contacts from a vCard or CSV file (LinkedIn, Google Contacts ...)"
+    )
+    imp.add_argument("file", metavar="FILE", help="the .vcf or .csv file")
+    imp.add_argument(
+        "--format",
+        choices=["auto", "vcard", "csv", "linkedin", "google"],
+        default="auto",
+        help="how to read the file (default: tell from its content)",
+    )
+    imp.add_argument(
+        "--follow-up", action="store_true", help="schedule a first follow-up for each new contact"
+    )
+    imp.add_argument("--dry-run", action="store_true", help="report what would happen, save nothing")
+    imp.add_argument("--workspace", help="workspace id (default: the local workspace)")
+    imp.set_defaults(handler=_cmd_import)
+
+    exp = sub.add_parser("export", help="export contacts as vCard or CSV")
+    exp.add_argument("--format", choices=["vcf", "csv"], required=True, help="vcf (vCard) or csv")
+    exp.add_argument("-o", "--output", metavar="FILE", help="write to FILE (default: stdout)")
+    exp.add_argument("--query", help="only contacts matching these words (as search_contacts)")
+    exp.add_argument(
+        "--vcard-version", choices=["3.0", "4.0"], default="3.0", help="vCard version (default 3.0)"
+    )
+    exp.add_argument("--bom", action="store_true", help="CSV: start with a UTF-8 BOM (for Excel)")
+    exp.add_argument("--workspace", help="workspace id (default: the local workspace)")
+    exp.set_defaults(handler=_cmd_export)
     return parser
 
 

@@ -120,6 +120,18 @@ class Settings(BaseSettings):
     )
     hubspot_token: SecretStr | None = Field(None, description="HubSpot private-app token for sync_hubspot.")
     hubspot_base_url: str = Field("https://api.hubapi.com", description="HubSpot API base URL.")
+    hubspot_source_property: str = Field(
+        "lead_mcp_source",
+        description="HubSpot contact property that receives the lead source (created on first sync if "
+        "missing and the token may); empty to not push the source.",
+        pattern=r"^[a-z0-9_]{0,100}$",
+    )
+    import_max_bytes: int = Field(
+        32 * 1024 * 1024,
+        ge=1024,
+        le=2 * 1024**3,
+        description="Largest file or text import_contacts and `lead-mcp import` accept, in bytes.",
+    )
     scan_roots: Annotated[list[Path], NoDecode] = Field(
         default_factory=_default_scan_roots,
         description="Folders scan_card and import_contacts may read files from, "

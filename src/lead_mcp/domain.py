@@ -715,3 +715,82 @@ class ScanLink(_Model):
     valid_hours: int
     tags: list[str] = Field(default_factory=list)
     met_at: str | None = None
+
+
+# --- Exchange: exports, imports, HubSpot (issue 6) ---------------------------------------------
+
+
+class ExportResult(_Model):
+    """An export: the text itself (up to 1,000 contacts) or a resource to read (more)."""
+
+    format: str = Field(description="vcard or csv.")
+    version: str | None = Field(None, description="vCard version (3.0 or 4.0); null for CSV.")
+    count: int = Field(description="Contacts exported.")
+    bytes: int = Field(description="Size of the export in bytes (UTF-8).")
+    filename: str = Field(description="A file name to save it under, e.g. lead-mcp-contacts-2026-03-10.vcf.")
+    content: str | None = Field(
+        None, description="The .vcf or .csv text when the export is inline; null when it is a resource."
+    )
+    resource_uri: str | None = Field(
+        None,
+        description="lead://exports/... to read with resources/read when the export is too big to inline.",
+    )
+    expires_at: datetime | None = Field(None, description="When a stored export is deleted.")
+
+
+class ImportIssue(_Model):
+    """A record that was not imported (error) or lost a value (warning), and why."""
+
+    record: int = Field(description="1-based record number: the card or data row in the file.")
+    line: int | None = Field(None, description="1-based line of the file where the record starts.")
+    reason: str
+
+
+class ImportResult(_Model):
+    """What an import did: counts, and each record that failed with its line and reason."""
+
+    format: str = Field(description="vcard, csv, linkedin or google: what the file was read as.")
+    dry_run: bool = Field(False, description="True when nothing was saved (counts are what would happen).")
+    records: int = Field(description="Records read (cards or data rows, blank rows not counted).")
+    created: int = Field(description="New contacts.")
+    merged: int = Field(description="Records merged into an existing contact (new details added).")
+    skipped: int = Field(description="Records that matched an existing contact and brought nothing new.")
+    errors: list[ImportIssue] = Field(description="Records not imported, with line and reason (first 200).")
+    errors_total: int = Field(0, description="All errors, when there are more than listed.")
+    warnings: list[ImportIssue] = Field(
+        default_factory=list,
+        description="Values dropped from imported records, e.g. an invalid phone (first 200).",
+    )
+    warnings_total: int = 0
+    committed_through: int = Field(
+        description="Every record up to this number is saved. Imports commit in batches; if one stops "
+        "half-way, the records after this number were not saved and re-running the import is safe."
+    )
+    columns: dict[str, str] = Field(default_factory=dict, description="CSV column -> the field it filled.")
+    unmapped_columns: list[str] = Field(
+        default_factory=list, description="CSV columns that hold data but map to no contact field."
+    )
+    follow_ups_scheduled: bool = Field(False, description="True when new contacts got a first follow-up.")
+
+
+class SyncFailure(_Model):
+    """A contact HubSpot did not take, and why."""
+
+    contact_id: str
+    full_name: str | None
+    email: str | None
+    reason: str
+
+
+class SyncResult(_Model):
+    """What sync_hubspot pushed: counts and each failed contact with the reason."""
+
+    pushed: int = Field(description="Contacts HubSpot accepted in this run (created + updated).")
+    created: int = Field(description="Of those, contacts new to HubSpot.")
+    updated: int = Field(description="Of those, contacts that already existed in HubSpot (matched by email).")
+    unchanged: int = Field(description="Contacts skipped because nothing changed since their last push.")
+    failed: list[SyncFailure] = Field(description="Contacts not pushed, with the reason (first 200).")
+    failed_total: int = Field(0, description="All failures, when there are more than listed.")
+    requests: int = Field(0, description="HTTP requests sent to HubSpot, retries included.")
+    retries: int = Field(0, description="Requests repeated after a 429 or 5xx answer.")
+    warnings: list[str] = Field(default_factory=list)

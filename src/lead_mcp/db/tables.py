@@ -486,3 +486,44 @@ class ScanLinkRow(Base, WorkspaceScoped):
     uploads: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ExportRow(Base, WorkspaceScoped):
+    """A stored export too big to return inline, read as ``lead://exports/{id}.vcf|csv`` until it expires."""
+
+    __tablename__ = "exports"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
+    format: Mapped[str] = mapped_column(String(10))
+    version: Mapped[str | None] = mapped_column(String(10))
+    filename: Mapped[str] = mapped_column(String(200))
+    contact_count: Mapped[int] = mapped_column(Integer, default=0)
+    byte_size: Mapped[int] = mapped_column(BigInteger, default=0)
+    complete: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ExportChunk(Base, WorkspaceScoped):
+    """One piece of a stored export's text, in order (so no single row holds megabytes)."""
+
+    __tablename__ = "export_chunks"
+
+    export_id: Mapped[str] = mapped_column(ForeignKey("exports.id", ondelete="CASCADE"), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    content: Mapped[str] = mapped_column(Text)
+
+
+class HubSpotLink(Base, WorkspaceScoped):
+    """What was last pushed to HubSpot for a contact: its HubSpot id, when, and a hash of the properties."""
+
+    __tablename__ = "hubspot_links"
+
+    contact_id: Mapped[str] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
+    hubspot_id: Mapped[str] = mapped_column(String(40))
+    email: Mapped[str] = mapped_column(String(320))
+    pushed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    pushed_hash: Mapped[str] = mapped_column(String(64))

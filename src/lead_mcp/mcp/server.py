@@ -46,6 +46,7 @@ from lead_mcp.mcp.tools import cards as card_tools
 from lead_mcp.mcp.tools import connector as connector_tools
 from lead_mcp.mcp.tools import contacts as contact_tools
 from lead_mcp.mcp.tools import custom_fields as custom_field_tools
+from lead_mcp.mcp.tools import exchange as exchange_tools
 from lead_mcp.mcp.tools import followups as followup_tools
 from lead_mcp.mcp.tools import identity as identity_tools
 from lead_mcp.mcp.tools import privacy as privacy_tools
@@ -219,6 +220,7 @@ REGISTRARS: list[Registrar] = [
     bulk_tools.register,
     calendar_tools.register,
     connector_tools.register,
+    exchange_tools.register,
     # After every other resource template: `lead://contacts/{id}` would also match `.../{id}.vcf`.
     resource_handlers.register,
     prompt_handlers.register,

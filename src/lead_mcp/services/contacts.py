@@ -429,11 +429,9 @@ async def merge_into(
     if merged_tags != list(row.tags):
         row.tags = merged_tags
         filled.append("tags")
-    if prepared.notes:
-        if not row.notes:
-            row.notes = prepared.notes
-        elif prepared.notes not in row.notes:
-            row.notes = f"{row.notes}\n\n{prepared.notes}"[:MAX_NOTES]
+    # Notes already there (the same import run twice, say) are not a change.
+    if prepared.notes and not (row.notes and prepared.notes in row.notes):
+        row.notes = f"{row.notes}\n\n{prepared.notes}"[:MAX_NOTES] if row.notes else prepared.notes
         filled.append("notes")
 
     if filled:

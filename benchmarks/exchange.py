@@ -1,0 +1,258 @@
+"""Exchange benchmarks: import 100k CSV rows, export 100k contacts as vCard (time and peak memory).
+
+    python -m benchmarks.exchange                 # SQLite, 100k rows, 3 runs, medians
+    python -m benchmarks.exchange --rows 20000 --runs 1
+    python -m benchmarks.exchange --pg postgresql+asyncpg://postgres@127.0.0.1:5432/postgres
+
+Each measured step runs in a fresh child process, so its peak resident memory
+(``ru_maxrss``) belongs to that step alone: the import goes through
+``import_contacts`` exactly as the tool and CLI call it (batches, de-duplication
+keys, history), the export streams ``write_export`` to a file as
+``lead-mcp export`` does. Goals (issue 6): import <= 15 s, export <= 10 s with
+peak memory <= 200 MB. The machine is shared, so figures are noisy: compare
+runs made together.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+FIRST = [
+    "Ana",
+    "Bruno",
+    "Chloé",
+    "Dmitri",
+    "Emeka",
+    "Fatima",
+    "Günther",
+    "Hana",
+    "Ivan",
+    "Jun",
+    "Kofi",
+    "Lena",
+    "Mateo",
+    "Nadia",
+    "Omar",
+    "Priya",
+]
+LAST = [
+    "Souza",
+    "Müller",
+    "Nakamura",
+    "Okafor",
+    "Silva",
+    "Kowalski",
+    "Dubois",
+    "Rossi",
+    "Haddad",
+    "Chen",
+    "O'Brien",
+    "García",
+    "Novak",
+]
+TITLES = ["Head of Sales", "CTO", "Founder", "Procurement, EMEA", "Marketing Lead", "Engineer"]
+NOTES = ["Met at the fintech meetup", "Asked about pricing; follow up in March", "Referred by Tom", ""]
+
+
+def make_csv(path: Path, rows: int, seed: int = 6) -> None:
+    """A realistic generic CSV: unique people, 1-2 emails and phones, notes with commas and newlines."""
+    rng = random.Random(seed)
+    with path.open("w", encoding="utf-8", newline="") as out:
+        out.write(
+            "First Name,Last Name,Email,Work Email,Phone,Mobile,Company,Job Title,Website,Notes,Tags\r\n"
+        )
+        for i in range(rows):
+            first, last = rng.choice(FIRST), rng.choice(LAST)
+            company = f"Company {i % 7919}"
+            email2 = f"{first.lower()}.{i}@work{i % 97}.example.org" if i % 3 == 0 else ""
+            mobile = f"+44 7700 9{i % 100000:05d}" if i % 4 == 0 else ""
+            note = rng.choice(NOTES)
+            if i % 10 == 0:
+                note = f'"{note}\r\nsecond line, with a comma"'
+            out.write(
+                f"{first},{last} {i},p{i}@example{i % 503}.com,{email2},"
+                f"+1 415 {200 + (i // 10000) % 700:03d} {i % 10000:04d},{mobile},{company},"
+                f'"{rng.choice(TITLES)}",company{i % 7919}.example.com,{note},expo;2026\r\n'
+            )
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+async def _open(url: str):  # type: ignore[no-untyped-def]
+    from lead_mcp.config import Settings
+    from lead_mcp.mcp.state import AppState
+
+    settings = Settings(database_url=url, timezone="UTC", import_max_bytes=2 * 1024**3)
+    return settings, await AppState.open(settings)
+
+
+async def step_import(url: str, csv_path: str) -> dict[str, float]:
+    """Import the CSV into the store; seconds and peak memory."""
+    from lead_mcp.services.exchange import ImportSource, import_contacts
+    from lead_mcp.services.scope import Scope
+
+    settings, state = await _open(url)
+    scope = Scope(workspace_id=state.local_workspace_id, settings=settings, clock=state.clock)
+
+    def transactions(*, write: bool):  # type: ignore[no-untyped-def]
+        return state.db.transaction(workspace_id=scope.workspace_id, write=write)
+
+    source = ImportSource.from_file(Path(csv_path), settings)
+    started, cpu = time.perf_counter(), _cpu()
+    result = await import_contacts(transactions, scope, source=source)
+    seconds, cpu = time.perf_counter() - started, _cpu() - cpu
+    await state.close()
+    return {
+        "seconds": seconds,
+        "cpu": cpu,
+        "created": result.created,
+        "errors": result.errors_total,
+        "peak_mb": _peak_mb(),
+    }
+
+
+async def step_export(url: str, out_path: str) -> dict[str, float]:
+    """Export every contact as vCard 3.0 to a file; seconds, bytes and peak memory."""
+    from lead_mcp.services.exchange.exports import count_selected, select_contacts, write_export
+    from lead_mcp.services.scope import Scope
+
+    settings, state = await _open(url)
+    scope = Scope(workspace_id=state.local_workspace_id, settings=settings, clock=state.clock)
+    baseline = _peak_mb()
+    started, cpu = time.perf_counter(), _cpu()
+    with open(out_path, "w", encoding="utf-8", newline="") as out:  # noqa: ASYNC230 - as the CLI does
+
+        async def sink(text: str) -> None:
+            out.write(text)
+
+        async with state.db.transaction(workspace_id=scope.workspace_id, write=False) as session:
+            selection = await select_contacts(session, scope, contact_ids=None, query=None)
+            total = await count_selected(session, selection)
+            count, size = await write_export(session, selection, format="vcard", sink=sink, total=total)
+    seconds, cpu = time.perf_counter() - started, _cpu() - cpu
+    await state.close()
+    return {
+        "seconds": seconds,
+        "cpu": cpu,
+        "count": count,
+        "bytes": size,
+        "peak_mb": _peak_mb(),
+        "baseline_mb": baseline,
+    }
+
+
+def _child(step: str, *args: str) -> dict[str, float]:
+    output = subprocess.run(
+        [sys.executable, "-m", "benchmarks.exchange", "--step", step, *args],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def _fresh_store(pg: str | None, folder: Path) -> tuple[str, str | None]:
+    if not pg:
+        return f"sqlite+aiosqlite:///{folder / f'bench-{uuid.uuid4().hex[:6]}.db'}", None
+    import asyncpg
+
+    name = f"lead_bench_{uuid.uuid4().hex[:8]}"
+    admin = pg.replace("postgresql+asyncpg://", "postgresql://")
+
+    async def create() -> None:
+        conn = await asyncpg.connect(admin)
+        await conn.execute(f'CREATE DATABASE "{name}"')
+        await conn.close()
+
+    asyncio.run(create())
+    return pg.rsplit("/", 1)[0] + f"/{name}", name
+
+
+def _drop(pg: str | None, name: str | None) -> None:
+    if not (pg and name):
+        return
+    import asyncpg
+
+    async def drop() -> None:
+        conn = await asyncpg.connect(pg.replace("postgresql+asyncpg://", "postgresql://"))
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.close()
+
+    asyncio.run(drop())
+
+
+def main() -> None:
+    """Run the benchmark and print medians."""
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--pg", help="PostgreSQL admin URL (postgresql+asyncpg://...) instead of SQLite")
+    parser.add_argument("--step", help=argparse.SUPPRESS)
+    parser.add_argument("args", nargs="*", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.step:
+        runner = step_import if args.step == "import" else step_export
+        print(json.dumps(asyncio.run(runner(*args.args))))
+        return
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        csv_path = folder / "contacts.csv"
+        make_csv(csv_path, args.rows)
+        print(
+            f"{args.rows} rows, {csv_path.stat().st_size / 1e6:.1f} MB CSV; "
+            f"store: {'PostgreSQL' if args.pg else 'SQLite'}"
+        )
+        imports, exports = [], []
+        for run in range(args.runs):
+            url, name = _fresh_store(args.pg, folder)
+            try:
+                imported = _child("import", url, str(csv_path))
+                exported = _child("export", url, str(folder / "out.vcf"))
+            finally:
+                _drop(args.pg, name)
+            imports.append(imported)
+            exports.append(exported)
+            print(
+                f"run {run + 1}: import {imported['seconds']:.2f} s (CPU {imported['cpu']:.1f} s, "
+                f"{imported['created']:.0f} created, {imported['errors']:.0f} errors, "
+                f"peak {imported['peak_mb']:.0f} MB); export {exported['seconds']:.2f} s "
+                f"(CPU {exported['cpu']:.1f} s, {exported['count']:.0f} cards, "
+                f"{exported['bytes'] / 1e6:.1f} MB, "
+                f"peak {exported['peak_mb']:.0f} MB, {exported['baseline_mb']:.0f} MB before the export)"
+            )
+            for path in folder.glob("bench-*.db*"):
+                os.remove(path)
+        med = statistics.median
+        print(
+            f"median of {args.runs}: import {args.rows} rows {med(r['seconds'] for r in imports):.2f} s "
+            f"(CPU {med(r['cpu'] for r in imports):.1f} s; goal <= 15 s); "
+            f"export {med(r['seconds'] for r in exports):.2f} s "
+            f"(CPU {med(r['cpu'] for r in exports):.1f} s; goal <= 10 s), "
+            f"peak memory {med(r['peak_mb'] for r in exports):.0f} MB (goal <= 200 MB)"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,682 @@
+"""Import contacts from vCard or CSV, each record through the de-duplication of ``add_contact``.
+
+Transactions and crashes: an import commits in batches of ``BATCH_SIZE``
+records, each batch in its own transaction (opened through the ``Transactions``
+factory the caller passes; the service itself never commits). A record that
+fails validation is reported and skipped; it never aborts its batch. If the
+store fails or the process dies half-way, every batch before the failing one
+is saved and nothing after it is: the saved part is always a prefix of the
+file, reported as ``committed_through`` (or, when the import is interrupted,
+in the error message). Re-running the same import is safe: records already
+saved are recognised by their email, phone or name+company and skipped.
+
+Speed: for records that match nothing stored (the common case in a first
+import) the batch pre-loads the de-duplication keys of all its records in a
+few queries and inserts the new contacts, keys, tags and history in bulk.
+Records that match a stored contact, or an earlier record of the same batch,
+go through ``add_contact`` itself in file order, so the outcome is the same as
+adding them one by one. A record that matches and brings nothing new is
+counted as skipped without a write.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import anyio
+import anyio.lowlevel
+from sqlalchemy import Table, insert, select, text
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lead_mcp.db.tables import ContactChange, ContactKey, ContactRow, ContactTag, new_id
+from lead_mcp.domain import ContactCreate, ImportIssue, ImportResult, Source, Stage
+from lead_mcp.errors import InvalidInput, LeadError
+from lead_mcp.services import contacts, normalize
+from lead_mcp.services.contacts import Prepared
+from lead_mcp.services.exchange import mapping, vcard
+from lead_mcp.services.exchange.sources import ImportSource
+from lead_mcp.services.exchange.tabular import CsvKind, read_rows
+from lead_mcp.services.records import dialect_name
+from lead_mcp.services.scope import Scope
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 1000
+ANALYZE_EVERY = 5_000
+MAX_LISTED = 200
+KEY_QUERY_CHUNK = 500
+FORMATS = ("auto", "vcard", "csv", "linkedin", "google")
+
+Key = tuple[str, str]
+
+
+class Transactions(Protocol):
+    """Opens one transaction (committed when the block ends, rolled back if it raises)."""
+
+    def __call__(self, *, write: bool) -> AbstractAsyncContextManager[AsyncSession]: ...
+
+
+ImportProgress = Callable[[int, int, str], Awaitable[None]]
+
+
+class ImportInterrupted(LeadError):
+    """An import stopped part-way; the message says exactly which records were saved."""
+
+
+@dataclass
+class Item:
+    """One record of the file: mapped data, or the reason it cannot be imported."""
+
+    number: int
+    line: int | None
+    data: ContactCreate | None = None
+    prepared: Prepared | None = None
+    error: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    keys: list[Key] = field(default_factory=list)
+    offset: int = 0  # bytes of the source read when this record was complete (progress)
+
+    def set_prepared(self, prepared: Prepared) -> None:
+        """Keep the normalized fields and their de-duplication keys, strongest first (as add_contact)."""
+        self.prepared = prepared
+        keys: list[Key] = [("email", e) for e in prepared.emails]
+        keys += [("phone", p) for p in prepared.phones]
+        name_key = prepared.name_key
+        if name_key:
+            keys.append(("name", name_key))
+        self.keys = keys
+
+
+@dataclass
+class Tally:
+    """Counts and issues of one batch or of the whole import."""
+
+    records: int = 0
+    created: int = 0
+    merged: int = 0
+    skipped: int = 0
+    errors: list[ImportIssue] = field(default_factory=list)
+    warnings: list[ImportIssue] = field(default_factory=list)
+    last_number: int = 0
+
+    def add(self, other: Tally) -> None:
+        """Fold a committed batch into the running total."""
+        self.records += other.records
+        self.created += other.created
+        self.merged += other.merged
+        self.skipped += other.skipped
+        self.errors.extend(other.errors)
+        self.warnings.extend(other.warnings)
+        self.last_number = max(self.last_number, other.last_number)
+
+    def summary(self) -> str:
+        """created/merged/skipped/errors in words."""
+        return (
+            f"{self.created} created, {self.merged} merged, {self.skipped} skipped, {len(self.errors)} errors"
+        )
+
+
+@dataclass
+class Plan:
+    """How a file will be read."""
+
+    format: str
+    items: Iterator[Item]
+    columns: dict[str, str] = field(default_factory=dict)
+    unmapped: list[str] = field(default_factory=list)
+    _unmapped_index: list[int] = field(default_factory=list)
+    _has_data: set[int] = field(default_factory=set)
+
+
+def detect_format(source: ImportSource, requested: str) -> str:
+    """vcard or a CSV flavour, from the argument or the first bytes."""
+    if requested not in FORMATS:
+        raise InvalidInput(
+            "format", f"{requested!r} is not a known format", "Use auto, vcard, csv, linkedin or google"
+        )
+    if requested != "auto":
+        return requested
+    head = source.head().lstrip()
+    if head[:11].upper() == b"BEGIN:VCARD":
+        return "vcard"
+    if not head:
+        raise InvalidInput(source_field(source), "is empty", "Give the text of a .vcf or .csv file")
+    return "csv"
+
+
+def source_field(source: ImportSource) -> str:
+    """The argument a message about the input should name."""
+    return "content" if source.content is not None else "path"
+
+
+def plan(source: ImportSource, scope: Scope, requested_format: str) -> Plan:
+    """Parse lazily: a Plan whose items are read as the import consumes them."""
+    fmt = detect_format(source, requested_format)
+    region = scope.settings.default_region
+    if fmt == "vcard":
+        return Plan(format="vcard", items=_vcard_items(source, scope, region))
+    header, rows, preamble = read_rows(source.lines())
+    if header is None:
+        seen = f" (the first lines read: {preamble[0]!r})" if preamble else ""
+        raise InvalidInput(
+            source_field(source),
+            f"found no header row naming columns such as Name, Email, Phone or Company{seen}",
+            "Give a CSV whose first row names its columns, or a vCard (.vcf) file",
+        )
+    if fmt == "linkedin":
+        header.kind = CsvKind.LINKEDIN
+    elif fmt == "google":
+        header.kind = CsvKind.GOOGLE
+    result = Plan(format=header.kind.value, items=iter(()), columns=header.mapping())
+    result._unmapped_index = list(header.unmapped)
+
+    def items() -> Iterator[Item]:
+        for row in rows:
+            for index in result._unmapped_index:
+                if index < len(row.cells) and row.cells[index].strip():
+                    result._has_data.add(index)
+            offset = source.progress.done
+            if row.error:
+                yield Item(number=row.number, line=row.line, error=row.error, offset=offset)
+                continue
+            mapped = mapping.from_csv(row, header, region)
+            item = Item(
+                number=row.number, line=row.line, data=mapped.data, warnings=mapped.warnings, offset=offset
+            )
+            yield _prepared(item, scope)
+        result.unmapped = [header.cells[i] or f"column {i + 1}" for i in sorted(result._has_data)]
+
+    result.items = items()
+    return result
+
+
+def _vcard_items(source: ImportSource, scope: Scope, region: str) -> Iterator[Item]:
+    for card in vcard.read_cards(source.lines()):
+        offset = source.progress.done
+        if card.error:
+            yield Item(number=card.number, line=card.line, error=card.error, offset=offset)
+            continue
+        mapped = mapping.from_vcard(card, region)
+        item = Item(
+            number=card.number, line=card.line, data=mapped.data, warnings=mapped.warnings, offset=offset
+        )
+        yield _prepared(item, scope)
+
+
+def _prepared(item: Item, scope: Scope) -> Item:
+    """Validate through add_contact's own ``prepare``; a bad email, phone or site is dropped, not fatal."""
+    data = item.data
+    assert data is not None
+    region = scope.settings.default_region
+    for _attempt in range(2 * contacts.MAX_LIST_ITEMS + 2):
+        try:
+            item.set_prepared(contacts.prepare(data, scope))
+            return item
+        except InvalidInput as exc:
+            dropped = _drop_bad_value(data, exc.field, region)
+            if dropped is None:
+                item.error = str(exc)
+                return item
+            item.warnings.append(dropped)
+    item.error = "has too many invalid values"
+    return item
+
+
+def _drop_bad_value(data: ContactCreate, field_name: str, region: str) -> str | None:
+    """Remove the value ``prepare`` refused (rare, so found by trying each); a warning, or None if fatal."""
+    if field_name == "website" and data.website:
+        shown = data.website
+        data.website = None
+        return f"website {shown[:80]!r} dropped: not a web address"
+    if field_name == "email":
+        values, why = data.emails, "not an email address"
+    elif field_name == "phone":
+        values, why = data.phones, "not a phone number"
+    else:
+        return None
+    for value in values:
+        try:
+            if field_name == "email":
+                normalize.normalize_email(value)
+            else:
+                normalize.normalize_phone(value, region)
+        except InvalidInput:
+            values.remove(value)
+            return f"{field_name} {value[:80]!r} dropped: {why}"
+    return None
+
+
+def _batches(items: Iterator[Item], size: int) -> Iterator[list[Item]]:
+    batch: list[Item] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+async def import_contacts(
+    transactions: Transactions,
+    scope: Scope,
+    *,
+    source: ImportSource,
+    format: str = "auto",
+    follow_up: bool = False,
+    dry_run: bool = False,
+    progress: ImportProgress | None = None,
+    batch_size: int = BATCH_SIZE,
+) -> ImportResult:
+    """Import every record of a vCard or CSV source; see the module docstring for batching."""
+    the_plan = plan(source, scope, format)
+    total = Tally()
+    claimed_across: dict[Key, str] = {}  # dry runs: keys "created" by earlier batches
+    reported = 0
+    inserted = analyzed_at = 0  # contacts added since the planner's statistics were refreshed
+    batch_iter = _batches(the_plan.items, batch_size)
+    # Parsing (pure Python) runs in a worker thread, one batch ahead of the store: the event loop
+    # stays free for other requests, and SQLite works (without the GIL) while the next batch parses.
+    batch = await anyio.to_thread.run_sync(next, batch_iter, None)
+    while batch is not None:
+        tally = Tally()
+        ahead: dict[str, list[Item] | None] = {}
+
+        async def parse_ahead() -> None:
+            ahead["next"] = await anyio.to_thread.run_sync(next, batch_iter, None)  # noqa: B023
+
+        failure: BaseException | None = None
+        async with anyio.create_task_group() as group:
+            group.start_soon(parse_ahead)
+            try:
+                async with transactions(write=not dry_run) as session:
+                    await _apply_batch(
+                        session,
+                        scope,
+                        batch,
+                        tally,
+                        follow_up=follow_up,
+                        dry_run=dry_run,
+                        claimed_across=claimed_across,
+                    )
+            except (SQLAlchemyError, OSError) as exc:
+                failure = exc
+        if failure is not None:
+            raise _interrupted(total, batch, dry_run, failure) from failure
+        total.add(tally)
+        inserted += tally.created
+        if not dry_run and inserted >= max(ANALYZE_EVERY, analyzed_at // 2):
+            analyzed_at += inserted
+            inserted = 0
+            await _refresh_statistics(transactions)
+        if progress is not None:
+            # Progress must grow with every report; records parsed together can share an offset.
+            reported = min(source.progress.total, max(batch[-1].offset, reported + 1))
+            await progress(reported, source.progress.total, f"{total.records} records: {total.summary()}")
+        await anyio.lowlevel.checkpoint()  # let other requests run between batches
+        batch = ahead.get("next")
+    if total.records == 0 and the_plan.format == "vcard":
+        raise InvalidInput(
+            source_field(source),
+            "holds no vCard (no BEGIN:VCARD ... END:VCARD)",
+            "Give the text of a .vcf file",
+        )
+    return ImportResult(
+        format=the_plan.format,
+        dry_run=dry_run,
+        records=total.records,
+        created=total.created,
+        merged=total.merged,
+        skipped=total.skipped,
+        errors=total.errors[:MAX_LISTED],
+        errors_total=len(total.errors),
+        warnings=total.warnings[:MAX_LISTED],
+        warnings_total=len(total.warnings),
+        committed_through=0 if dry_run else total.last_number,
+        columns=the_plan.columns,
+        unmapped_columns=the_plan.unmapped,
+        follow_ups_scheduled=follow_up and not dry_run and total.created > 0,
+    )
+
+
+async def _refresh_statistics(transactions: Transactions) -> None:
+    """PostgreSQL: refresh the planner's statistics of the tables a bulk import grows.
+
+    Fresh tables have none, and autovacuum reacts in minutes; without them the key look-ups
+    above scan every key of the workspace instead of seeking each value, and a large import
+    slows down quadratically. SQLite's planner does not need this.
+    """
+    async with transactions(write=True) as session:
+        if dialect_name(session) != "postgresql":
+            return
+        try:
+            async with session.begin_nested():
+                await session.execute(text("ANALYZE contact_keys"))
+                await session.execute(text("ANALYZE contacts"))
+        except SQLAlchemyError as exc:  # e.g. not the tables' owner: the import goes on, slower
+            log.info("could not refresh table statistics: %s", type(exc).__name__)
+
+
+def _interrupted(total: Tally, batch: list[Item], dry_run: bool, exc: BaseException) -> ImportInterrupted:
+    first = batch[0]
+    where = f"record {first.number}" + (f" (line {first.line})" if first.line else "")
+    log.warning("import stopped at %s: %s", where, type(exc).__name__)
+    if dry_run:
+        return ImportInterrupted(
+            f"The dry run stopped at {where}: the store failed ({type(exc).__name__}). "
+            "Nothing was saved; try again."
+        )
+    saved = (
+        f"records 1 to {total.last_number} were saved ({total.summary()})"
+        if total.last_number
+        else "no record was saved"
+    )
+    return ImportInterrupted(
+        f"The import stopped at {where} because the store failed ({type(exc).__name__}): {saved}; "
+        f"nothing from record {first.number} on was saved. Run the same import again: records already saved "
+        "are recognised and skipped."
+    )
+
+
+def _issue(item: Item, reason: str) -> ImportIssue:
+    return ImportIssue(record=item.number, line=item.line, reason=reason)
+
+
+async def _owners(session: AsyncSession, keys: set[Key]) -> dict[Key, str]:
+    """Which stored contact holds each key (one query per kind and chunk)."""
+    by_kind: dict[str, list[str]] = {}
+    for kind, value in keys:
+        by_kind.setdefault(kind, []).append(value)
+    found: dict[Key, str] = {}
+    for kind, values in by_kind.items():
+        for start in range(0, len(values), KEY_QUERY_CHUNK):
+            chunk = values[start : start + KEY_QUERY_CHUNK]
+            rows = await session.execute(
+                select(ContactKey.value, ContactKey.contact_id).where(
+                    ContactKey.kind == kind, ContactKey.value.in_(chunk)
+                )
+            )
+            for value, contact_id in rows:
+                found[(kind, value)] = contact_id
+    return found
+
+
+async def _live_rows(session: AsyncSession, ids: set[str]) -> dict[str, ContactRow]:
+    out: dict[str, ContactRow] = {}
+    listed = list(ids)
+    for start in range(0, len(listed), KEY_QUERY_CHUNK):
+        rows = await session.execute(
+            select(ContactRow).where(
+                ContactRow.id.in_(listed[start : start + KEY_QUERY_CHUNK]), ContactRow.deleted_at.is_(None)
+            )
+        )
+        for row in rows.scalars():
+            out[row.id] = row
+    return out
+
+
+async def _bare_contacts(session: AsyncSession, names: set[str]) -> dict[str | None, list[ContactRow]]:
+    """Stored contacts without any de-duplication key, by full name."""
+    found: dict[str | None, list[ContactRow]] = {}
+    listed = sorted(names)
+    for start in range(0, len(listed), KEY_QUERY_CHUNK):
+        rows = await session.execute(
+            select(ContactRow).where(
+                ContactRow.full_name.in_(listed[start : start + KEY_QUERY_CHUNK]),
+                ContactRow.deleted_at.is_(None),
+            )
+        )
+        for row in rows.scalars():
+            if not row.emails and not row.phones and not normalize.name_key(row.full_name, row.company):
+                found.setdefault(row.full_name, []).append(row)
+    return found
+
+
+def _brings_nothing(prepared: Prepared, row: ContactRow, owners: dict[Key, str]) -> bool:
+    """True when merging into ``row`` would fill nothing (add_contact would change nothing)."""
+    for name in contacts.SINGLE_FIELDS:
+        if getattr(prepared, name) and not getattr(row, name):
+            return False
+    for value in prepared.emails:
+        if value not in row.emails and owners.get(("email", value), row.id) == row.id:
+            return False
+    for value in prepared.phones:
+        if value not in row.phones and owners.get(("phone", value), row.id) == row.id:
+            return False
+    if not set(prepared.tags) <= set(row.tags):
+        return False
+    if prepared.notes and not (row.notes and prepared.notes in row.notes):
+        return False
+    return not (prepared.referred_by or prepared.consent)
+
+
+def _match(item: Item, owners: dict[Key, str], rows: dict[str, ContactRow]) -> ContactRow | None:
+    """The stored contact add_contact would merge into (strongest key first), if any."""
+    for key in item.keys:
+        contact_id = owners.get(key)
+        if contact_id and contact_id in rows:
+            return rows[contact_id]
+    return None
+
+
+async def _apply_batch(
+    session: AsyncSession,
+    scope: Scope,
+    batch: list[Item],
+    tally: Tally,
+    *,
+    follow_up: bool,
+    dry_run: bool,
+    claimed_across: dict[Key, str],
+) -> None:
+    valid = [i for i in batch if i.error is None and i.prepared is not None]
+    all_keys = {k for item in valid for k in item.keys}
+    owners = await _owners(session, all_keys)
+    rows = await _live_rows(session, set(owners.values()))
+    claimed: dict[Key, int] = {}
+    pending: list[Item] = []
+    # A record with only a name (no email, phone or company) has no key for add_contact to match.
+    # So that importing a file again adds nothing, such a record is skipped when a stored contact
+    # with the same name and no keys already holds everything it brings.
+    bare_names: set[str] = {
+        i.prepared.full_name for i in valid if not i.keys and i.prepared and i.prepared.full_name
+    }
+    bare_rows = await _bare_contacts(session, bare_names) if bare_names else {}
+    bare_seen: set[tuple[str | None, str | None]] = set()
+
+    async def flush() -> None:
+        if pending:
+            await _insert_new(session, scope, pending, tally)
+            pending.clear()
+
+    for item in batch:
+        tally.records += 1
+        tally.last_number = item.number
+        tally.warnings.extend(_issue(item, w) for w in item.warnings)
+        if item.error is not None or item.prepared is None:
+            tally.errors.append(_issue(item, item.error or "cannot be imported"))
+            continue
+        keys = item.keys
+        if not keys and not follow_up:
+            signature = (item.prepared.full_name, item.prepared.notes)
+            known = any(
+                _brings_nothing(item.prepared, row, owners) for row in bare_rows.get(signature[0], [])
+            )
+            if known or signature in bare_seen:
+                tally.skipped += 1
+                continue
+            bare_seen.add(signature)
+        in_batch = any(k in claimed or k in claimed_across for k in keys)
+        stored = _match(item, owners, rows)
+        if stored is None and not in_batch and not follow_up:
+            for key in keys:
+                claimed[key] = item.number
+            if dry_run:
+                tally.created += 1
+                for key in keys:
+                    claimed_across[key] = "new"
+            else:
+                pending.append(item)
+            continue
+        if (
+            stored is not None
+            and not in_batch
+            and not follow_up
+            and _brings_nothing(item.prepared, stored, owners)
+        ):
+            tally.skipped += 1
+            continue
+        if dry_run:
+            if stored is None and not in_batch:
+                tally.created += 1
+            else:
+                tally.merged += 1
+            for key in keys:
+                claimed[key] = item.number
+            continue
+        await flush()
+        await _add_one(session, scope, item, tally, follow_up=follow_up, claimed=claimed)
+    if not dry_run:
+        await flush()
+
+
+async def _add_one(
+    session: AsyncSession, scope: Scope, item: Item, tally: Tally, *, follow_up: bool, claimed: dict[Key, int]
+) -> None:
+    """The record through add_contact itself (it matched something, or follow-ups were asked for)."""
+    assert item.data is not None
+    try:
+        async with session.begin_nested():
+            result = await contacts.add_contact(session, scope, data=item.data, schedule_followup=follow_up)
+    except LeadError as exc:
+        tally.errors.append(_issue(item, str(exc)))
+        return
+    if result.created:
+        tally.created += 1
+    elif result.merged_fields:
+        tally.merged += 1
+    else:
+        tally.skipped += 1
+    contact = result.contact
+    for email in contact.emails:
+        claimed[("email", email)] = item.number
+    for phone in contact.phones:
+        claimed[("phone", phone)] = item.number
+    name_key = normalize.name_key(contact.full_name, contact.company)
+    if name_key:
+        claimed[("name", name_key)] = item.number
+
+
+def _table(model: type[Any]) -> Table:
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+def _row_values(scope: Scope, prepared: Prepared, contact_id: str) -> dict[str, Any]:
+    now = scope.now()
+    return {
+        "workspace_id": scope.workspace_id,
+        "id": contact_id,
+        "owner_id": scope.user_id,
+        "full_name": prepared.full_name,
+        "given_name": prepared.given_name,
+        "family_name": prepared.family_name,
+        "company": prepared.company,
+        "title": prepared.title,
+        "emails": prepared.emails,
+        "phones": prepared.phones,
+        "website": prepared.website,
+        "address": prepared.address,
+        "notes": prepared.notes,
+        "tags": prepared.tags,
+        "source": Source.IMPORT.value,
+        "referred_by_id": None,
+        "met_at": prepared.met_at,
+        "stage": Stage.LEAD.value,
+        "score": 0,
+        "consent": None,
+        "created_at": now,
+        "updated_at": now,
+        "search_text": normalize.search_text(
+            full_name=prepared.full_name,
+            given_name=prepared.given_name,
+            family_name=prepared.family_name,
+            company=prepared.company,
+            title=prepared.title,
+            emails=prepared.emails,
+            phones=prepared.phones,
+            website=prepared.website,
+            notes=prepared.notes,
+            tags=prepared.tags,
+            met_at=prepared.met_at,
+            address=prepared.address,
+        ),
+    }
+
+
+_FIELD_NAMES = (*contacts.SINGLE_FIELDS, *contacts.LIST_FIELDS, "notes", "referred_by")
+
+
+async def _insert_new(session: AsyncSession, scope: Scope, items: list[Item], tally: Tally) -> None:
+    """Insert contacts that match nothing, with their keys, tags and 'created' history, in bulk."""
+    ids = {item.number: new_id() for item in items}
+    values = [_row_values(scope, item.prepared, ids[item.number]) for item in items if item.prepared]
+    try:
+        async with session.begin_nested():
+            # Core inserts on the tables: one multi-row statement per page (the ORM would split the
+            # rows into many small groups by which optional fields are empty).
+            table = ContactRow.__table__
+            assert isinstance(table, Table)
+            result = await session.execute(insert(table).returning(table.c.id, table.c.pk), values)
+            pks = {row[0]: row[1] for row in result}
+            keys = [
+                {
+                    "workspace_id": scope.workspace_id,
+                    "kind": kind,
+                    "value": value,
+                    "contact_id": ids[item.number],
+                }
+                for item in items
+                for kind, value in item.keys
+            ]
+            if keys:  # a bare name (no company) has no de-duplication key
+                await session.execute(insert(_table(ContactKey)), keys)
+            tags = [
+                {"workspace_id": scope.workspace_id, "tag": tag, "contact_pk": pks[ids[item.number]]}
+                for item in items
+                if item.prepared
+                for tag in item.prepared.tags
+            ]
+            if tags:
+                await session.execute(insert(_table(ContactTag)), tags)
+            now = scope.now()
+            changes = [
+                {
+                    "id": new_id(),
+                    "workspace_id": scope.workspace_id,
+                    "contact_id": ids[item.number],
+                    "user_id": scope.user_id,
+                    "at": now,
+                    "action": "created",
+                    "detail": {
+                        "source": Source.IMPORT.value,
+                        "fields": sorted(n for n in _FIELD_NAMES if getattr(item.prepared, n)),
+                    },
+                }
+                for item in items
+            ]
+            await session.execute(insert(_table(ContactChange)), changes)
+    except IntegrityError:
+        # Another writer took one of these keys since they were read: add them one by one instead.
+        log.info("bulk insert of %d contacts clashed with a concurrent write; adding one by one", len(items))
+        claimed: dict[Key, int] = {}
+        for item in items:
+            await _add_one(session, scope, item, tally, follow_up=False, claimed=claimed)
+        return
+    tally.created += len(items)

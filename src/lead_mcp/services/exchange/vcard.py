@@ -1,0 +1,439 @@
+"""vCard 3.0 / 4.0 writing and vCard 2.1 / 3.0 / 4.0 reading, without a third-party library.
+
+Writing follows RFC 2426 (3.0) and RFC 6350 (4.0): text values escape ``\\ , ;``
+and newlines, lines end in CRLF, and lines longer than 75 octets are folded
+(CRLF + one space) at a UTF-8 character boundary, never inside a multi-byte
+character nor between a backslash and the character it escapes. vobject folds
+by characters, which breaks CJK and emoji lines, hence this small writer. Each
+card is built as one short string, so an export streams card by card.
+
+Reading accepts what phones and address books write: folded lines (space or
+tab), vCard 2.1 quoted-printable with soft line breaks, ``CHARSET`` parameters,
+2.1 bare type parameters (``TEL;WORK;VOICE:``), grouped names (``item1.EMAIL``),
+quoted parameter values, and several cards per file. A card that cannot be read
+becomes a :class:`RawCard` with ``error`` set; the cards around it still parse.
+"""
+
+from __future__ import annotations
+
+import codecs
+import quopri
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Protocol
+
+import phonenumbers
+
+from lead_mcp import __version__
+
+CRLF = "\r\n"
+MAX_LINE_OCTETS = 75
+VERSIONS = ("3.0", "4.0")
+PRODID = f"-//lead-mcp//lead-mcp {__version__}//EN"
+
+
+class CardContact(Protocol):
+    """The contact fields a vCard is written from (an ORM row or a model both fit)."""
+
+    id: str
+    full_name: str | None
+    given_name: str | None
+    family_name: str | None
+    company: str | None
+    title: str | None
+    emails: list[str]
+    phones: list[str]
+    website: str | None
+    address: str | None
+    notes: str | None
+    tags: list[str]
+    updated_at: datetime
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing
+
+
+def escape_text(value: str, *, semicolon: bool = True) -> str:
+    """A TEXT value escaped for a content line: backslash, comma, line breaks and (see below) semicolon.
+
+    RFC 2426 (3.0) escapes ``;`` in every text value; RFC 6350 (4.0) only inside compound
+    values (N, ADR, ORG), and strict 4.0 readers keep a ``\\;`` elsewhere as two characters.
+    """
+    if "\r" in value:
+        value = value.replace("\r\n", "\n").replace("\r", "\n")
+    value = value.replace("\\", "\\\\").replace(",", "\\,").replace("\n", "\\n")
+    return value.replace(";", "\\;") if semicolon else value
+
+
+def fold(line: str) -> str:
+    """One content line with CRLF, folded at 75 octets without splitting a UTF-8 character or an escape."""
+    if len(line) <= MAX_LINE_OCTETS // 4 or (len(line) <= MAX_LINE_OCTETS and line.isascii()):
+        return line + CRLF
+    data = line.encode("utf-8")
+    if len(data) <= MAX_LINE_OCTETS:
+        return line + CRLF
+    parts: list[bytes] = []
+    start = 0
+    limit = MAX_LINE_OCTETS
+    while len(data) - start > limit:
+        cut = start + limit
+        while cut > start + 1 and (data[cut] & 0xC0) == 0x80:  # inside a multi-byte character
+            cut -= 1
+        backslashes = 0
+        while cut - 1 - backslashes > start and data[cut - 1 - backslashes] == 0x5C:
+            backslashes += 1
+        if backslashes % 2 == 1:  # the last octet opens an escape: keep "\n", "\," ... together
+            cut -= 1
+        parts.append(data[start:cut])
+        start = cut
+        limit = MAX_LINE_OCTETS - 1  # the leading space of a continuation line counts
+    parts.append(data[start:])
+    return (b"\r\n ".join(parts) + b"\r\n").decode("utf-8")
+
+
+def _phone_kind(e164: str) -> str:
+    """cell, work (fixed line) or voice, from the number itself (no type is stored)."""
+    try:
+        kind = phonenumbers.number_type(phonenumbers.parse(e164))
+    except phonenumbers.NumberParseException:
+        return "voice"
+    if kind == phonenumbers.PhoneNumberType.MOBILE:
+        return "cell"
+    if kind == phonenumbers.PhoneNumberType.FIXED_LINE:
+        return "work"
+    return "voice"
+
+
+_TEL_TYPES_30 = {"cell": "CELL", "work": "WORK,VOICE", "voice": "VOICE"}
+_TEL_TYPES_40 = {"cell": "cell", "work": "work,voice", "voice": "voice"}
+
+
+def display_name(contact: CardContact) -> str:
+    """FN: the name, else the company, else the first email or phone (FN may not be empty)."""
+    for value in (contact.full_name, contact.company, *contact.emails, *contact.phones):
+        if value:
+            return value
+    return "Unnamed contact"
+
+
+def _rev(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def card(contact: CardContact, version: str = "3.0") -> str:
+    """One VCARD (3.0 or 4.0) with CRLF line ends, folded and escaped."""
+    v4 = version == "4.0"
+
+    def text(value: str) -> str:  # a single text value
+        return escape_text(value, semicolon=not v4)
+
+    def part(value: str | None) -> str:  # a component of a compound value
+        return escape_text(value or "")
+
+    lines = [
+        "BEGIN:VCARD",
+        f"VERSION:{version}",
+        f"PRODID:{PRODID}",
+        f"UID:urn:uuid:{contact.id}",
+        "FN:" + text(display_name(contact)),
+        f"N:{part(contact.family_name)};{part(contact.given_name)};;;",
+    ]
+    if v4:
+        lines.append("KIND:individual")
+    if contact.company:
+        lines.append("ORG:" + part(contact.company))
+    if contact.title:
+        lines.append("TITLE:" + text(contact.title))
+    for index, email in enumerate(contact.emails):
+        if v4:
+            lines.append(f"EMAIL;TYPE=work{';PREF=1' if index == 0 else ''}:{text(email)}")
+        else:
+            lines.append(f"EMAIL;TYPE=INTERNET,WORK{',PREF' if index == 0 else ''}:{text(email)}")
+    for index, phone in enumerate(contact.phones):
+        kind = _phone_kind(phone)
+        if v4:
+            pref = ";PREF=1" if index == 0 else ""
+            lines.append(f'TEL;VALUE=uri;TYPE="{_TEL_TYPES_40[kind]}"{pref}:tel:{phone}')
+        else:
+            lines.append(f"TEL;TYPE={_TEL_TYPES_30[kind]}{',PREF' if index == 0 else ''}:{phone}")
+    if contact.website:
+        lines.append("URL:" + _url(contact.website))
+    if contact.address:
+        # One stored line: it goes whole into the street component, which every reader shows.
+        lines.append(("ADR;TYPE=work:" if v4 else "ADR;TYPE=WORK:") + ";;" + part(contact.address) + ";;;;")
+    if contact.notes:
+        lines.append("NOTE:" + text(contact.notes))
+    if contact.tags:
+        lines.append("CATEGORIES:" + ",".join(text(t) for t in contact.tags))
+    lines.append("REV:" + _rev(contact.updated_at))
+    lines.append("END:VCARD")
+    return "".join(fold(line) for line in lines)
+
+
+def _url(website: str) -> str:
+    return website if "://" in website else f"https://{website}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading
+
+
+@dataclass
+class Property:
+    """One content line of a card: upper-cased name, parameters, raw (still escaped) value."""
+
+    name: str
+    params: dict[str, list[str]]
+    value: str
+    line: int
+
+    def types(self) -> set[str]:
+        """The TYPE values, upper-cased (2.1 bare parameters included)."""
+        out: set[str] = set()
+        for value in self.params.get("TYPE", []):
+            out.update(v.strip().upper() for v in value.split(",") if v.strip())
+        return out
+
+
+@dataclass
+class RawCard:
+    """A parsed card: its properties, or the reason it could not be read."""
+
+    number: int
+    line: int
+    version: str | None = None
+    properties: list[Property] = field(default_factory=list)
+    error: str | None = None
+
+    def all(self, name: str) -> list[Property]:
+        """Every property with this name."""
+        return [p for p in self.properties if p.name == name]
+
+    def first(self, name: str) -> Property | None:
+        """The first property with this name."""
+        for prop in self.properties:
+            if prop.name == name:
+                return prop
+        return None
+
+
+def split_unescaped(value: str, sep: str) -> list[str]:
+    """Split on ``sep`` where it is not escaped by a backslash (escapes are kept)."""
+    if sep not in value:
+        return [value]
+    parts: list[str] = []
+    current: list[str] = []
+    escaped = False
+    for ch in value:
+        if escaped:
+            current.append(ch)
+            escaped = False
+        elif ch == "\\":
+            current.append(ch)
+            escaped = True
+        elif ch == sep:
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(ch)
+    parts.append("".join(current))
+    return parts
+
+
+def unescape_text(value: str) -> str:
+    """Undo TEXT escaping: ``\\n`` ``\\,`` ``\\;`` ``\\\\`` (an unknown escape keeps its character)."""
+    if "\\" not in value:
+        return value
+    out: list[str] = []
+    chars = iter(value)
+    for ch in chars:
+        if ch != "\\":
+            out.append(ch)
+            continue
+        nxt = next(chars, "")
+        out.append("\n" if nxt in ("n", "N") else nxt)
+    return "".join(out)
+
+
+def _split_head(line: str) -> tuple[str, str] | None:
+    """(name and parameters, value) split at the first colon outside double quotes."""
+    quoted = False
+    for index, ch in enumerate(line):
+        if ch == '"':
+            quoted = not quoted
+        elif ch == ":" and not quoted:
+            return line[:index], line[index + 1 :]
+    return None
+
+
+def _split_params(head: str) -> list[str]:
+    parts: list[str] = []
+    current: list[str] = []
+    quoted = False
+    for ch in head:
+        if ch == '"':
+            quoted = not quoted
+            current.append(ch)
+        elif ch == ";" and not quoted:
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(ch)
+    parts.append("".join(current))
+    return parts
+
+
+_BARE_ENCODINGS = {"QUOTED-PRINTABLE", "BASE64", "B", "8BIT", "7BIT"}
+
+
+def parse_head(head: str) -> tuple[str, dict[str, list[str]]]:
+    """Property name (group dropped, upper-cased) and its parameters."""
+    pieces = _split_params(head)
+    name = pieces[0].strip().upper()
+    if "." in name:
+        name = name.rsplit(".", 1)[1]
+    params: dict[str, list[str]] = {}
+    for piece in pieces[1:]:
+        piece = piece.strip()
+        if not piece:
+            continue
+        if "=" in piece:
+            key, raw = piece.split("=", 1)
+            key = key.strip().upper()
+        else:  # vCard 2.1: a bare value is a TYPE, or an ENCODING
+            key, raw = ("ENCODING" if piece.upper() in _BARE_ENCODINGS else "TYPE"), piece
+        value = raw.strip()
+        if len(value) >= 2 and value[0] == value[-1] == '"':
+            value = value[1:-1]
+        params.setdefault(key, []).append(value)
+    return name, params
+
+
+def _decode_value(raw: bytes, params: dict[str, list[str]]) -> str | None:
+    """The value as text (quoted-printable and charset applied); None for binary (photos)."""
+    encoding = (params.get("ENCODING") or [""])[0].upper()
+    if encoding in {"B", "BASE64"}:
+        return None
+    if encoding == "QUOTED-PRINTABLE":
+        raw = quopri.decodestring(raw)
+    charset = (params.get("CHARSET") or ["utf-8"])[0].strip() or "utf-8"
+    try:
+        codecs.lookup(charset)
+    except LookupError:
+        raise ValueError(f"unknown CHARSET {charset!r}") from None
+    try:
+        return raw.decode(charset)
+    except UnicodeDecodeError as exc:
+        shown = raw[exc.start : exc.start + 1].hex().upper()
+        raise ValueError(
+            f"is not valid {charset} (byte 0x{shown}); save the file as UTF-8 or give the CHARSET"
+        ) from None
+
+
+def _logical_lines(lines: Iterable[tuple[int, bytes]]) -> Iterator[tuple[int, bytes]]:
+    """Unfold: continuation lines (leading space/tab) and quoted-printable soft breaks."""
+    current: bytearray | None = None
+    start = 0
+    qp_soft = False
+    for number, raw in lines:
+        line = raw.rstrip(b"\r\n")
+        if current is not None and line[:1] in (b" ", b"\t") and not qp_soft:
+            current += line[1:]
+            continue
+        if current is not None and qp_soft:
+            current += line.lstrip(b" \t")
+        else:
+            if current is not None:
+                yield start, bytes(current)
+            current = bytearray(line)
+            start = number
+        head = bytes(current).split(b":", 1)[0].upper()
+        qp_soft = b"QUOTED-PRINTABLE" in head and current.endswith(b"=")
+        if qp_soft:
+            del current[-1]
+    if current is not None:
+        yield start, bytes(current)
+
+
+def read_cards(lines: Iterable[tuple[int, bytes]]) -> Iterator[RawCard]:
+    """Cards from numbered physical lines (bytes, line ends optional), one RawCard each."""
+    current: RawCard | None = None
+    count = 0
+    for number, line in _logical_lines(lines):
+        if not line.strip():
+            continue
+        upper = line.strip().upper()
+        if upper == b"BEGIN:VCARD":
+            if current is not None:
+                current.error = current.error or (
+                    f"line {current.line}: BEGIN:VCARD without END:VCARD "
+                    f"before the next card on line {number}"
+                )
+                yield current
+            count += 1
+            current = RawCard(number=count, line=number)
+            continue
+        if upper == b"END:VCARD":
+            if current is not None:
+                yield current
+            current = None
+            continue
+        if current is None or current.error:
+            continue  # text between cards is ignored, as address books do
+        try:
+            # latin-1 maps bytes 1:1, so the split is exact whatever the value's charset is.
+            split = _split_head(line.decode("latin-1"))
+            if split is None:
+                raise ValueError("has no ':' between the property name and its value")
+            name, params = parse_head(split[0])
+            if name == "VERSION":
+                current.version = split[1].strip()
+                continue
+            text = _decode_value(split[1].encode("latin-1"), params)
+        except ValueError as exc:
+            current.error = f"line {number}: {exc}"
+            continue
+        if text is not None:
+            current.properties.append(Property(name=name, params=params, value=text, line=number))
+    if current is not None:
+        if not current.error:
+            current.error = f"line {current.line}: BEGIN:VCARD without END:VCARD (the file may be cut short)"
+        yield current
+
+
+def structured(prop: Property) -> list[str]:
+    """The components of a structured value (N, ADR, ORG), unescaped, list values joined by ', '."""
+    return [
+        ", ".join(p for p in (unescape_text(v).strip() for v in split_unescaped(component, ",")) if p)
+        for component in split_unescaped(prop.value, ";")
+    ]
+
+
+def text_list(prop: Property) -> list[str]:
+    """The values of a comma-separated list (CATEGORIES, NICKNAME), unescaped."""
+    return [unescape_text(v).strip() for v in split_unescaped(prop.value, ",") if v.strip()]
+
+
+def write_all(contacts: Sequence[CardContact], version: str = "3.0") -> str:
+    """Several cards as one text (small exports and single-contact resources)."""
+    return "".join(card(c, version) for c in contacts)
+
+
+__all__ = [
+    "CRLF",
+    "VERSIONS",
+    "CardContact",
+    "Property",
+    "RawCard",
+    "card",
+    "escape_text",
+    "fold",
+    "read_cards",
+    "split_unescaped",
+    "structured",
+    "text_list",
+    "unescape_text",
+    "write_all",
+]

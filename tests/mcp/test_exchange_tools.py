@@ -1,0 +1,234 @@
+"""The exchange tools through the MCP client: exports inline and as resource links, resources,
+imports from text and from files, progress, errors that name the field, and sync_hubspot."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+
+from lead_mcp.clock import FixedClock
+from lead_mcp.config import Settings
+from lead_mcp.mcp.server import build_server
+from mcp import Client
+from tests.exchange_support import DATA, ical_parse
+from tests.fake_hubspot import FakeHubSpot, serve
+from tests.helpers import call, call_error
+
+
+def _rows(count: int) -> str:
+    return "Name,Email,Company\r\n" + "".join(
+        f"Person {i},p{i}@example.com,Co {i % 7}\r\n" for i in range(count)
+    )
+
+
+async def test_export_vcard_returns_up_to_1000_contacts_inline(client: Client):
+    await call(
+        client, "add_contact", {"full_name": "Ana Souza", "email": "ana@fintech.io", "company": "Fintech"}
+    )
+    result = await client.call_tool("export_vcard", {"version": "4.0"})
+    assert not result.is_error
+    data = result.structured_content
+    assert (data["format"], data["version"], data["count"], data["resource_uri"]) == ("vcard", "4.0", 1, None)
+    assert data["filename"] == "lead-mcp-contacts-2026-03-10.vcf"
+    assert result.content[0].text == data["content"]
+    (card,) = ical_parse(data["content"])
+    assert card["version"] == "4.0"
+    assert data["bytes"] == len(data["content"].encode())
+
+
+async def test_export_vcard_of_more_than_1000_contacts_is_a_resource_link(client: Client):
+    imported = await call(client, "import_contacts", {"content": _rows(1001)})
+    assert imported["created"] == 1001
+    result = await client.call_tool("export_vcard", {})
+    data = result.structured_content
+    assert data["count"] == 1001 and data["content"] is None
+    assert data["resource_uri"].startswith("lead://exports/") and data["resource_uri"].endswith(".vcf")
+    link = next(block for block in result.content if block.type == "resource_link")
+    assert (link.uri, link.mime_type, link.size) == (data["resource_uri"], "text/vcard", data["bytes"])
+    read = await client.read_resource(data["resource_uri"])
+    text = read.contents[0].text
+    assert len(text.encode()) == data["bytes"] and text.count("BEGIN:VCARD\r\n") == 1001
+    assert len(ical_parse(text)) == 1001
+
+    csv_result = await client.call_tool("export_csv", {"query": "example.com", "bom": True})
+    csv_data = csv_result.structured_content
+    assert csv_data["count"] == 1001 and csv_data["resource_uri"].endswith(".csv")
+    csv_text = (await client.read_resource(csv_data["resource_uri"])).contents[0].text
+    assert csv_text.startswith("\ufeffID,Full Name,")
+
+
+async def test_missing_export_resource_says_to_export_again(client: Client):
+    with pytest.raises(Exception, match="does not exist or has expired"):
+        await client.read_resource("lead://exports/00000000-0000-0000-0000-000000000000.vcf")
+
+
+async def test_contact_vcf_resource_is_one_vcard(client: Client):
+    added = await call(client, "add_contact", {"full_name": "山田 太郎", "phone": "+81 90-1234-5678"})
+    read = await client.read_resource(f"lead://contacts/{added['contact']['id']}.vcf")
+    (content,) = read.contents
+    assert content.mime_type == "text/vcard"
+    (card,) = ical_parse(content.text)
+    assert [p["values"] for p in card["properties"] if p["name"] == "fn"] == [["山田 太郎"]]
+
+
+async def test_export_csv_neutralises_formulas_but_keeps_values_readable(client: Client):
+    await call(
+        client,
+        "add_contact",
+        {
+            "full_name": '=HYPERLINK("http://evil.example")',
+            "email": "eve@evil.example",
+            "phone": "+1 415 555 0100",
+            "company": "@SUM(1+1)",
+            "notes": "-2+3",
+            "tags": ["a", "b"],
+        },
+    )
+    data = (await client.call_tool("export_csv", {})).structured_content
+    rows = list(csv.reader(io.StringIO(data["content"])))
+    header, row = rows[0], rows[1]
+    cell = dict(zip(header, row, strict=True))
+    assert cell["Full Name"] == '\'=HYPERLINK("http://evil.example")'
+    assert cell["Company"] == "'@SUM(1+1)" and cell["Notes"] == "'-2+3" and cell["Phones"] == "'+14155550100"
+    assert cell["Tags"] == "a; b" and cell["Emails"] == "eve@evil.example"
+    assert data["content"].endswith("\r\n") and not data["content"].startswith("\ufeff")
+    for value in row:
+        assert not value.startswith(("=", "+", "-", "@", "\t", "\r"))
+    # Our own import reads its export back, neutralised cells included.
+    reimported = await call(client, "import_contacts", {"content": data["content"], "dry_run": True})
+    assert (reimported["skipped"], reimported["errors"]) == (1, [])
+
+
+async def test_export_tools_are_read_only_and_sync_is_open_world(client: Client):
+    tools = {t.name: t for t in (await client.list_tools()).tools}
+    for name in ("export_vcard", "export_csv"):
+        assert tools[name].annotations.read_only_hint is True
+        assert tools[name].annotations.destructive_hint is False
+    assert tools["import_contacts"].annotations.read_only_hint is False
+    sync = tools["sync_hubspot"].annotations
+    assert (sync.open_world_hint, sync.read_only_hint, sync.idempotent_hint, sync.destructive_hint) == (
+        True,
+        False,
+        True,
+        False,
+    )
+    for name in ("export_vcard", "export_csv", "import_contacts", "sync_hubspot"):
+        assert tools[name].output_schema is not None
+
+
+async def test_export_with_ids_and_query_errors_name_the_field(client: Client):
+    assert "query: give contact_ids or query, not both" in await call_error(
+        client, "export_vcard", {"contact_ids": ["x"], "query": "ana"}
+    )
+    assert "contact_ids: no contact 'nope' in this workspace" in await call_error(
+        client, "export_csv", {"contact_ids": ["nope"]}
+    )
+    assert "version" in await call_error(client, "export_vcard", {"version": "2.1"})
+
+
+async def test_import_contacts_from_a_file_under_the_scan_roots(client: Client, settings: Settings):
+    target = settings.scan_roots[0] / "Connections.csv"
+    target.write_bytes((DATA / "linkedin_connections.csv").read_bytes())
+    reports: list[tuple[float, float | None, str | None]] = []
+
+    async def progress(done: float, total: float | None, message: str | None) -> None:
+        reports.append((done, total, message))
+
+    result = await client.call_tool("import_contacts", {"path": str(target)}, progress_callback=progress)
+    data = result.structured_content
+    assert (data["format"], data["created"], data["committed_through"]) == ("linkedin", 3, 4)
+    assert reports and reports[-1][0] == reports[-1][1] == target.stat().st_size
+    assert "4 records: 3 created" in (reports[-1][2] or "")
+
+
+async def test_import_contacts_refuses_paths_outside_the_scan_roots_and_big_files(
+    client: Client, settings: Settings, tmp_path: Path
+):
+    outside = tmp_path / "elsewhere.csv"
+    outside.write_text("Name\nAna\n")
+    message = await call_error(client, "import_contacts", {"path": str(outside)})
+    assert "path:" in message and "outside the folders lead-mcp may read" in message
+    assert "LEAD_MCP_SCAN_ROOTS" in message
+    big = settings.scan_roots[0] / "big.csv"
+    with big.open("wb") as out:
+        out.write(b"Name,Email\n")
+        out.truncate(50_000_000)
+    message = await call_error(client, "import_contacts", {"path": str(big)})
+    assert "path: is 50.0 MB; imports are limited to 33.6 MB" in message
+    assert "content: give content or path" in await call_error(client, "import_contacts", {})
+    assert "found no header row" in await call_error(client, "import_contacts", {"content": "hello\nworld\n"})
+
+
+async def test_import_contacts_then_search_finds_the_people(client: Client):
+    result = await call(
+        client, "import_contacts", {"content": (DATA / "google_contacts.csv").read_text("utf-8")}
+    )
+    assert (result["format"], result["created"]) == ("google", 3)
+    page = await call(client, "search_contacts", {"query": "rossi-figli.it"})
+    assert [c["full_name"] for c in page["items"]] == ["Carla Rossi"]
+    due = await call(client, "list_due_followups", {})
+    assert due["items"] == []  # imports do not flood the due list
+
+
+@pytest.fixture
+def hubspot() -> Iterator[FakeHubSpot]:
+    yield from serve(FakeHubSpot())
+
+
+async def test_sync_hubspot_tool_pushes_to_the_configured_portal(
+    settings: Settings, clock: FixedClock, hubspot
+):
+    configured = settings.model_copy(
+        update={"hubspot_token": SecretStr(hubspot.token), "hubspot_base_url": hubspot.url}
+    )
+    async with Client(build_server(configured, clock=clock), raise_exceptions=True) as client:
+        await call(
+            client, "add_contact", {"full_name": "Ana Souza", "email": "ana@fintech.io", "title": "CEO"}
+        )
+        await call(client, "add_contact", {"full_name": "No Mail", "phone": "+1 415 555 0100"})
+        result = await call(client, "sync_hubspot", {})
+        assert (result["pushed"], result["created"], result["failed_total"]) == (1, 1, 1)
+        assert result["failed"][0]["full_name"] == "No Mail"
+        assert hubspot.contacts["ana@fintech.io"]["properties"]["jobtitle"] == "CEO"
+        again = await call(client, "sync_hubspot", {})
+        assert again["pushed"] == 0
+        assert "since: " in await call_error(client, "sync_hubspot", {"since": "yesterday-ish"})
+    unconfigured = settings.model_copy(update={"hubspot_token": None})
+    async with Client(build_server(unconfigured, clock=clock), raise_exceptions=True) as client:
+        assert "LEAD_MCP_HUBSPOT_TOKEN is not set" in await call_error(client, "sync_hubspot", {})
+
+
+async def test_other_calls_are_answered_while_an_import_runs(client: Client):
+    import anyio
+
+    text = "Name,Email,Phone\r\n" + "".join(
+        f"Person {i},p{i}@example.com,+1 415 {200 + i // 10000:03d} {i % 10000:04d}\r\n" for i in range(3500)
+    )
+    first_batch = anyio.Event()
+    finished: list[str] = []
+
+    async def progress(done: float, total: float | None, message: str | None) -> None:
+        first_batch.set()
+
+    async def run_import() -> None:
+        result = await call_progress(client, text, progress)
+        finished.append(f"import {result['created']}")
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(run_import)
+        await first_batch.wait()
+        page = await call(client, "search_contacts", {"query": "Person", "limit": 5})
+        finished.append("search")
+    assert finished == ["search", "import 3500"]
+    assert len(page["items"]) == 5  # the first committed batch is already searchable
+
+
+async def call_progress(client: Client, text: str, progress) -> dict:
+    result = await client.call_tool("import_contacts", {"content": text}, progress_callback=progress)
+    assert not result.is_error
+    return result.structured_content

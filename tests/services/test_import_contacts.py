@@ -1,0 +1,404 @@
+"""import_contacts on real sample files: LinkedIn, Google, vCard 2.1, malformed ones, limits, crashes."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+from sqlalchemy import select
+
+from lead_mcp.clock import FixedClock
+from lead_mcp.config import Settings
+from lead_mcp.db.tables import ContactChange, FollowUpRow
+from lead_mcp.domain import Contact, ContactCreate
+from lead_mcp.errors import InvalidInput
+from lead_mcp.mcp.state import AppState
+from lead_mcp.services import contacts
+from lead_mcp.services.exchange import ImportInterrupted, ImportSource, import_contacts, resolve_under_roots
+from lead_mcp.services.scope import Scope
+from tests.exchange_support import DATA
+
+
+async def _import(transactions: Any, scope: Scope, path: Path | str, **options: Any):
+    source = (
+        ImportSource.from_file(Path(path), scope.settings)
+        if isinstance(path, Path)
+        else ImportSource.from_content(path, scope.settings)
+    )
+    return await import_contacts(transactions, scope, source=source, **options)
+
+
+async def _all(transactions: Any, scope: Scope) -> list[Contact]:
+    async with transactions(write=False) as session:
+        page = await contacts.search_contacts(session, scope, limit=200)
+        return [(await contacts.get_contact(session, scope, contact_id=c.id)).contact for c in page.items]
+
+
+def _by_name(found: list[Contact]) -> dict[str | None, Contact]:
+    return {c.full_name: c for c in found}
+
+
+async def test_import_contacts_reads_linkedin_connections_after_its_preamble(transactions, scope):
+    result = await _import(transactions, scope, DATA / "linkedin_connections.csv")
+    assert result.format == "linkedin"
+    assert (result.records, result.created, result.merged, result.skipped) == (4, 3, 0, 0)
+    assert [(e.record, e.line) for e in result.errors] == [(4, 8)]  # a row with only a profile URL
+    assert "needs at least a name, an email or a phone" in result.errors[0].reason
+    people = _by_name(await _all(transactions, scope))
+    ana = people["Ana Souza"]
+    assert (ana.company, ana.title, ana.emails, ana.met_at) == (
+        "Fintech Labs",
+        "Head of Sales",
+        ["ana@fintech.io"],
+        "LinkedIn",
+    )
+    assert "linkedin" in ana.tags and "https://www.linkedin.com/in/anasouza" in (ana.notes or "")
+    assert "12 Mar 2024" in (ana.notes or "")
+    assert people["Björn Öberg"].company == "Nordic Payments, AB" and people["Björn Öberg"].emails == []
+    assert people["Mei Lin"].title == "Partner, Growth"
+    assert all(c.source == "import" for c in people.values())
+
+
+async def test_import_contacts_reads_google_contacts_columns_and_multi_values(transactions, scope):
+    result = await _import(transactions, scope, DATA / "google_contacts.csv")
+    assert result.format == "google"
+    assert (result.records, result.created, result.errors) == (3, 3, [])
+    assert result.columns["E-mail 1 - Value"] == "emails" and result.columns["Organization Name"] == "company"
+    assert result.unmapped_columns == ["Nickname", "Birthday"]  # columns with data we do not keep
+    assert [(w.record, w.reason) for w in result.warnings] == [
+        (3, "phone 'call me maybe' dropped: not a phone number")
+    ]
+    people = _by_name(await _all(transactions, scope))
+    carla = people["Carla Rossi"]
+    assert carla.emails == ["carla@rossi-figli.it", "carla.rossi@gmail.com"]
+    assert carla.phones == ["+393471234567", "+390212345678"]
+    assert (carla.company, carla.title, carla.website) == (
+        "Rossi & Figli S.r.l.",
+        "Amministratrice",
+        "rossi-figli.it",
+    )
+    assert carla.address == "Via Roma 1, 20121 Milano MI, Italia"
+    assert carla.notes == "Met at the Milan fair.\nWants a quote."
+    assert carla.tags == ["fiera milano"]  # Google's "* myContacts" system group is left out
+    dev = people["Dev Patel"]
+    assert dev.emails == ["dev@acme-robotics.io", "dev.patel@acme-robotics.io"]  # " ::: " separated
+    assert dev.phones == ["+16505550199", "+16505550100"]
+    assert people["Eve Nobody"].phones == []
+
+
+async def test_import_contacts_reads_a_legacy_google_export(transactions, scope):
+    result = await _import(transactions, scope, DATA / "google_contacts_legacy.csv")
+    assert (result.format, result.created) == ("google", 1)
+    (frank,) = await _all(transactions, scope)
+    assert (frank.full_name, frank.company, frank.title) == (
+        "Frank Zhang",
+        "Zhang Supply Co.",
+        "Sales Director",
+    )
+    assert frank.emails == ["frank@zhang-supply.cn"] and frank.phones == ["+861012345678"]
+    assert frank.tags == ["suppliers"]
+
+
+async def test_import_contacts_reads_vcard_21_quoted_printable_charsets_and_apple_groups(transactions, scope):
+    result = await _import(transactions, scope, DATA / "phone_export_v21.vcf")
+    assert (result.format, result.records, result.created, result.errors, result.warnings) == (
+        "vcard",
+        3,
+        3,
+        [],
+        [],
+    )
+    people = _by_name(await _all(transactions, scope))
+    jurgen = people["Jürgen Müller"]
+    assert (jurgen.given_name, jurgen.family_name) == ("Jürgen", "Müller")
+    assert (jurgen.company, jurgen.title) == ("Müller & Söhne GmbH", "Geschäftsführer")
+    assert jurgen.phones == ["+4915123456789", "+49891234567"]
+    assert jurgen.emails == ["juergen@mueller-soehne.de"]
+    assert jurgen.notes == "Trafen uns auf der Messe in München.\nWill ein Angebot für 2026; bitte bis März."
+    assert jurgen.address == "Leopoldstraße 1, München, 80802, Deutschland"
+    assert people["Lucía García"].phones == ["+34612345678"]  # an ISO-8859-1 card
+    ngozi = people["Ngozi Okafor"]
+    assert (ngozi.emails, ngozi.website, ngozi.tags) == (
+        ["ngozi@lagosfintech.ng"],
+        "lagosfintech.ng",
+        ["fintech", "africa"],
+    )
+    assert ngozi.notes == "Asked about pricing, and an API; follow up\nin April."
+
+
+async def test_import_contacts_reports_a_bad_encoding_row_and_imports_the_rest(transactions, scope):
+    result = await _import(transactions, scope, DATA / "bad_encoding.csv")
+    assert (result.records, result.created) == (3, 2)
+    (error,) = result.errors
+    assert (error.record, error.line) == (2, 3)
+    assert (
+        "not valid UTF-8 (byte 0xE9 on line 3)" in error.reason and "save the file as UTF-8" in error.reason
+    )
+    assert sorted(c.full_name for c in await _all(transactions, scope)) == ["Ana Souza", "Zoë Adams"]
+
+
+async def test_import_contacts_reports_ragged_rows_and_bad_values_by_line(transactions, scope):
+    result = await _import(transactions, scope, DATA / "ragged.csv")
+    assert (result.records, result.created) == (5, 4)
+    assert [(e.record, e.line) for e in result.errors] == [(3, 4)]
+    assert "has 5 cells but the header has 3" in result.errors[0].reason
+    assert [(w.record, w.line) for w in result.warnings] == [(5, 7), (5, 7)]
+    people = _by_name(await _all(transactions, scope))
+    assert people["Bob Stone"].emails == ["bob@stone.io"]  # a short row is fine
+    assert people['Dana "D" Li'].emails == ["dana@li.cn"]
+    assert people["Eve Lone"].emails == [] and people["Eve Lone"].phones == []
+
+
+async def test_import_contacts_reports_each_broken_card_and_imports_the_rest(transactions, scope):
+    result = await _import(transactions, scope, DATA / "broken.vcf")
+    assert (result.records, result.created) == (7, 2)
+    reasons = {e.record: (e.line, e.reason) for e in result.errors}
+    assert sorted(reasons) == [2, 3, 4, 5, 7]
+    assert "line 9: has no ':'" in reasons[2][1]
+    assert "unknown CHARSET 'KLINGON'" in reasons[3][1]
+    assert "line 17" in reasons[4][1] and "not valid utf-8" in reasons[4][1]
+    assert "needs at least a name, an email or a phone" in reasons[5][1]
+    assert reasons[7][0] == 28 and "without END:VCARD" in reasons[7][1]
+    assert sorted(c.full_name for c in await _all(transactions, scope)) == ["Good One", "Second Good"]
+
+
+async def test_importing_the_same_file_twice_creates_nothing_new(transactions, scope):
+    first = await _import(transactions, scope, DATA / "google_contacts.csv")
+    again = await _import(transactions, scope, DATA / "google_contacts.csv")
+    assert (first.created, again.created, again.merged, again.skipped) == (3, 0, 0, 3)
+    assert len(await _all(transactions, scope)) == 3
+    async with transactions(write=False) as session:
+        merges = (await session.execute(select(ContactChange).where(ContactChange.action == "merged"))).all()
+    assert merges == []  # nothing new, so no history entry either
+
+
+async def test_import_merges_new_details_into_existing_contacts_like_add_contact(transactions, scope):
+    async with transactions(write=True) as session:
+        existing = await contacts.add_contact(
+            session,
+            scope,
+            data=ContactCreate(full_name="Ana Souza", emails=["ana@fintech.io"], company="Fintech Labs"),
+        )
+    text = "Name,Email,Phone,Title,Company\r\nAna S.,ANA@fintech.io,+1 415 555 0100,CEO,Other Co\r\n"
+    result = await _import(transactions, scope, text)
+    assert (result.created, result.merged, result.skipped) == (0, 1, 0)
+    (ana,) = await _all(transactions, scope)
+    assert ana.id == existing.contact.id
+    assert (ana.full_name, ana.company, ana.title, ana.phones) == (
+        "Ana Souza",
+        "Fintech Labs",
+        "CEO",
+        ["+14155550100"],
+    )
+    async with transactions(write=True) as session:
+        detail = await contacts.get_contact(session, scope, contact_id=ana.id)
+    merged = [h for h in detail.history if h.action == "merged"]
+    assert merged and merged[0].detail["kept"]["company"] == "Other Co"
+
+
+async def test_bulk_import_ends_exactly_like_adding_each_record_with_add_contact(
+    transactions, scope, second_database_url, settings: Settings, clock: FixedClock
+):
+    # In-file duplicates (by email, phone and name+company), a record matching a stored contact,
+    # and new records: the bulk path must give what add_contact gives record by record.
+    text = (
+        "Name,Email,Phone,Company,Notes,Tags\r\n"
+        "Ana Souza,ana@fintech.io,,Fintech,first,a\r\n"
+        "Bo Berg,bo@berg.se,+46 70 123 45 67,Berg AB,,b\r\n"
+        "Ana S,ana@fintech.io,+1 415 555 0100,,second,c\r\n"
+        "Bo Berg,,,Berg AB,same name and company,\r\n"
+        "Cy Chan,cy@chan.hk,+46 70 123 45 67,,shares Bo's phone,\r\n"
+        "Stored One,stored@example.com,,,,\r\n"
+        "Di Diaz,di@diaz.mx,,,,\r\n"
+    )
+    seed = ContactCreate(full_name="Stored One", emails=["stored@example.com"], title="Existing")
+    async with transactions(write=True) as session:
+        await contacts.add_contact(session, scope, data=seed)
+    bulk = await _import(transactions, scope, text, batch_size=4)
+
+    other = await AppState.open(
+        settings.model_copy(update={"database_url": second_database_url}), clock=clock
+    )
+    try:
+        other_scope = Scope(workspace_id=other.local_workspace_id, settings=other.settings, clock=clock)
+
+        def other_tx(*, write: bool):
+            return other.db.transaction(workspace_id=other_scope.workspace_id, write=write)
+
+        async with other_tx(write=True) as session:
+            await contacts.add_contact(session, other_scope, data=seed)
+        # follow_up=True sends every record through add_contact itself, one by one.
+        one_by_one = await _import(other_tx, other_scope, text, follow_up=True)
+        reference = await _all(other_tx, other_scope)
+    finally:
+        await other.close()
+    assert (bulk.created, bulk.merged, bulk.skipped) == (
+        one_by_one.created,
+        one_by_one.merged,
+        one_by_one.skipped,
+    )
+    fields = {"full_name", "company", "emails", "phones", "notes", "tags", "title"}
+    assert sorted(str(c.model_dump(include=fields)) for c in await _all(transactions, scope)) == sorted(
+        str(c.model_dump(include=fields)) for c in reference
+    )
+
+
+async def test_import_schedules_no_follow_ups_unless_asked(transactions, scope):
+    await _import(transactions, scope, DATA / "linkedin_connections.csv")
+    async with transactions(write=False) as session:
+        assert (await session.execute(select(FollowUpRow))).all() == []
+    result = await _import(transactions, scope, DATA / "google_contacts.csv", follow_up=True)
+    assert result.follow_ups_scheduled
+    async with transactions(write=False) as session:
+        followups = (await session.execute(select(FollowUpRow))).scalars().all()
+    assert len(followups) == 3 and {f.status for f in followups} == {"pending"}
+
+
+async def test_dry_run_reports_what_would_happen_and_saves_nothing(transactions, scope):
+    await _import(transactions, scope, DATA / "google_contacts.csv")
+    text = (
+        "Name,Email\r\nCarla Rossi,carla@rossi-figli.it\r\n"
+        "New Person,new@example.com\r\nNew Person,new@example.com\r\n"
+    )
+    result = await _import(transactions, scope, text, dry_run=True)
+    assert (result.dry_run, result.created, result.merged, result.skipped, result.committed_through) == (
+        True,
+        1,
+        1,
+        1,
+        0,
+    )
+    assert len(await _all(transactions, scope)) == 3
+
+
+async def test_a_50_mb_file_is_refused_with_a_clear_message(tmp_path, scope):
+    big = tmp_path / "huge.csv"
+    row = b"Someone Somebody,someone@example.com,+1 415 555 0100,Some Company Inc,Some title\r\n"
+    with big.open("wb") as out:
+        out.write(b"Name,Email,Phone,Company,Title\r\n")
+        out.write(row * (50_000_000 // len(row) + 1))
+    assert big.stat().st_size >= 50_000_000
+    with pytest.raises(InvalidInput) as refused:
+        ImportSource.from_file(big, scope.settings)
+    message = str(refused.value)
+    assert message.startswith("path: is 50.0 MB; imports are limited to 33.6 MB (LEAD_MCP_IMPORT_MAX_BYTES)")
+    assert "Split the file" in message
+    with pytest.raises(InvalidInput, match=r"^content: is "):
+        ImportSource.from_content("x" * 40_000_000, scope.settings)
+
+
+def test_paths_are_read_only_inside_the_scan_roots(tmp_path, settings: Settings):
+    root = settings.scan_roots[0]
+    inside = root / "contacts.csv"
+    inside.write_text("Name\r\nAna\r\n")
+    assert resolve_under_roots(str(inside), settings) == inside.resolve()
+    assert resolve_under_roots("contacts.csv", settings) == inside.resolve()  # relative to the first root
+    outside = tmp_path / "secret.csv"
+    outside.write_text("Name\r\nEve\r\n")
+    with pytest.raises(InvalidInput, match="outside the folders lead-mcp may read"):
+        resolve_under_roots(str(outside), settings)
+    with pytest.raises(InvalidInput, match="outside the folders lead-mcp may read"):
+        resolve_under_roots(str(root / ".." / "secret.csv"), settings)
+    link = root / "innocent.csv"
+    os.symlink(outside, link)  # a link inside the root that points out of it
+    with pytest.raises(InvalidInput, match="outside the folders lead-mcp may read"):
+        resolve_under_roots(str(link), settings)
+    with pytest.raises(InvalidInput, match="does not exist"):
+        resolve_under_roots(str(root / "missing.csv"), settings)
+    with pytest.raises(InvalidInput, match="not a regular file"):
+        resolve_under_roots(str(root), settings)
+
+
+async def _break_the_store(database_url: str) -> None:
+    """Make every later insert into contacts fail, as a full disk or a dropped table would."""
+    if database_url.startswith("sqlite"):
+        raw = sqlite3.connect(database_url.split("///", 1)[1])
+        raw.execute(
+            "CREATE TRIGGER broken BEFORE INSERT ON contacts BEGIN INSERT INTO no_such_table VALUES (1); END"
+        )
+        raw.commit()
+        raw.close()
+        return
+    conn = await asyncpg.connect(database_url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        await conn.execute(
+            "CREATE FUNCTION broken() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN RAISE EXCEPTION 'could not extend file' USING ERRCODE = '53100'; END $$;"
+            "CREATE TRIGGER broken BEFORE INSERT ON contacts FOR EACH ROW EXECUTE FUNCTION broken();"
+        )
+    finally:
+        await conn.close()
+
+
+async def _repair_the_store(database_url: str) -> None:
+    if database_url.startswith("sqlite"):
+        raw = sqlite3.connect(database_url.split("///", 1)[1])
+        raw.execute("DROP TRIGGER broken")
+        raw.commit()
+        raw.close()
+        return
+    conn = await asyncpg.connect(database_url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        await conn.execute("DROP TRIGGER broken ON contacts; DROP FUNCTION broken();")
+    finally:
+        await conn.close()
+
+
+async def test_a_store_failure_half_way_leaves_a_reported_prefix_and_a_rerun_completes(
+    transactions, scope, database_url
+):
+    rows = "".join(f"Person {i},p{i}@example.com\r\n" for i in range(1, 121))
+    text = "Name,Email\r\n" + rows
+    seen: list[float] = []
+
+    async def progress(done: int, total: int, message: str) -> None:
+        seen.append(done)
+        if len(seen) == 2:  # after the second batch is committed, the store breaks
+            await _break_the_store(database_url)
+
+    with pytest.raises(ImportInterrupted) as stopped:
+        await _import(transactions, scope, text, batch_size=50, progress=progress)
+    message = str(stopped.value)
+    assert "stopped at record 101 (line 102)" in message
+    assert "records 1 to 100 were saved (100 created, 0 merged, 0 skipped, 0 errors)" in message
+    assert "nothing from record 101 on was saved" in message and "Run the same import again" in message
+    saved = await _all(transactions, scope)
+    assert sorted(int(c.full_name.split()[1]) for c in saved) == list(range(1, 101))
+
+    await _repair_the_store(database_url)
+    rerun = await _import(transactions, scope, text, batch_size=50)
+    assert (rerun.created, rerun.skipped, rerun.committed_through) == (20, 100, 120)
+    assert len(await _all(transactions, scope)) == 120
+
+
+async def test_progress_is_reported_after_every_batch_and_only_grows(transactions, scope):
+    text = "Name,Email\r\n" + "".join(f"P {i},p{i}@x.io\r\n" for i in range(250))
+    reports: list[tuple[int, int, str]] = []
+
+    async def progress(done: int, total: int, message: str) -> None:
+        reports.append((done, total, message))
+
+    result = await _import(transactions, scope, text, batch_size=100, progress=progress)
+    assert result.committed_through == 250 and len(reports) == 3
+    assert [r[0] for r in reports] == sorted({r[0] for r in reports}) and reports[-1][0] == reports[-1][1]
+    assert reports[-1][2] == "250 records: 250 created, 0 merged, 0 skipped, 0 errors"
+
+
+async def test_a_large_import_refreshes_postgresql_planner_statistics(transactions, scope, database_url):
+    text = "Name,Email\r\n" + "".join(f"P{i} Q,p{i}@example.com\r\n" for i in range(5200))
+    result = await _import(transactions, scope, text)
+    assert (result.created, result.committed_through) == (5200, 5200)
+    if not database_url.startswith("postgresql"):
+        return  # SQLite's planner needs no statistics for these look-ups
+    conn = await asyncpg.connect(database_url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        analyzed = await conn.fetchval(
+            "SELECT last_analyze IS NOT NULL FROM pg_stat_user_tables WHERE relname = 'contact_keys'"
+        )
+    finally:
+        await conn.close()
+    assert analyzed  # without it, key look-ups scan the whole workspace and big imports go quadratic
