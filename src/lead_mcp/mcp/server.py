@@ -15,8 +15,12 @@ from lead_mcp import __version__
 from lead_mcp.clock import Clock
 from lead_mcp.config import Settings
 from lead_mcp.mcp.state import AppState
+from lead_mcp.mcp.tools import cadences as cadence_tools
 from lead_mcp.mcp.tools import contacts as contact_tools
+from lead_mcp.mcp.tools import drafts as draft_tools
 from lead_mcp.mcp.tools import followups as followup_tools
+from lead_mcp.mcp.tools import qualify as qualify_tools
+from lead_mcp.mcp.tools import reports as report_tools
 
 SERVER_NAME = "lead-mcp"
 
@@ -67,6 +71,10 @@ Registrar = Callable[[MCPServer[Any]], None]
 REGISTRARS: list[Registrar] = [
     contact_tools.register,
     followup_tools.register,
+    qualify_tools.register,
+    cadence_tools.register,
+    draft_tools.register,
+    report_tools.register,
 ]
 
 

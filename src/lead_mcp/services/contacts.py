@@ -38,8 +38,8 @@ from lead_mcp.domain import (
     Stage,
 )
 from lead_mcp.errors import Conflict, InvalidInput
+from lead_mcp.services import cadences, normalize, scoring, stages
 from lead_mcp.services import followups as followup_service
-from lead_mcp.services import normalize
 from lead_mcp.services.records import (
     change_model,
     contact_model,
@@ -255,7 +255,8 @@ async def _insert(session: AsyncSession, scope: Scope, prepared: Prepared) -> Co
         address=prepared.address,
         notes=prepared.notes,
         tags=prepared.tags,
-        source=(prepared.source or Source.MANUAL).value,
+        # Naming a referrer says where the lead came from when no source is given.
+        source=(prepared.source or (Source.REFERRAL if prepared.referred_by else Source.MANUAL)).value,
         referred_by_id=prepared.referred_by,
         met_at=prepared.met_at,
         stage=Stage.LEAD.value,
@@ -375,10 +376,12 @@ async def add_contact(
     data: ContactCreate,
     followup_in_days: int | None = None,
     schedule_followup: bool = True,
+    cadence: str | None = None,
 ) -> AddContactResult:
-    """Add a lead, or merge it into the contact it duplicates; schedule its first follow-up."""
+    """Add a lead, or merge it into the contact it duplicates; start its cadence (the default unless named)."""
     prepared = prepare(data, scope)
     await _check_referrer(session, prepared.referred_by)
+    cadence_name, cadence_steps = await cadences.resolve(session, cadence)
     created = False
     row, matched_on = await find_duplicate(session, prepared)
     if row is None:
@@ -397,9 +400,13 @@ async def add_contact(
     if schedule_followup:
         has_pending = (not created) and await followup_service.has_pending(session, row.id)
         if not has_pending:
-            days = scope.settings.default_followup_days if followup_in_days is None else followup_in_days
-            followup = await followup_service.create_first_followup(session, scope, row, days)
-    await session.flush()
+            days = followup_in_days
+            if days is None:
+                # A chosen cadence says when its first touch is; the setting covers the default one.
+                explicit = cadence is not None and cadence_steps
+                days = cadence_steps[0] if explicit else scope.settings.default_followup_days
+            followup = await followup_service.create_first_followup(session, scope, row, days, cadence=cadence_name)
+    await scoring.rescore(session, scope, row)
     return AddContactResult(
         contact=contact_model(row),
         created=created,
@@ -507,8 +514,7 @@ async def update_contact(
         put("tags", "tags", _unique([normalize.normalize_tag(t) for t in given["tags"] if t.strip()]))
     if "source" in given:
         put("source", "source", Source(given["source"]).value)
-    if "stage" in given:
-        put("stage", "stage", Stage(given["stage"]).value)
+    new_stage = Stage(given["stage"]) if "stage" in given else None
     if "referred_by" in given:
         referrer = normalize.clean_text(given["referred_by"])
         if referrer:
@@ -523,9 +529,26 @@ async def update_contact(
         raise InvalidInput(
             "full_name", "a contact needs at least a name, an email or a phone", "Keep one of them"
         )
-    if not after:
+    if not after and (new_stage is None or new_stage.value == row.stage):
         return await get_contact(session, scope, contact_id=row.id)
+    if after:
+        await _apply_update(session, scope, row, before, after, old_keys, old_tags)
+    if new_stage is not None:
+        await stages.change_stage(session, scope, row, new_stage, via="update_contact")
+    await scoring.rescore(session, scope, row)
+    return await get_contact(session, scope, contact_id=row.id)
 
+
+async def _apply_update(
+    session: AsyncSession,
+    scope: Scope,
+    row: ContactRow,
+    before: dict[str, Any],
+    after: dict[str, Any],
+    old_keys: set[tuple[str, str]],
+    old_tags: list[str],
+) -> None:
+    """Check the changed keys against other contacts, then store the change and its history entry."""
     new_keys = _keys_of(row) - old_keys
     owners = await _owners_of(session, new_keys)
     for (kind, value), owner in owners.items():
@@ -549,7 +572,6 @@ async def update_contact(
         {"fields": {k: {"old": _jsonable(before[k]), "new": _jsonable(after[k])} for k in after}},
     )
     await session.flush()
-    return await get_contact(session, scope, contact_id=row.id)
 
 
 def _jsonable(value: Any) -> Any:

@@ -24,25 +24,39 @@ from lead_mcp.domain import (
 from lead_mcp.mcp.unit import DESTRUCTIVE, IDEMPOTENT_WRITE, READ_ONLY, WRITE, unit
 from lead_mcp.services import contacts, interactions
 
-ContactId = Annotated[str, Field(description="The contact's id (from search_contacts or add_contact).", max_length=64)]
-Name = Annotated[str | None, Field(description="Full name as the person writes it, e.g. 'Ana Souza'.", max_length=300)]
+ContactId = Annotated[
+    str, Field(description="The contact's id (from search_contacts or add_contact).", max_length=64)
+]
+Name = Annotated[
+    str | None, Field(description="Full name as the person writes it, e.g. 'Ana Souza'.", max_length=300)
+]
 Email = Annotated[str | None, Field(description="Email address, e.g. ana@fintech.io.", max_length=320)]
 Phone = Annotated[
     str | None,
-    Field(description="Phone number, ideally with country code (+1 415 555 0100); stored as E.164.", max_length=40),
+    Field(
+        description="Phone number, ideally with country code (+1 415 555 0100); stored as E.164.",
+        max_length=40,
+    ),
 ]
 Company = Annotated[str | None, Field(description="Company or organisation.", max_length=300)]
 Title = Annotated[str | None, Field(description="Job title, e.g. 'Head of Sales'.", max_length=300)]
-Website = Annotated[str | None, Field(description="Web site, e.g. fintech.io or https://fintech.io/team.", max_length=500)]
+Website = Annotated[
+    str | None, Field(description="Web site, e.g. fintech.io or https://fintech.io/team.", max_length=500)
+]
 Address = Annotated[str | None, Field(description="Postal address on one line.", max_length=1000)]
-Notes = Annotated[str | None, Field(description="Free-text notes: what they asked about, context.", max_length=20_000)]
+Notes = Annotated[
+    str | None, Field(description="Free-text notes: what they asked about, context.", max_length=20_000)
+]
 Tags = Annotated[
     list[Annotated[str, Field(max_length=100)]] | None,
     Field(description="Labels such as 'fintech' or 'hot'.", max_length=50),
 ]
-MetAt = Annotated[str | None, Field(description="Event or place where you met, e.g. 'Web Summit 2026'.", max_length=300)]
+MetAt = Annotated[
+    str | None, Field(description="Event or place where you met, e.g. 'Web Summit 2026'.", max_length=300)
+]
 ReferredBy = Annotated[
-    str | None, Field(description="Id of the contact who referred this person (from search_contacts).", max_length=64)
+    str | None,
+    Field(description="Id of the contact who referred this person (from search_contacts).", max_length=64),
 ]
 
 
@@ -68,7 +82,18 @@ def register(server: MCPServer[Any]) -> None:
         met_at: MetAt = None,
         follow_up_in_days: Annotated[
             int | None,
-            Field(description="Days until the first follow-up is due; default 0 (today: answer fast).", ge=0, le=3650),
+            Field(
+                description="Days until the first follow-up is due; default 0 (today: answer fast).",
+                ge=0,
+                le=3650,
+            ),
+        ] = None,
+        cadence: Annotated[
+            str | None,
+            Field(
+                description="Follow-up cadence to run (see list_cadences); default 'default': day 0, 2, 7, 30.",
+                max_length=50,
+            ),
         ] = None,
     ) -> AddContactResult:
         """Add a lead (a person you met) and schedule the first follow-up, due today by default.
@@ -92,7 +117,9 @@ def register(server: MCPServer[Any]) -> None:
             met_at=met_at,
         )
         async with unit(ctx, write=True) as (session, scope):
-            return await contacts.add_contact(session, scope, data=data, followup_in_days=follow_up_in_days)
+            return await contacts.add_contact(
+                session, scope, data=data, followup_in_days=follow_up_in_days, cadence=cadence
+            )
 
     @server.tool(annotations=READ_ONLY)
     async def get_contact(ctx: Context[Any, Any], contact_id: ContactId) -> ContactDetail:
@@ -118,7 +145,8 @@ def register(server: MCPServer[Any]) -> None:
         website: Website = None,
         address: Address = None,
         notes: Annotated[
-            str | None, Field(description="Replaces the notes (read them with get_contact first).", max_length=20_000)
+            str | None,
+            Field(description="Replaces the notes (read them with get_contact first).", max_length=20_000),
         ] = None,
         tags: Annotated[
             list[Annotated[str, Field(max_length=100)]] | None,
@@ -211,7 +239,9 @@ def register(server: MCPServer[Any]) -> None:
         ] = Direction.OUTBOUND,
         occurred_at: Annotated[
             str | None,
-            Field(description="When (ISO date or date-time); default now. Past dates are fine.", max_length=40),
+            Field(
+                description="When (ISO date or date-time); default now. Past dates are fine.", max_length=40
+            ),
         ] = None,
     ) -> InteractionResult:
         """Record a touch with a contact: a call, email, meeting, message or note.
