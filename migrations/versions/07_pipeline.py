@@ -44,6 +44,7 @@ def upgrade() -> None:
     op.create_table(
         "pipeline_counts",
         sa.Column("workspace_id", sa.String(length=36), nullable=False),
+        sa.Column("grain", sa.String(length=1), nullable=False),
         sa.Column("day", sa.Date(), nullable=False),
         sa.Column("source", sa.String(length=20), nullable=False),
         sa.Column("stage", sa.String(length=20), nullable=False),
@@ -58,12 +59,13 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint(
-            "workspace_id", "day", "source", "stage", "furthest", name=op.f("pk_pipeline_counts")
+            "workspace_id", "grain", "day", "source", "stage", "furthest", name=op.f("pk_pipeline_counts")
         ),
     )
     op.create_table(
         "pipeline_referrers",
         sa.Column("workspace_id", sa.String(length=36), nullable=False),
+        sa.Column("grain", sa.String(length=1), nullable=False),
         sa.Column("day", sa.Date(), nullable=False),
         sa.Column("referrer_id", sa.String(length=36), nullable=False),
         sa.Column("referred", sa.BigInteger(), nullable=False),
@@ -74,15 +76,18 @@ def upgrade() -> None:
             name=op.f("fk_pipeline_referrers_workspace_id_workspaces"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("workspace_id", "day", "referrer_id", name=op.f("pk_pipeline_referrers")),
+        sa.PrimaryKeyConstraint(
+            "workspace_id", "grain", "day", "referrer_id", name=op.f("pk_pipeline_referrers")
+        ),
     )
     with op.batch_alter_table("pipeline_referrers", schema=None) as batch_op:
         batch_op.create_index(
-            "ix_pipeline_referrers_rank", ["workspace_id", "day", "converted", "referred"], unique=False
+            "ix_pipeline_referrers_rank", ["workspace_id", "grain", "day", "converted", "referred"], unique=False
         )
     op.create_table(
         "pipeline_speed",
         sa.Column("workspace_id", sa.String(length=36), nullable=False),
+        sa.Column("grain", sa.String(length=1), nullable=False),
         sa.Column("day", sa.Date(), nullable=False),
         sa.Column("bucket", sa.Integer(), nullable=False),
         sa.Column("contacts", sa.BigInteger(), nullable=False),
@@ -92,7 +97,7 @@ def upgrade() -> None:
             name=op.f("fk_pipeline_speed_workspace_id_workspaces"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("workspace_id", "day", "bucket", name=op.f("pk_pipeline_speed")),
+        sa.PrimaryKeyConstraint("workspace_id", "grain", "day", "bucket", name=op.f("pk_pipeline_speed")),
     )
     op.create_table(
         "referral_milestones",
@@ -137,6 +142,14 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("outbound_touches", sa.Integer(), server_default="0", nullable=False))
     with op.batch_alter_table("followups", schema=None) as batch_op:
         batch_op.add_column(sa.Column("purpose", sa.String(length=20), server_default="cadence", nullable=False))
+    with op.batch_alter_table("contacts", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_contacts_referred_converted",
+            ["workspace_id", "referred_by_id", "created_at"],
+            unique=False,
+            sqlite_where=sa.text("furthest_stage = 'customer' AND referred_by_id IS NOT NULL"),
+            postgresql_where=sa.text("furthest_stage = 'customer' AND referred_by_id IS NOT NULL"),
+        )
 
     _backfill()
 
@@ -158,6 +171,8 @@ def _backfill() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("contacts", schema=None) as batch_op:
+        batch_op.drop_index("ix_contacts_referred_converted")
     # Plain DROP COLUMN (SQLite 3.35+, PostgreSQL): a batch rebuild of contacts would drop its FTS triggers.
     op.execute("ALTER TABLE followups DROP COLUMN purpose")
     op.execute("ALTER TABLE contacts DROP COLUMN outbound_touches")

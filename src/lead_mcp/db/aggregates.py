@@ -1,12 +1,16 @@
 """Running aggregates behind ``pipeline_report``, kept in the same transaction as every contact change.
 
 Scanning a million contacts for each report is too slow, so three small tables
-hold counters per UTC creation day (plus one all-time row set under the
-sentinel day ``0001-01-01``):
+hold counters per UTC creation day, per month and for all time (the ``grain``
+column: ``d`` a day, ``m`` a month whose ``day`` is its 1st, ``a`` all time
+under the sentinel day ``0001-01-01``):
 
-    pipeline_counts     (day, source, stage, furthest) -> contacts, touched, touched_twice
-    pipeline_speed      (day, bucket)                  -> contacts answered within that bucket
-    pipeline_referrers  (day, referrer_id)             -> referred, converted
+    pipeline_counts     (grain, day, source, stage, furthest) -> contacts, touched, touched_twice
+    pipeline_speed      (grain, day, bucket)                  -> contacts answered within that bucket
+    pipeline_referrers  (grain, day, referrer_id)             -> referred, converted
+
+A report reads whole months from the month rows, the remaining whole days from
+the day rows, and the partial days at its edges from the contacts themselves.
 
 A contact *contributes* a fixed set of counter increments that depends only on
 its own columns (:func:`contributions`). After every ORM flush a listener
@@ -40,6 +44,8 @@ from lead_mcp.clock import utc
 from lead_mcp.db.tables import ContactRow, PipelineCount, PipelineReferrer, PipelineSpeed
 
 ALL_TIME = date(1, 1, 1)
+DAY, MONTH, ALL = "d", "m", "a"
+GRAINS = (DAY, MONTH, ALL)
 FUNNEL = ("cold", "lead", "mql", "sql", "opportunity", "customer")
 FUNNEL_RANK = {stage: rank for rank, stage in enumerate(FUNNEL)}
 LOST = "lost"
@@ -58,9 +64,9 @@ _TABLES: dict[str, Table] = {
     REFERRERS: PipelineReferrer.__table__,  # type: ignore[dict-item]
 }
 _KEYS = {
-    COUNTS: ("workspace_id", "day", "source", "stage", "furthest"),
-    SPEED: ("workspace_id", "day", "bucket"),
-    REFERRERS: ("workspace_id", "day", "referrer_id"),
+    COUNTS: ("workspace_id", "grain", "day", "source", "stage", "furthest"),
+    SPEED: ("workspace_id", "grain", "day", "bucket"),
+    REFERRERS: ("workspace_id", "grain", "day", "referrer_id"),
 }
 _VALUES = {
     COUNTS: ("contacts", "touched", "touched_twice"),
@@ -151,12 +157,14 @@ def facts_from_values(values: Mapping[str, Any]) -> Facts:
     )
 
 
-def contributions(facts: Facts, *, all_time: bool = True) -> Iterator[tuple[str, Key, tuple[int, ...]]]:
-    """The counter increments one contact adds: (table, key, values)."""
+def contributions(
+    facts: Facts, *, grains: tuple[str, ...] = GRAINS
+) -> Iterator[tuple[str, Key, tuple[int, ...]]]:
+    """The counter increments one contact adds: (table, key, values), keys starting (workspace, grain, day)."""
     if facts.deleted:
         return
     day = utc(facts.created_at).date()
-    days = (day, ALL_TIME) if all_time else (day,)
+    starts = {DAY: day, MONTH: day.replace(day=1), ALL: ALL_TIME}
     new_lead = facts.source not in NOT_NEW_SOURCES
     touched = int(new_lead and facts.outbound_touches >= 1)
     twice = int(new_lead and facts.outbound_touches >= 2)
@@ -164,20 +172,21 @@ def contributions(facts: Facts, *, all_time: bool = True) -> Iterator[tuple[str,
     bucket = None
     if new_lead and facts.first_response_at is not None:
         bucket = speed_bucket(response_minutes(facts.created_at, facts.first_response_at))
-    for d in days:
-        ws = facts.workspace_id
-        yield COUNTS, (ws, d, facts.source, facts.stage, facts.furthest), (1, touched, twice)
+    ws = facts.workspace_id
+    for grain in grains:
+        d = starts[grain]
+        yield COUNTS, (ws, grain, d, facts.source, facts.stage, facts.furthest), (1, touched, twice)
         if bucket is not None:
-            yield SPEED, (ws, d, bucket), (1,)
+            yield SPEED, (ws, grain, d, bucket), (1,)
         if facts.referred_by_id:
-            yield REFERRERS, (ws, d, facts.referred_by_id), (1, converted)
+            yield REFERRERS, (ws, grain, d, facts.referred_by_id), (1, converted)
 
 
-def add_contributions(deltas: Deltas, facts: Facts | None, sign: int, *, all_time: bool = True) -> None:
+def add_contributions(deltas: Deltas, facts: Facts | None, sign: int) -> None:
     """Add (sign=1) or subtract (sign=-1) a contact's contributions into ``deltas``."""
     if facts is None:
         return
-    for table, key, values in contributions(facts, all_time=all_time):
+    for table, key, values in contributions(facts):
         slot = deltas.get((table, key))
         if slot is None:
             slot = deltas[(table, key)] = [0] * len(values)
@@ -272,7 +281,7 @@ def rebuild_sync(connection: Connection, workspace_id: str, *, batch: int = 50_0
         connection.execute(delete(table).where(table.c.workspace_id == workspace_id))
     deltas: Deltas = {}
     seen = 0
-    result = connection.execution_options(yield_per=batch).execute(fact_select(workspace_id))
+    result = connection.execute(fact_select(workspace_id).execution_options(yield_per=batch))
     for facts in facts_of_rows(result):
         add_contributions(deltas, facts, 1)
         seen += 1

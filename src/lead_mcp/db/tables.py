@@ -157,6 +157,15 @@ class ContactRow(Base, WorkspaceScoped):
         Index("ix_contacts_workspace_stage_pk", "workspace_id", "stage", "pk"),
         Index("ix_contacts_workspace_source_pk", "workspace_id", "source", "pk"),
         Index("ix_contacts_workspace_created", "workspace_id", "created_at"),
+        # pipeline_report's "converted leads of a referrer": small, as only referred customers are in it.
+        Index(
+            "ix_contacts_referred_converted",
+            "workspace_id",
+            "referred_by_id",
+            "created_at",
+            sqlite_where=text("furthest_stage = 'customer' AND referred_by_id IS NOT NULL"),
+            postgresql_where=text("furthest_stage = 'customer' AND referred_by_id IS NOT NULL"),
+        ),
     )
 
 
@@ -291,18 +300,19 @@ class ReferralMilestone(Base, WorkspaceScoped):
     at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
-# Running aggregates behind pipeline_report (see db/aggregates.py). ``day`` is the UTC day a
-# contact was created; the sentinel day 0001-01-01 holds the all-time totals.
+# Running aggregates behind pipeline_report (see db/aggregates.py). Each counter exists at three
+# grains: "d" per UTC creation day, "m" per month (day = the 1st), and "a" all time (day = 0001-01-01).
 
 
 class PipelineCount(Base, WorkspaceScoped):
-    """Contacts per creation day, source, current stage and furthest stage."""
+    """Contacts per creation day (or month), source, current stage and furthest stage."""
 
     __tablename__ = "pipeline_counts"
 
     workspace_id: Mapped[str] = mapped_column(
         ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
     )
+    grain: Mapped[str] = mapped_column(String(1), primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     source: Mapped[str] = mapped_column(String(20), primary_key=True)
     stage: Mapped[str] = mapped_column(String(20), primary_key=True)
@@ -313,32 +323,34 @@ class PipelineCount(Base, WorkspaceScoped):
 
 
 class PipelineSpeed(Base, WorkspaceScoped):
-    """Speed-to-lead histogram: leads per creation day and response-time bucket (minutes, lower bound)."""
+    """Speed-to-lead histogram: leads per creation day (or month) and response-time bucket (minutes)."""
 
     __tablename__ = "pipeline_speed"
 
     workspace_id: Mapped[str] = mapped_column(
         ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
     )
+    grain: Mapped[str] = mapped_column(String(1), primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     bucket: Mapped[int] = mapped_column(Integer, primary_key=True)
     contacts: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class PipelineReferrer(Base, WorkspaceScoped):
-    """Referred leads per creation day and referrer, and how many of them became customers."""
+    """Referred leads per creation day (or month) and referrer, and how many became customers."""
 
     __tablename__ = "pipeline_referrers"
 
     workspace_id: Mapped[str] = mapped_column(
         ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
     )
+    grain: Mapped[str] = mapped_column(String(1), primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     referrer_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     referred: Mapped[int] = mapped_column(BigInteger, default=0)
     converted: Mapped[int] = mapped_column(BigInteger, default=0)
 
     __table_args__ = (
-        # All-time top referrers are read straight off this index (day = the sentinel).
-        Index("ix_pipeline_referrers_rank", "workspace_id", "day", "converted", "referred"),
+        # All-time top referrers are read straight off this index (grain "a").
+        Index("ix_pipeline_referrers_rank", "workspace_id", "grain", "day", "converted", "referred"),
     )

@@ -194,6 +194,11 @@ async def after_completion(
             for item in scheduled:
                 effects.append(f"thank-you follow-up for the referrer scheduled (follow-up {item.id})")
             also.extend(scheduled)
+        if result is FollowUpResult.WRONG_PERSON:
+            effects.append(
+                "ask who the right person is and add them with "
+                f"add_contact(referred_by={contact.id}) so the introduction is credited"
+            )
         if effect.stops_cadence:
             stopped = await cadences.stop(session, scope, contact, reason=result.value if result else "")
             effects.append("cadence stopped" + (f" ({stopped} pending step(s) skipped)" if stopped else ""))

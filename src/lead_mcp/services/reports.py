@@ -15,15 +15,19 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy import ColumnElement, and_, false, func, literal_column, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lead_mcp.clock import local_date, start_of_day
 from lead_mcp.db.aggregates import (
+    ALL,
     ALL_TIME,
+    DAY,
+    MONTH,
     CONVERTED,
     COUNTS,
     FUNNEL,
@@ -58,6 +62,7 @@ TOP_REFERRERS = 10
 CONVERTED_LEADS_SHOWN = 5
 OVERDUE_SHOWN = 10
 OPPORTUNITY_RANK = FUNNEL_RANK["opportunity"]
+CONVERTED_LITERAL = literal_column(f"'{CONVERTED}'")
 
 
 class _Totals:
@@ -70,13 +75,13 @@ class _Totals:
 
     def add(self, table: str, key: tuple[Any, ...], values: tuple[int, ...] | list[int]) -> None:
         if table == COUNTS:
-            slot = self.counts[(key[2], key[3], key[4])]
+            slot = self.counts[(key[3], key[4], key[5])]
             for i, v in enumerate(values):
                 slot[i] += int(v)
         elif table == SPEED:
-            self.speed[int(key[2])] += int(values[0])
+            self.speed[int(key[3])] += int(values[0])
         elif table == REFERRERS:
-            ref = self.referrers[key[2]]
+            ref = self.referrers[key[3]]
             ref[0] += int(values[0])
             ref[1] += int(values[1])
 
@@ -97,34 +102,60 @@ def _midnight(day: date) -> datetime:
     return datetime.combine(day, time(0), tzinfo=UTC)
 
 
-def _split(
-    lo: datetime | None, hi: datetime | None
-) -> tuple[date | None, date | None, list[tuple[Any, Any]], bool]:
-    """Whole UTC days [d_lo, d_hi) read from the counters, and the edge intervals scanned from contacts."""
-    d_lo = d_hi = None
-    edges: list[tuple[Any, Any]] = []
-    if lo is not None:
-        d_lo = lo.date() if lo == _midnight(lo.date()) else lo.date() + timedelta(days=1)
-    if hi is not None:
-        d_hi = hi.date()
+def _next_month(day: date) -> date:
+    return date(day.year + day.month // 12, day.month % 12 + 1, 1)
+
+
+@dataclass
+class _Plan:
+    """Which counter rows cover a period, and which edge intervals are counted from the contacts."""
+
+    all_time: bool = False
+    ranges: list[tuple[str, date | None, date | None]] = field(default_factory=list)
+    edges: list[tuple[datetime | None, datetime | None]] = field(default_factory=list)
+
+    def rows(self, grain: Any, day: Any) -> ColumnElement[bool]:
+        """The condition on a counter table's (grain, day) columns."""
+        if self.all_time:
+            return and_(grain == ALL, day == ALL_TIME)
+        parts = []
+        for name, start, end in self.ranges:
+            conditions = [grain == name]
+            if start is not None:
+                conditions.append(day >= start)
+            if end is not None:
+                conditions.append(day < end)
+            parts.append(and_(*conditions))
+        return or_(*parts) if parts else false()
+
+
+def _plan(lo: datetime | None, hi: datetime | None) -> _Plan:
+    """Whole months from month rows, other whole UTC days from day rows, partial days from the contacts."""
+    if lo is None and hi is None:
+        return _Plan(all_time=True)
+    d_lo = None if lo is None else (lo.date() if lo == _midnight(lo.date()) else lo.date() + timedelta(days=1))
+    d_hi = None if hi is None else hi.date()
     if d_lo is not None and d_hi is not None and d_lo >= d_hi:
-        return None, None, [(lo, hi)], False
+        return _Plan(edges=[(lo, hi)])
+    plan = _Plan()
     if lo is not None and d_lo is not None and lo < _midnight(d_lo):
-        edges.append((lo, _midnight(d_lo)))
+        plan.edges.append((lo, _midnight(d_lo)))
     if hi is not None and d_hi is not None and hi > _midnight(d_hi):
-        edges.append((_midnight(d_hi), hi))
-    return d_lo, d_hi, edges, True
+        plan.edges.append((_midnight(d_hi), hi))
+    m_lo = None if d_lo is None else (d_lo if d_lo.day == 1 else _next_month(d_lo))
+    m_hi = None if d_hi is None else d_hi.replace(day=1)
+    if m_lo is not None and m_hi is not None and m_lo >= m_hi:
+        plan.ranges.append((DAY, d_lo, d_hi))
+        return plan
+    plan.ranges.append((MONTH, m_lo, m_hi))
+    if d_lo is not None and m_lo is not None and d_lo < m_lo:
+        plan.ranges.append((DAY, d_lo, m_lo))
+    if d_hi is not None and m_hi is not None and m_hi < d_hi:
+        plan.ranges.append((DAY, m_hi, d_hi))
+    return plan
 
 
-def _days(column: Any, d_lo: date | None, d_hi: date | None) -> ColumnElement[bool]:
-    lower = column > ALL_TIME if d_lo is None else column >= d_lo
-    return and_(lower, column < d_hi) if d_hi is not None else lower
-
-
-async def _read_counters(
-    session: AsyncSession, totals: _Totals, *, all_time: bool, d_lo: date | None, d_hi: date | None
-) -> None:
-    count_days = PipelineCount.day == ALL_TIME if all_time else _days(PipelineCount.day, d_lo, d_hi)
+async def _read_counters(session: AsyncSession, totals: _Totals, plan: _Plan) -> None:
     rows = await session.execute(
         select(
             PipelineCount.source,
@@ -134,41 +165,33 @@ async def _read_counters(
             func.sum(PipelineCount.touched),
             func.sum(PipelineCount.touched_twice),
         )
-        .where(count_days)
+        .where(plan.rows(PipelineCount.grain, PipelineCount.day))
         .group_by(PipelineCount.source, PipelineCount.stage, PipelineCount.furthest)
     )
     for source, stage, furthest, contacts, touched, twice in rows:
-        totals.add(COUNTS, ("", "", source, stage, furthest), (contacts, touched, twice))
-    speed_days = PipelineSpeed.day == ALL_TIME if all_time else _days(PipelineSpeed.day, d_lo, d_hi)
+        totals.add(COUNTS, ("", "", "", source, stage, furthest), (contacts, touched, twice))
     rows = await session.execute(
         select(PipelineSpeed.bucket, func.sum(PipelineSpeed.contacts))
-        .where(speed_days)
+        .where(plan.rows(PipelineSpeed.grain, PipelineSpeed.day))
         .group_by(PipelineSpeed.bucket)
     )
     for bucket, contacts in rows:
-        totals.add(SPEED, ("", "", bucket), (contacts,))
+        totals.add(SPEED, ("", "", "", bucket), (contacts,))
 
 
 async def _top_referrers_from_counters(
-    session: AsyncSession,
-    *,
-    all_time: bool,
-    d_lo: date | None,
-    d_hi: date | None,
-    extra: int,
-    include: set[str],
+    session: AsyncSession, plan: _Plan, *, extra: int, include: set[str]
 ) -> dict[str, list[int]]:
-    """Referrer totals: the top ones (enough to stay exact after adding the edges) and those in ``include``."""
+    """Referrer totals: the top ones (enough to stay exact once the edges are added) and those in ``include``."""
     limit = TOP_REFERRERS + extra
     found: dict[str, list[int]] = {}
-    if all_time:
+    rows = plan.rows(PipelineReferrer.grain, PipelineReferrer.day)
+    if plan.all_time:
         stmt = (
             select(PipelineReferrer.referrer_id, PipelineReferrer.referred, PipelineReferrer.converted)
-            .where(PipelineReferrer.day == ALL_TIME)
+            .where(rows)
             .order_by(
-                PipelineReferrer.converted.desc(),
-                PipelineReferrer.referred.desc(),
-                PipelineReferrer.referrer_id,
+                PipelineReferrer.converted.desc(), PipelineReferrer.referred.desc(), PipelineReferrer.referrer_id
             )
             .limit(limit)
         )
@@ -177,10 +200,9 @@ async def _top_referrers_from_counters(
         return found
     referred_sum = func.sum(PipelineReferrer.referred)
     converted_sum = func.sum(PipelineReferrer.converted)
-    days = _days(PipelineReferrer.day, d_lo, d_hi)
     stmt = (
         select(PipelineReferrer.referrer_id, referred_sum, converted_sum)
-        .where(days)
+        .where(rows)
         .group_by(PipelineReferrer.referrer_id)
         .order_by(converted_sum.desc(), referred_sum.desc(), PipelineReferrer.referrer_id)
         .limit(limit)
@@ -191,7 +213,7 @@ async def _top_referrers_from_counters(
     if missing:
         stmt = (
             select(PipelineReferrer.referrer_id, referred_sum, converted_sum)
-            .where(days, PipelineReferrer.referrer_id.in_(missing))
+            .where(rows, PipelineReferrer.referrer_id.in_(missing))
             .group_by(PipelineReferrer.referrer_id)
         )
         for referrer, referred, converted in await session.execute(stmt):
@@ -212,7 +234,7 @@ async def _scan_edges(
         if end is not None:
             stmt = stmt.where(columns.created_at < end)
         for facts in facts_of_rows(await session.execute(stmt)):
-            for table, key, values in contributions(facts, all_time=False):
+            for table, key, values in contributions(facts, grains=(DAY,)):
                 totals.add(table, key, values)
                 edge_totals.add(table, key, values)
     return edge_totals
@@ -237,36 +259,54 @@ def _percentile(hist: dict[int, int], share: float) -> int | None:
 
 
 async def _referrer_details(
-    session: AsyncSession, ranked: list[tuple[str, list[int]]], lo: datetime | None, hi: datetime | None
+    session: AsyncSession,
+    scope: Scope,
+    ranked: list[tuple[str, list[int]]],
+    lo: datetime | None,
+    hi: datetime | None,
 ) -> list[TopReferrer]:
+    if not ranked:
+        return []
     ids = [referrer for referrer, _ in ranked]
+    # Looked up by the unique id alone (the workspace is checked below): with the usual workspace
+    # filter, SQLite without statistics would rather walk the workspace's index than the id index.
     people = {
         row.id: row
         for row in (
             await session.execute(
-                select(ContactRow.id, ContactRow.full_name, ContactRow.company).where(
-                    ContactRow.id.in_(ids), ContactRow.deleted_at.is_(None)
-                )
+                select(ContactRow.id, ContactRow.workspace_id, ContactRow.full_name, ContactRow.company)
+                .where(ContactRow.id.in_(ids), ContactRow.deleted_at.is_(None))
+                .execution_options(all_workspaces=True)
             )
         ).all()
+        if row.workspace_id == scope.workspace_id
     }
+    converted_ids = [referrer for referrer, (_, converted) in ranked if converted]
+    leads: dict[str, list[ReferredLead]] = defaultdict(list)
+    if converted_ids:
+        order = func.row_number().over(
+            partition_by=ContactRow.referred_by_id, order_by=(ContactRow.created_at, ContactRow.id)
+        )
+        inner = select(ContactRow.id, ContactRow.full_name, ContactRow.referred_by_id, order.label("n")).where(
+            ContactRow.referred_by_id.in_(converted_ids),
+            ContactRow.referred_by_id.is_not(None),
+            ContactRow.furthest_stage == CONVERTED_LITERAL,  # a literal, so the partial index applies
+            ContactRow.deleted_at.is_(None),
+        )
+        if lo is not None:
+            inner = inner.where(ContactRow.created_at >= lo)
+        if hi is not None:
+            inner = inner.where(ContactRow.created_at < hi)
+        shown = inner.subquery()
+        rows = await session.execute(
+            select(shown.c.id, shown.c.full_name, shown.c.referred_by_id)
+            .where(shown.c.n <= CONVERTED_LEADS_SHOWN)
+            .order_by(shown.c.referred_by_id, shown.c.n)
+        )
+        for lead_id, full_name, referrer in rows:
+            leads[referrer].append(ReferredLead(id=lead_id, full_name=full_name))
     out = []
     for referrer, (referred, converted) in ranked:
-        leads: list[ReferredLead] = []
-        if converted:
-            stmt = select(ContactRow.id, ContactRow.full_name).where(
-                ContactRow.referred_by_id == referrer,
-                ContactRow.furthest_stage == CONVERTED,
-                ContactRow.deleted_at.is_(None),
-            )
-            if lo is not None:
-                stmt = stmt.where(ContactRow.created_at >= lo)
-            if hi is not None:
-                stmt = stmt.where(ContactRow.created_at < hi)
-            rows = (
-                await session.execute(stmt.order_by(ContactRow.created_at).limit(CONVERTED_LEADS_SHOWN))
-            ).all()
-            leads = [ReferredLead(id=r.id, full_name=r.full_name) for r in rows]
         person = people.get(referrer)
         out.append(
             TopReferrer(
@@ -275,7 +315,7 @@ async def _referrer_details(
                 company=person.company if person else None,
                 referred=referred,
                 converted=converted,
-                converted_leads=leads,
+                converted_leads=leads.get(referrer, []),
             )
         )
     return out
@@ -316,20 +356,14 @@ async def pipeline_report(
     """Counts, speed-to-lead, second touches, conversion, referrers and overdue follow-ups for a period."""
     lo, hi = _period(scope, since, until)
     totals = _Totals()
-    all_time = lo is None and hi is None
-    d_lo, d_hi, edges, use_days = (None, None, [], True) if all_time else _split(lo, hi)
-    if use_days:
-        await _read_counters(session, totals, all_time=all_time, d_lo=d_lo, d_hi=d_hi)
-    edge_totals = await _scan_edges(session, scope, totals, edges)
+    plan = _plan(lo, hi)
+    if plan.all_time or plan.ranges:
+        await _read_counters(session, totals, plan)
+    edge_totals = await _scan_edges(session, scope, totals, plan.edges)
     referrers: dict[str, list[int]] = {}
-    if use_days:
+    if plan.all_time or plan.ranges:
         referrers = await _top_referrers_from_counters(
-            session,
-            all_time=all_time,
-            d_lo=d_lo,
-            d_hi=d_hi,
-            extra=len(edge_totals.referrers),
-            include=set(edge_totals.referrers),
+            session, plan, extra=len(edge_totals.referrers), include=set(edge_totals.referrers)
         )
     for referrer, (referred, converted) in edge_totals.referrers.items():
         slot = referrers.setdefault(referrer, [0, 0])
@@ -400,6 +434,6 @@ async def pipeline_report(
         second_touch=SecondTouch(leads=leads, touched=touched, touched_twice=twice),
         conversion_by_source=conversion,
         conversion_by_stage=transitions,
-        top_referrers=await _referrer_details(session, ranked, lo, hi),
+        top_referrers=await _referrer_details(session, scope, ranked, lo, hi),
         overdue_followups=await _overdue(session, scope),
     )
