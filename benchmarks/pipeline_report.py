@@ -30,7 +30,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from mcp import Client
 from sqlalchemy import create_engine, event
 
 from lead_mcp.clock import FixedClock
@@ -42,6 +41,7 @@ from lead_mcp.mcp.server import build_server
 from lead_mcp.services import reports
 from lead_mcp.services.scope import Scope
 from lead_mcp.services.workspaces import ensure_local_workspace
+from mcp import Client
 
 DATA = Path(__file__).resolve().parent / ".data"
 GENERATOR_VERSION = 2
@@ -49,10 +49,69 @@ SEED = 7
 NOW = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)
 YEARS = 3
 
-GIVEN = "Ana Maria José Li Wei Chen Sofia Lucas Emma Noah Olivia Liam Mia Ethan Aisha Omar Yuki Priya Lena Tom".split()
-FAMILY = "Souza Silva Müller Schmidt Nguyen Kim Lee Park Garcia Rossi Dubois Smith Khan Patel Sato Novak Berg".split()
-COMPANIES = "Fintech Acme Globex Initech Umbrella Stark Hooli Vandelay Northwind Contoso Fabrikam Litware".split()
-SOURCES = [("manual", 25), ("card_scan", 25), ("card_form", 15), ("event", 13), ("referral", 12), ("import", 7)]
+GIVEN = [
+    "Ana",
+    "Maria",
+    "José",
+    "Li",
+    "Wei",
+    "Chen",
+    "Sofia",
+    "Lucas",
+    "Emma",
+    "Noah",
+    "Olivia",
+    "Liam",
+    "Mia",
+    "Ethan",
+    "Aisha",
+    "Omar",
+    "Yuki",
+    "Priya",
+    "Lena",
+    "Tom",
+]
+FAMILY = [
+    "Souza",
+    "Silva",
+    "Müller",
+    "Schmidt",
+    "Nguyen",
+    "Kim",
+    "Lee",
+    "Park",
+    "Garcia",
+    "Rossi",
+    "Dubois",
+    "Smith",
+    "Khan",
+    "Patel",
+    "Sato",
+    "Novak",
+    "Berg",
+]
+COMPANIES = [
+    "Fintech",
+    "Acme",
+    "Globex",
+    "Initech",
+    "Umbrella",
+    "Stark",
+    "Hooli",
+    "Vandelay",
+    "Northwind",
+    "Contoso",
+    "Fabrikam",
+    "Litware",
+]
+SOURCES = [
+    ("manual", 25),
+    ("card_scan", 25),
+    ("card_form", 15),
+    ("event", 13),
+    ("referral", 12),
+    ("import", 7),
+]
 SOURCES += [("card_share", 3)]
 FURTHEST = [("cold", 5), ("lead", 45), ("mql", 20), ("sql", 12), ("opportunity", 10), ("customer", 8)]
 PERIODS: list[tuple[str, dict[str, str]]] = [
@@ -104,8 +163,23 @@ def _rows(size: int, workspace_id: str) -> Any:
         name = f"{given} {family}"
         email = f"{given.lower()}.{family.lower()}{i}@{company.lower()}.com"
         contact = (
-            contact_id, workspace_id, name, given, family, company, json.dumps([email]), "[]", "[]", source,
-            referred_by, stage, furthest, touches, rng.randint(0, 100), _iso(created), _iso(created),
+            contact_id,
+            workspace_id,
+            name,
+            given,
+            family,
+            company,
+            json.dumps([email]),
+            "[]",
+            "[]",
+            source,
+            referred_by,
+            stage,
+            furthest,
+            touches,
+            rng.randint(0, 100),
+            _iso(created),
+            _iso(created),
             _iso(first_response) if first_response else None,
             f"{given.lower()} {family.lower()} {company.lower()} {email}",
         )
@@ -114,8 +188,17 @@ def _rows(size: int, workspace_id: str) -> Any:
         if active and (NOW - created < timedelta(days=90) or rng.random() < 0.03):
             due = created + timedelta(days=rng.choice((0, 2, 7, 30)), hours=rng.random() * 8)
             followup = (
-                str(uuid.UUID(int=rng.getrandbits(128), version=4)), workspace_id, contact_id, _iso(due), "pending",
-                "Check in", 1, "default", "cadence", _iso(created), _iso(created),
+                str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+                workspace_id,
+                contact_id,
+                _iso(due),
+                "pending",
+                "Check in",
+                1,
+                "default",
+                "cadence",
+                _iso(created),
+                _iso(created),
             )
         yield contact, followup
 
@@ -142,9 +225,9 @@ def build(size: int) -> Path:
     conn = sqlite3.connect(partial)
     conn.execute("PRAGMA synchronous=OFF")
     contact_sql = (
-        "INSERT INTO contacts (id, workspace_id, full_name, given_name, family_name, company, emails, phones, tags, "
-        "source, referred_by_id, stage, furthest_stage, outbound_touches, score, created_at, updated_at, "
-        "first_response_at, search_text) VALUES (" + ",".join("?" * 19) + ")"
+        "INSERT INTO contacts (id, workspace_id, full_name, given_name, family_name, company, emails, "
+        "phones, tags, source, referred_by_id, stage, furthest_stage, outbound_touches, score, created_at, "
+        "updated_at, first_response_at, search_text) VALUES (" + ",".join("?" * 19) + ")"
     )
     followup_sql = (
         "INSERT INTO followups (id, workspace_id, contact_id, due_at, status, note, step, cadence, purpose, "
@@ -211,7 +294,9 @@ async def _measure(path: Path, runs: int) -> None:
     scope = Scope(workspace_id=workspace_id, settings=settings, clock=clock)
     statements: list[tuple[str, Any]] = []
 
-    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool) -> None:
+    def capture(
+        _conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool
+    ) -> None:
         statements.append((statement, parameters))
 
     print(f"  {'period':<20} {'service p50':>12} {'p90':>8} {'tool p50':>10}   contacts", flush=True)
@@ -233,8 +318,8 @@ async def _measure(path: Path, runs: int) -> None:
             assert report is not None
             p90 = statistics.quantiles(service, n=10)[-1] if len(service) > 2 else max(service)
             print(
-                f"  {label:<20} {statistics.median(service):>9.1f} ms {p90:>5.1f} ms {statistics.median(tool):>7.1f} ms"
-                f"   {report.contacts}",
+                f"  {label:<20} {statistics.median(service):>9.1f} ms {p90:>5.1f} ms "
+                f"{statistics.median(tool):>7.1f} ms   {report.contacts}",
                 flush=True,
             )
         for label, period in PERIODS:

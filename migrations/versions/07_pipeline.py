@@ -37,7 +37,10 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
-            ["workspace_id"], ["workspaces.id"], name=op.f("fk_cadences_workspace_id_workspaces"), ondelete="CASCADE"
+            ["workspace_id"],
+            ["workspaces.id"],
+            name=op.f("fk_cadences_workspace_id_workspaces"),
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("workspace_id", "name", name=op.f("pk_cadences")),
     )
@@ -82,7 +85,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("pipeline_referrers", schema=None) as batch_op:
         batch_op.create_index(
-            "ix_pipeline_referrers_rank", ["workspace_id", "grain", "day", "converted", "referred"], unique=False
+            "ix_pipeline_referrers_rank",
+            ["workspace_id", "grain", "day", "converted", "referred"],
+            unique=False,
         )
     op.create_table(
         "pipeline_speed",
@@ -131,17 +136,23 @@ def upgrade() -> None:
             name=op.f("fk_referral_milestones_workspace_id_workspaces"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("workspace_id", "contact_id", "milestone", name=op.f("pk_referral_milestones")),
+        sa.PrimaryKeyConstraint(
+            "workspace_id", "contact_id", "milestone", name=op.f("pk_referral_milestones")
+        ),
     )
     with op.batch_alter_table("referral_milestones", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_referral_milestones_referrer_id"), ["referrer_id"], unique=False)
 
     # ADD COLUMN needs no table rebuild on SQLite, so the contacts FTS table and triggers stay as they are.
     with op.batch_alter_table("contacts", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("furthest_stage", sa.String(length=20), server_default="lead", nullable=False))
+        batch_op.add_column(
+            sa.Column("furthest_stage", sa.String(length=20), server_default="lead", nullable=False)
+        )
         batch_op.add_column(sa.Column("outbound_touches", sa.Integer(), server_default="0", nullable=False))
     with op.batch_alter_table("followups", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("purpose", sa.String(length=20), server_default="cadence", nullable=False))
+        batch_op.add_column(
+            sa.Column("purpose", sa.String(length=20), server_default="cadence", nullable=False)
+        )
     with op.batch_alter_table("contacts", schema=None) as batch_op:
         batch_op.create_index(
             "ix_contacts_referred_converted",

@@ -19,9 +19,16 @@ async def _followups(client, contact_id):
 
 async def test_custom_cadence_runs_its_steps_and_then_ends(client, clock):
     made = await call(
-        client, "create_cadence", {"name": "Event-Leads", "steps_days": [1, 3, 10], "description": "after fairs"}
+        client,
+        "create_cadence",
+        {"name": "Event-Leads", "steps_days": [1, 3, 10], "description": "after fairs"},
     )
-    assert made == {"name": "event-leads", "steps_days": [1, 3, 10], "description": "after fairs", "builtin": False}
+    assert made == {
+        "name": "event-leads",
+        "steps_days": [1, 3, 10],
+        "description": "after fairs",
+        "builtin": False,
+    }
     added = await _add(client, cadence="event-leads")
     first = added["followup"]
     assert first["cadence"] == "event-leads" and _at(first["due_at"]) == clock.now() + timedelta(days=1)
@@ -68,7 +75,12 @@ async def test_form_post_starts_the_cadence_and_is_not_a_reply(client, clock):
     form = await call(
         client,
         "log_interaction",
-        {"contact_id": contact_id, "kind": "message", "direction": "inbound", "summary": "Form: send me pricing"},
+        {
+            "contact_id": contact_id,
+            "kind": "message",
+            "direction": "inbound",
+            "summary": "Form: send me pricing",
+        },
     )
     assert form["reply_followup"] is None
     clock.advance(timedelta(minutes=10))
@@ -133,7 +145,12 @@ async def test_results_move_the_lead_sensibly(client, clock):
         done = await call(
             client,
             "complete_followup",
-            {"followup_id": added["followup"]["id"], "outcome": f"I called, {result}", "result": result, **extra},
+            {
+                "followup_id": added["followup"]["id"],
+                "outcome": f"I called, {result}",
+                "result": result,
+                **extra,
+            },
         )
         return added["contact"]["id"], done
 
@@ -148,9 +165,10 @@ async def test_results_move_the_lead_sensibly(client, clock):
         ("inbound", "I called, replied"),
         ("outbound", "I called, replied"),
     ]
-    assert any(r["factor"] == "replied" and r["points"] == 12 for r in (
-        await call(client, "qualify_lead", {"contact_id": contact_id})
-    )["reasons"])
+    assert any(
+        r["factor"] == "replied" and r["points"] == 12
+        for r in (await call(client, "qualify_lead", {"contact_id": contact_id}))["reasons"]
+    )
 
     _, replied_next = await complete("replied", next_in_days=3)
     assert replied_next["next_followup"]["purpose"] == "manual"
@@ -187,7 +205,9 @@ async def test_meeting_booked_without_a_time_preps_tomorrow(client, clock):
 async def test_meeting_at_needs_meeting_booked(client):
     added = await _add(client)
     error = await call_error(
-        client, "complete_followup", {"followup_id": added["followup"]["id"], "meeting_at": "2026-03-12T10:00"}
+        client,
+        "complete_followup",
+        {"followup_id": added["followup"]["id"], "meeting_at": "2026-03-12T10:00"},
     )
     assert "meeting_at" in error and "meeting_booked" in error
     assert (await _followups(client, added["contact"]["id"]))[0]["status"] == "pending"
@@ -204,8 +224,13 @@ async def test_snooze_pushes_a_follow_up_and_keeps_the_old_time_in_history(clien
     assert _at(again["due_at"]) == _at("2026-03-20T09:00:00+01:00")
     history = (await call(client, "get_contact", {"contact_id": added["contact"]["id"]}))["history"]
     snoozes = [h["detail"] for h in history if h["action"] == "snoozed"]
-    assert [_at(s["old_due_at"]) for s in reversed(snoozes)] == [_at(followup["due_at"]), _at(snoozed["due_at"])]
-    assert "until" in await call_error(client, "snooze_followup", {"followup_id": followup["id"], "until": "2026-01-01"})
+    assert [_at(s["old_due_at"]) for s in reversed(snoozes)] == [
+        _at(followup["due_at"]),
+        _at(snoozed["due_at"]),
+    ]
+    assert "until" in await call_error(
+        client, "snooze_followup", {"followup_id": followup["id"], "until": "2026-01-01"}
+    )
     assert "days" in await call_error(client, "snooze_followup", {"followup_id": followup["id"]})
     assert "followup_id" in await call_error(client, "snooze_followup", {"followup_id": "nope", "days": 1})
 
@@ -214,7 +239,9 @@ async def test_schedule_followup_with_a_cadence_starts_it(client, clock):
     await call(client, "create_cadence", {"name": "quick", "steps_days": [0, 1]})
     added = await _add(client)
     moved = await call(
-        client, "schedule_followup", {"contact_id": added["contact"]["id"], "due": "2026-03-11", "cadence": "quick"}
+        client,
+        "schedule_followup",
+        {"contact_id": added["contact"]["id"], "due": "2026-03-11", "cadence": "quick"},
     )
     assert moved["id"] == added["followup"]["id"] and moved["cadence"] == "quick" and moved["step"] == 1
     clock.advance(timedelta(days=1))

@@ -29,13 +29,14 @@ async def test_first_draft_mentions_the_event_and_the_referrer_in_every_tone(cli
         facts = {f["name"]: f for f in draft["facts"]}
         assert facts["met_at"] == {"name": "met_at", "value": "Web Summit 2025", "source": "contact.met_at"}
         assert facts["referrer"]["value"] == "Tom Berger" and tom["id"] in facts["referrer"]["source"]
-    assert "Dear Ana Souza," in (await call(client, "draft_followup", {"contact_id": ana["id"], "tone": "professional"}))[
-        "text"
-    ]
+    assert (
+        "Dear Ana Souza,"
+        in (await call(client, "draft_followup", {"contact_id": ana["id"], "tone": "professional"}))["text"]
+    )
 
 
 async def test_drafts_never_invent_facts_that_are_not_stored(client, clock):
-    """Every word of every draft comes from the templates or from a stored fact; absent facts leave no trace."""
+    """Every word of a draft comes from the templates or a stored fact; absent facts leave no trace."""
     referrer = (await call(client, "add_contact", {"full_name": "Quincy Referrer"}))["contact"]
     vocabulary = template_words()
     variants = itertools.product(
@@ -59,7 +60,9 @@ async def test_drafts_never_invent_facts_that_are_not_stored(client, clock):
         if need:
             await call(client, "qualify_lead", {"contact_id": contact_id, "need": need})
         if touched:
-            await call(client, "complete_followup", {"followup_id": added["followup"]["id"], "outcome": "Secret"})
+            await call(
+                client, "complete_followup", {"followup_id": added["followup"]["id"], "outcome": "Secret"}
+            )
         if message:
             await call(
                 client,
@@ -73,7 +76,11 @@ async def test_drafts_never_invent_facts_that_are_not_stored(client, clock):
             assert not stray, (stray, draft["text"])
             text = draft["text"]
             if not met_at:
-                assert "Zurich" not in text and "meet you" not in text.lower() and "meeting you" not in text.lower()
+                assert (
+                    "Zurich" not in text
+                    and "meet you" not in text.lower()
+                    and "meeting you" not in text.lower()
+                )
             if not referred_by:
                 assert "Quincy" not in text and "for the intro" not in text and "introducing us" not in text
                 assert "suggested" not in text
@@ -146,7 +153,11 @@ async def test_reply_and_prep_drafts_fit_their_purpose(client, clock):
     booked = await call(
         client,
         "complete_followup",
-        {"followup_id": draft["followup"]["id"], "result": "meeting_booked", "meeting_at": "2026-03-13T11:00:00+01:00"},
+        {
+            "followup_id": draft["followup"]["id"],
+            "result": "meeting_booked",
+            "meeting_at": "2026-03-13T11:00:00+01:00",
+        },
     )
     prep = booked["also_scheduled"][0]
     prep_draft = await call(client, "draft_followup", {"contact_id": contact_id, "followup_id": prep["id"]})
@@ -158,6 +169,8 @@ async def test_draft_refuses_unknown_ids(client):
     added = await call(client, "add_contact", {"full_name": "Ana Souza"})
     other = await call(client, "add_contact", {"full_name": "Bo Berg"})
     error = await call_error(
-        client, "draft_followup", {"contact_id": added["contact"]["id"], "followup_id": other["followup"]["id"]}
+        client,
+        "draft_followup",
+        {"contact_id": added["contact"]["id"], "followup_id": other["followup"]["id"]},
     )
     assert "followup_id" in error

@@ -74,7 +74,9 @@ async def test_any_period_counts_exactly_the_contacts_created_in_it(client, cloc
         assert speed["median_minutes"] == (minutes[(len(minutes) + 1) // 2 - 1] if minutes else None)
         checked += 1
     assert checked > 30
-    assert "until" in await call_error(client, "pipeline_report", {"since": "2026-03-01", "until": "2026-02-01"})
+    assert "until" in await call_error(
+        client, "pipeline_report", {"since": "2026-03-01", "until": "2026-02-01"}
+    )
     assert "since" in await call_error(client, "pipeline_report", {"since": "last tuesday"})
 
 
@@ -106,7 +108,9 @@ async def test_deleted_contacts_leave_the_report_and_a_contact_without_source_is
     gone = await call(client, "add_contact", {"full_name": "Gone", "source": "event"})
     await call(client, "delete_contact", {"contact_id": gone["contact"]["id"], "confirm": True})
     report = await call(client, "pipeline_report")
-    assert report["contacts"] == 1 and report["by_source"]["manual"] == 1 and report["by_source"]["event"] == 0
+    assert (
+        report["contacts"] == 1 and report["by_source"]["manual"] == 1 and report["by_source"]["event"] == 0
+    )
     assert kept["contact"]["source"] == "manual"
     assert [c["source"] for c in report["conversion_by_source"]] == ["manual"]
 
@@ -178,8 +182,56 @@ async def test_running_aggregates_match_a_recount_after_every_kind_of_change(cli
             stage = rng.choice(["sql", "customer", "lost"])
             await client.call_tool("update_contact", {"contact_id": rng.choice(ids), "stage": stage})
         elif action == "delete" and len(ids) > 3:
-            await call(client, "delete_contact", {"contact_id": ids.pop(rng.randrange(len(ids))), "confirm": True})
+            await call(
+                client, "delete_contact", {"contact_id": ids.pop(rng.randrange(len(ids))), "confirm": True}
+            )
 
     maintained = await _counter_rows(settings.database_url)
     assert maintained["pipeline_counts"], "the counters were never written"
     assert maintained == await _recount(settings.database_url)
+
+
+async def test_the_report_never_counts_another_workspace(client, clock, settings):
+    from lead_mcp.clock import FixedClock
+    from lead_mcp.domain import ContactCreate
+    from lead_mcp.services import contacts, followups
+    from lead_mcp.services.scope import Scope
+    from lead_mcp.services.workspaces import create_workspace
+
+    tom = (await call(client, "add_contact", {"full_name": "Tom Berger"}))["contact"]
+    ana = await call(client, "add_contact", {"full_name": "Ana Souza", "referred_by": tom["id"]})
+    await call(client, "complete_followup", {"followup_id": ana["followup"]["id"], "result": "won"})
+    db = Database(settings.database_url)
+    try:
+        async with db.transaction(workspace_id=None) as session:
+            other = await create_workspace(session, FixedClock(clock.now()), name="Other")
+        scope = Scope(workspace_id=other, settings=settings, clock=clock)
+        async with db.transaction(workspace_id=other) as session:
+            referrer = await contacts.add_contact(session, scope, data=ContactCreate(full_name="Zed Other"))
+            for n in range(3):
+                added = await contacts.add_contact(
+                    session,
+                    scope,
+                    data=ContactCreate(
+                        full_name=f"Other {n}", source="event", referred_by=referrer.contact.id
+                    ),
+                )
+                assert added.followup is not None
+                await followups.complete_followup(session, scope, followup_id=added.followup.id, result="won")
+    finally:
+        await db.dispose()
+    clock.advance(timedelta(days=2))
+    for period in (
+        {},
+        {"since": "2026-03-01"},
+        {"since": "2026-03-10T12:00:00Z", "until": "2026-03-10T18:00:00Z"},
+    ):
+        report = await call(client, "pipeline_report", period)
+        assert report["contacts"] == 2 and report["by_source"]["event"] == 0, period
+        assert [r["full_name"] for r in report["top_referrers"]] == ["Tom Berger"]
+        assert report["top_referrers"][0]["converted_leads"] == [
+            {"id": ana["contact"]["id"], "full_name": "Ana Souza"}
+        ]
+        overdue = report["overdue_followups"]
+        assert overdue["count"] == 2  # Tom's first touch and his thank-you; none of the other workspace's
+        assert {item["contact_id"] for item in overdue["items"]} == {tom["id"]}

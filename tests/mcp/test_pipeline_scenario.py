@@ -67,7 +67,12 @@ async def test_referred_lead_from_capture_to_customer_closes_the_loop(client, cl
     touched = await call(
         client,
         "log_interaction",
-        {"contact_id": ana["id"], "kind": "email", "direction": "inbound", "summary": "Asked for pricing for 12 reps"},
+        {
+            "contact_id": ana["id"],
+            "kind": "email",
+            "direction": "inbound",
+            "summary": "Asked for pricing for 12 reps",
+        },
     )
     reply = touched["reply_followup"]
     assert reply["purpose"] == "reply" and _at(reply["due_at"]) == clock.now()
@@ -75,7 +80,10 @@ async def test_referred_lead_from_capture_to_customer_closes_the_loop(client, cl
     detail = await call(client, "get_contact", {"contact_id": ana["id"]})
     statuses = {f["id"]: f["status"] for f in detail["followups"]}
     assert statuses[step2["id"]] == "skipped"
-    assert any(h["action"] == "cadence_stopped" and h["detail"]["reason"] == "they replied" for h in detail["history"])
+    assert any(
+        h["action"] == "cadence_stopped" and h["detail"]["reason"] == "they replied"
+        for h in detail["history"]
+    )
 
     # The user qualifies her on a call.
     qualified = await call(
@@ -94,7 +102,9 @@ async def test_referred_lead_from_capture_to_customer_closes_the_loop(client, cl
     assert qualified["score"] == sum(reasons.values()) == qualified["contact"]["score"]
     assert reasons["replied"] == 12 and reasons["referred"] == 5 and reasons["title_seniority"] == 9
     assert reasons["budget"] == reasons["need"] == 5 and qualified["missing"] == []
-    assert qualified["stage_change"]["from_stage"] == "lead" and qualified["stage_change"]["to_stage"] == "sql"
+    assert (
+        qualified["stage_change"]["from_stage"] == "lead" and qualified["stage_change"]["to_stage"] == "sql"
+    )
     changes = [h for h in await _history(client, ana["id"]) if h["action"] == "stage_changed"]
     assert changes[0]["detail"] == {"from": "lead", "to": "sql", "by": None, "via": "qualify_lead"}
 
@@ -142,7 +152,9 @@ async def test_referred_lead_from_capture_to_customer_closes_the_loop(client, cl
     assert report["second_touch"] == {"leads": 2, "touched": 1, "touched_twice": 1}
     assert report["second_touch_rate"] == 0.5
     funnel = {(t["from_stage"], t["to_stage"]): t for t in report["conversion_by_stage"]}
-    assert funnel[("sql", "opportunity")]["reached_from"] == 1 and funnel[("sql", "opportunity")]["rate"] == 1.0
+    assert (
+        funnel[("sql", "opportunity")]["reached_from"] == 1 and funnel[("sql", "opportunity")]["rate"] == 1.0
+    )
     assert funnel[("opportunity", "customer")]["reached_to"] == 0
     assert report["top_referrers"][0]["referrer_id"] == tom["id"]
     assert report["top_referrers"][0]["referred"] == 1 and report["top_referrers"][0]["converted"] == 0
@@ -184,7 +196,9 @@ async def test_due_list_orders_overdue_then_due_time_then_score(client, clock):
     high = await lead("Hugo High", title="Founder", company="Hugo AG", email="hugo@hugo-ag.de")
     mid = await lead("Mia Mid", company="Mia GmbH")
     for contact_id in (low, high, mid):
-        await call(client, "schedule_followup", {"contact_id": contact_id, "due": "2026-03-10T17:00:00+01:00"})
+        await call(
+            client, "schedule_followup", {"contact_id": contact_id, "due": "2026-03-10T17:00:00+01:00"}
+        )
     await call(client, "qualify_lead", {"contact_id": high, "budget": "50k", "need": "a new CRM"})
 
     items = await _due(client)

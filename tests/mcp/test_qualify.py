@@ -19,7 +19,12 @@ async def test_qualify_lead_returns_the_score_with_every_reason(client):
     added = await call(
         client,
         "add_contact",
-        {"full_name": "Ana Souza", "title": "Co-Founder & CEO", "company": "Fintech GmbH", "email": "ana@gmail.com"},
+        {
+            "full_name": "Ana Souza",
+            "title": "Co-Founder & CEO",
+            "company": "Fintech GmbH",
+            "email": "ana@gmail.com",
+        },
     )
     result = await call(
         client,
@@ -34,7 +39,9 @@ async def test_qualify_lead_returns_the_score_with_every_reason(client):
     assert reasons["budget"]["points"] == 5 and reasons["authority"]["points"] == 0
     assert reasons["stage"]["points"] == 3
     assert result["score"] == sum(r["points"] for r in result["reasons"]) == 12 + 4 + 5 + 5 + 3
-    assert [r["points"] for r in result["reasons"]] == sorted((r["points"] for r in result["reasons"]), reverse=True)
+    assert [r["points"] for r in result["reasons"]] == sorted(
+        (r["points"] for r in result["reasons"]), reverse=True
+    )
     assert result["missing"] == ["authority", "need"]
     assert all(r["max_points"] == WEIGHTS[r["factor"]].points for r in result["reasons"])
 
@@ -46,13 +53,18 @@ async def test_every_stage_change_is_kept_with_who_when_and_through_which_tool(c
     updated = await call(client, "update_contact", {"contact_id": contact_id, "stage": "sql"})
     assert updated["contact"]["stage"] == "sql"
     clock.advance(timedelta(hours=1))
-    await call(client, "update_contact", {"contact_id": contact_id, "stage": "sql", "title": "CTO"})  # no move
+    await call(
+        client, "update_contact", {"contact_id": contact_id, "stage": "sql", "title": "CTO"}
+    )  # no move
     assert await _stage_changes(client, contact_id) == [
         {"from": "lead", "to": "mql", "by": None, "via": "qualify_lead"},
         {"from": "mql", "to": "sql", "by": None, "via": "update_contact"},
     ]
     history = (await call(client, "get_contact", {"contact_id": contact_id}))["history"]
-    assert [h["at"][:16] for h in history if h["action"] == "stage_changed"] == ["2026-03-10T16:00", "2026-03-10T15:00"]
+    assert [h["at"][:16] for h in history if h["action"] == "stage_changed"] == [
+        "2026-03-10T16:00",
+        "2026-03-10T15:00",
+    ]
 
 
 async def test_the_score_follows_the_facts(client, clock):
@@ -63,13 +75,17 @@ async def test_the_score_follows_the_facts(client, clock):
         client, "add_contact", {"email": "ana@gmail.com", "phone": "+14155550100", "company": "Fintech"}
     )
     assert merged["created"] is False and merged["contact"]["score"] == 4  # the merge brought a company
-    await call(client, "update_contact", {"contact_id": contact_id, "emails": ["ana@gmail.com", "ana@fintech.io"]})
+    await call(
+        client, "update_contact", {"contact_id": contact_id, "emails": ["ana@gmail.com", "ana@fintech.io"]}
+    )
     updated = await call(client, "update_contact", {"contact_id": contact_id, "title": "VP Sales"})
     assert updated["contact"]["score"] == 4 + 4 + 9  # and a company email, and a senior title
     await call(client, "complete_followup", {"followup_id": added["followup"]["id"]})
     clock.advance(timedelta(hours=3))
     touched = await call(
-        client, "log_interaction", {"contact_id": contact_id, "kind": "email", "direction": "inbound", "summary": "Hi!"}
+        client,
+        "log_interaction",
+        {"contact_id": contact_id, "kind": "email", "direction": "inbound", "summary": "Hi!"},
     )
     assert touched["contact"]["score"] == 17 + 12 + 15  # replied, engaged today
     lost = await call(client, "qualify_lead", {"contact_id": contact_id, "stage": "lost"})
@@ -84,11 +100,17 @@ async def test_card_views_and_form_posts_count_as_behaviour(client):
     await call(
         client,
         "log_interaction",
-        {"contact_id": contact_id, "kind": "card_shared", "direction": "inbound", "summary": "Saved your card"},
+        {
+            "contact_id": contact_id,
+            "kind": "card_shared",
+            "direction": "inbound",
+            "summary": "Saved your card",
+        },
     )
-    reasons = {r["factor"]: r["points"] for r in (await call(client, "qualify_lead", {"contact_id": contact_id}))[
-        "reasons"
-    ]}
+    reasons = {
+        r["factor"]: r["points"]
+        for r in (await call(client, "qualify_lead", {"contact_id": contact_id}))["reasons"]
+    }
     assert reasons["form_post"] == 8 and reasons["card_views"] == 4 and reasons["engagement_recency"] == 15
     assert reasons["replied"] == 0  # nothing of ours to reply to yet
 

@@ -160,7 +160,7 @@ def facts_from_values(values: Mapping[str, Any]) -> Facts:
 def contributions(
     facts: Facts, *, grains: tuple[str, ...] = GRAINS
 ) -> Iterator[tuple[str, Key, tuple[int, ...]]]:
-    """The counter increments one contact adds: (table, key, values), keys starting (workspace, grain, day)."""
+    """The counter increments one contact adds: (table, key, values); keyed by workspace, grain, day."""
     if facts.deleted:
         return
     day = utc(facts.created_at).date()
@@ -250,11 +250,11 @@ def apply_deltas(connection: Connection, deltas: Deltas) -> None:
         by_table[table].append(row)
     dialect = connection.dialect.name
     for table_name, rows in by_table.items():
-        table = _TABLES[table_name]
-        stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
+        target = _TABLES[table_name]
+        stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(target)
         stmt = stmt.on_conflict_do_update(
             index_elements=list(_KEYS[table_name]),
-            set_={name: table.c[name] + stmt.excluded[name] for name in _VALUES[table_name]},
+            set_={name: target.c[name] + stmt.excluded[name] for name in _VALUES[table_name]},
         )
         connection.execute(stmt, rows)
 
@@ -265,7 +265,7 @@ def _sort_key(key: Key) -> tuple[str, ...]:
 
 def fact_select(workspace_id: str) -> Any:
     """A Core select of the fact columns of a workspace's contacts."""
-    columns = ContactRow.__table__.c  # type: ignore[attr-defined]
+    columns = ContactRow.__table__.c
     return select(*(columns[name] for name in FACT_COLUMNS)).where(columns.workspace_id == workspace_id)
 
 
@@ -277,8 +277,8 @@ def facts_of_rows(rows: Iterable[Any]) -> Iterator[Facts]:
 
 def rebuild_sync(connection: Connection, workspace_id: str, *, batch: int = 50_000) -> int:
     """Recompute a workspace's counters from its contacts (after bulk SQL changes); returns contacts seen."""
-    for table in _TABLES.values():
-        connection.execute(delete(table).where(table.c.workspace_id == workspace_id))
+    for target in _TABLES.values():
+        connection.execute(delete(target).where(target.c.workspace_id == workspace_id))
     deltas: Deltas = {}
     seen = 0
     result = connection.execute(fact_select(workspace_id).execution_options(yield_per=batch))

@@ -19,6 +19,7 @@ one-off follow-up outside any cadence) are reserved names.
 
 from __future__ import annotations
 
+import itertools
 import re
 from datetime import datetime, timedelta
 
@@ -72,11 +73,12 @@ def _check_steps(steps_days: list[int]) -> list[int]:
             raise InvalidInput(
                 "steps_days", f"{value} is out of range", f"Each offset is 0 to {MAX_OFFSET_DAYS} days"
             )
-    if any(b <= a for a, b in zip(steps_days, steps_days[1:], strict=False)):
+    if any(b <= a for a, b in itertools.pairwise(steps_days)):
         raise InvalidInput(
             "steps_days",
             f"{steps_days} is not increasing",
-            "List the offsets from the first touch in order, each later than the one before, e.g. [0, 2, 7, 30]",
+            "List the offsets from the first touch in order, each later than the one before, "
+            "e.g. [0, 2, 7, 30]",
         )
     return list(steps_days)
 
@@ -305,7 +307,8 @@ async def snooze_followup(
     followup = await followup_service.load_followup(session, followup_id)
     if followup.status != FollowUpStatus.PENDING.value:
         raise Conflict(
-            f"followup_id: follow-up {followup.id} is already {followup.status}; only pending ones can be snoozed"
+            f"followup_id: follow-up {followup.id} is already {followup.status}; "
+            "only pending ones can be snoozed"
         )
     if days is not None:
         if not 1 <= days <= followup_service.MAX_DAYS_AHEAD:

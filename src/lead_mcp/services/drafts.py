@@ -44,7 +44,8 @@ TEMPLATES: dict[Tone, dict[str, str]] = {
     Tone.FRIENDLY: {
         "greeting": "Hi {name},",
         "greeting_plain": "Hi,",
-        "open_met_referred": "It was great to meet you at {met_at}, and thanks to {referrer} for introducing us.",
+        "open_met_referred": "It was great to meet you at {met_at}, and thanks to {referrer} "
+        "for introducing us.",
         "open_met": "It was great to meet you at {met_at}.",
         "open_referred": "{referrer} suggested I get in touch with you.",
         "open_form": "Thank you for leaving your details on my card page.",
@@ -65,7 +66,8 @@ TEMPLATES: dict[Tone, dict[str, str]] = {
         "reply_ask": "Shall we find a time to talk about the next steps?",
         "prep_dated": "I am looking forward to our meeting on {meeting_date}.",
         "prep_open": "I am looking forward to our meeting.",
-        "prep_need": "I will come prepared to talk about {need}; is there anything else you would like to cover?",
+        "prep_need": "I will come prepared to talk about {need}; is there anything else "
+        "you would like to cover?",
         "prep_plain": "Is there anything specific you would like us to cover?",
         "thanks_open": "Thank you for introducing me to {lead}.",
         "thanks_meeting": "We have booked a meeting, and I really appreciate you thinking of me.",

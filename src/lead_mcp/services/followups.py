@@ -266,6 +266,7 @@ async def complete_followup(
     """
     from lead_mcp.services import outcomes  # outcomes builds on this module
 
+    result = FollowUpResult(result) if result is not None else None
     followup = await load_followup(session, followup_id)
     if followup.status != FollowUpStatus.PENDING.value:
         raise Conflict(
@@ -367,7 +368,7 @@ async def list_due_followups(
                 due_at=followup.due_at,
                 overdue_days=max(overdue, 0),
                 step=followup.step,
-                purpose=followup.purpose,  # type: ignore[arg-type]
+                purpose=FollowUpPurpose(followup.purpose),
                 note=followup.note,
                 why=DueReason(
                     stage=contact.stage,  # type: ignore[arg-type]

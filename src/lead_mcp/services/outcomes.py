@@ -64,8 +64,8 @@ RESULTS: dict[FollowUpResult, Effect] = {
         Stage.OPPORTUNITY,
         True,
         "meeting_prep",
-        "A meeting is booked: stage opportunity, the cadence stops, a prep follow-up is due the day before the "
-        "meeting (meeting_at) or tomorrow, and a referrer gets a thank-you follow-up.",
+        "A meeting is booked: stage opportunity, the cadence stops, a prep follow-up is due the day "
+        "before the meeting (meeting_at) or tomorrow, and a referrer gets a thank-you follow-up.",
     ),
     FollowUpResult.NOT_INTERESTED: Effect(
         False,

@@ -26,12 +26,12 @@ from lead_mcp.clock import local_date, start_of_day
 from lead_mcp.db.aggregates import (
     ALL,
     ALL_TIME,
-    DAY,
-    MONTH,
     CONVERTED,
     COUNTS,
+    DAY,
     FUNNEL,
     FUNNEL_RANK,
+    MONTH,
     NOT_NEW_SOURCES,
     REFERRERS,
     SPEED,
@@ -62,7 +62,7 @@ TOP_REFERRERS = 10
 CONVERTED_LEADS_SHOWN = 5
 OVERDUE_SHOWN = 10
 OPPORTUNITY_RANK = FUNNEL_RANK["opportunity"]
-CONVERTED_LITERAL = literal_column(f"'{CONVERTED}'")
+CONVERTED_LITERAL: ColumnElement[str] = literal_column(f"'{CONVERTED}'")
 
 
 class _Totals:
@@ -110,17 +110,24 @@ def _next_month(day: date) -> date:
 class _Plan:
     """Which counter rows cover a period, and which edge intervals are counted from the contacts."""
 
+    workspace_id: str
     all_time: bool = False
     ranges: list[tuple[str, date | None, date | None]] = field(default_factory=list)
     edges: list[tuple[datetime | None, datetime | None]] = field(default_factory=list)
 
-    def rows(self, grain: Any, day: Any) -> ColumnElement[bool]:
-        """The condition on a counter table's (grain, day) columns."""
+    def rows(self, table: Any) -> ColumnElement[bool]:
+        """The condition on a counter table's rows, workspace included.
+
+        Statements using it run with ``all_workspaces``: the session's own workspace filter, ANDed
+        outside the OR, would make SQLite scan the workspace's rows instead of the ranges.
+        """
         if self.all_time:
-            return and_(grain == ALL, day == ALL_TIME)
+            return and_(table.workspace_id == self.workspace_id, table.grain == ALL, table.day == ALL_TIME)
         parts = []
         for name, start, end in self.ranges:
-            conditions = [grain == name]
+            # The workspace goes in every branch, so each is a primary-key range (SQLite's MULTI-INDEX OR).
+            grain, day = table.grain, table.day
+            conditions = [table.workspace_id == self.workspace_id, grain == name]
             if start is not None:
                 conditions.append(day >= start)
             if end is not None:
@@ -129,15 +136,17 @@ class _Plan:
         return or_(*parts) if parts else false()
 
 
-def _plan(lo: datetime | None, hi: datetime | None) -> _Plan:
+def _plan(workspace_id: str, lo: datetime | None, hi: datetime | None) -> _Plan:
     """Whole months from month rows, other whole UTC days from day rows, partial days from the contacts."""
     if lo is None and hi is None:
-        return _Plan(all_time=True)
-    d_lo = None if lo is None else (lo.date() if lo == _midnight(lo.date()) else lo.date() + timedelta(days=1))
+        return _Plan(workspace_id, all_time=True)
+    d_lo = (
+        None if lo is None else (lo.date() if lo == _midnight(lo.date()) else lo.date() + timedelta(days=1))
+    )
     d_hi = None if hi is None else hi.date()
     if d_lo is not None and d_hi is not None and d_lo >= d_hi:
-        return _Plan(edges=[(lo, hi)])
-    plan = _Plan()
+        return _Plan(workspace_id, edges=[(lo, hi)])
+    plan = _Plan(workspace_id)
     if lo is not None and d_lo is not None and lo < _midnight(d_lo):
         plan.edges.append((lo, _midnight(d_lo)))
     if hi is not None and d_hi is not None and hi > _midnight(d_hi):
@@ -165,33 +174,38 @@ async def _read_counters(session: AsyncSession, totals: _Totals, plan: _Plan) ->
             func.sum(PipelineCount.touched),
             func.sum(PipelineCount.touched_twice),
         )
-        .where(plan.rows(PipelineCount.grain, PipelineCount.day))
+        .where(plan.rows(PipelineCount))
+        .execution_options(all_workspaces=True)
         .group_by(PipelineCount.source, PipelineCount.stage, PipelineCount.furthest)
     )
     for source, stage, furthest, contacts, touched, twice in rows:
         totals.add(COUNTS, ("", "", "", source, stage, furthest), (contacts, touched, twice))
-    rows = await session.execute(
+    speed = await session.execute(
         select(PipelineSpeed.bucket, func.sum(PipelineSpeed.contacts))
-        .where(plan.rows(PipelineSpeed.grain, PipelineSpeed.day))
+        .where(plan.rows(PipelineSpeed))
+        .execution_options(all_workspaces=True)
         .group_by(PipelineSpeed.bucket)
     )
-    for bucket, contacts in rows:
+    for bucket, contacts in speed:
         totals.add(SPEED, ("", "", "", bucket), (contacts,))
 
 
 async def _top_referrers_from_counters(
     session: AsyncSession, plan: _Plan, *, extra: int, include: set[str]
 ) -> dict[str, list[int]]:
-    """Referrer totals: the top ones (enough to stay exact once the edges are added) and those in ``include``."""
+    """Referrer totals: the top ones (enough to stay exact once edges are added) and those in ``include``."""
     limit = TOP_REFERRERS + extra
     found: dict[str, list[int]] = {}
-    rows = plan.rows(PipelineReferrer.grain, PipelineReferrer.day)
+    rows = plan.rows(PipelineReferrer)
     if plan.all_time:
         stmt = (
             select(PipelineReferrer.referrer_id, PipelineReferrer.referred, PipelineReferrer.converted)
             .where(rows)
+            .execution_options(all_workspaces=True)
             .order_by(
-                PipelineReferrer.converted.desc(), PipelineReferrer.referred.desc(), PipelineReferrer.referrer_id
+                PipelineReferrer.converted.desc(),
+                PipelineReferrer.referred.desc(),
+                PipelineReferrer.referrer_id,
             )
             .limit(limit)
         )
@@ -203,6 +217,7 @@ async def _top_referrers_from_counters(
     stmt = (
         select(PipelineReferrer.referrer_id, referred_sum, converted_sum)
         .where(rows)
+        .execution_options(all_workspaces=True)
         .group_by(PipelineReferrer.referrer_id)
         .order_by(converted_sum.desc(), referred_sum.desc(), PipelineReferrer.referrer_id)
         .limit(limit)
@@ -214,6 +229,7 @@ async def _top_referrers_from_counters(
         stmt = (
             select(PipelineReferrer.referrer_id, referred_sum, converted_sum)
             .where(rows, PipelineReferrer.referrer_id.in_(missing))
+            .execution_options(all_workspaces=True)
             .group_by(PipelineReferrer.referrer_id)
         )
         for referrer, referred, converted in await session.execute(stmt):
@@ -226,7 +242,7 @@ async def _scan_edges(
 ) -> _Totals:
     """Contributions of the contacts created in the edge intervals (also returned on their own)."""
     edge_totals = _Totals()
-    columns = ContactRow.__table__.c  # type: ignore[attr-defined]
+    columns = ContactRow.__table__.c
     for start, end in edges:
         stmt = fact_select(scope.workspace_id).where(columns.deleted_at.is_(None))
         if start is not None:
@@ -287,9 +303,10 @@ async def _referrer_details(
         order = func.row_number().over(
             partition_by=ContactRow.referred_by_id, order_by=(ContactRow.created_at, ContactRow.id)
         )
-        inner = select(ContactRow.id, ContactRow.full_name, ContactRow.referred_by_id, order.label("n")).where(
-            ContactRow.referred_by_id.in_(converted_ids),
-            ContactRow.referred_by_id.is_not(None),
+        inner = select(
+            ContactRow.id, ContactRow.full_name, ContactRow.referred_by_id, order.label("n")
+        ).where(
+            ContactRow.referred_by_id.in_(converted_ids),  # implies "IS NOT NULL" for the partial index
             ContactRow.furthest_stage == CONVERTED_LITERAL,  # a literal, so the partial index applies
             ContactRow.deleted_at.is_(None),
         )
@@ -356,7 +373,7 @@ async def pipeline_report(
     """Counts, speed-to-lead, second touches, conversion, referrers and overdue follow-ups for a period."""
     lo, hi = _period(scope, since, until)
     totals = _Totals()
-    plan = _plan(lo, hi)
+    plan = _plan(scope.workspace_id, lo, hi)
     if plan.all_time or plan.ranges:
         await _read_counters(session, totals, plan)
     edge_totals = await _scan_edges(session, scope, totals, plan.edges)

@@ -1,4 +1,4 @@
-"""Stages and qualification: the pipeline ``cold -> lead -> mql -> sql -> opportunity -> customer``, plus ``lost``.
+"""Stages and qualification: ``cold -> lead -> mql -> sql -> opportunity -> customer``, and ``lost``.
 
 Every stage change goes through :func:`change_stage`, whichever tool asked for
 it (qualify_lead, update_contact, complete_followup): it is recorded in the
@@ -79,7 +79,8 @@ async def qualify_lead(
     if changed:
         row.updated_at = scope.now()
         record_change(session, scope, row.id, "qualified", {"fields": changed, "by": scope.user_id})
-    stage_change, scheduled = (None, [])
+    stage_change: StageChange | None = None
+    scheduled: list[FollowUp] = []
     if stage is not None:
         stage_change, scheduled = await change_stage(session, scope, row, stage, via="qualify_lead")
     await session.flush()

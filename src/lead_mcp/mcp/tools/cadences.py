@@ -73,9 +73,10 @@ def register(server: MCPServer[Any]) -> None:
             ),
         ] = None,
     ) -> FollowUp:
-        """Snooze a pending follow-up: push it later by days, or to a date. The old due time stays in the history.
+        """Snooze a pending follow-up: push it later by some days, or to a date.
 
-        The follow-up keeps its cadence step and note. Give either days or until.
+        The follow-up keeps its cadence step and note; the old due time stays in the contact's
+        history. Give either days or until.
         """
         async with unit(ctx, write=True) as (session, scope):
             return await cadences.snooze_followup(

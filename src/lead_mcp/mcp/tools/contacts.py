@@ -91,7 +91,8 @@ def register(server: MCPServer[Any]) -> None:
         cadence: Annotated[
             str | None,
             Field(
-                description="Follow-up cadence to run (see list_cadences); default 'default': day 0, 2, 7, 30.",
+                description="Follow-up cadence to run (see list_cadences); default 'default': "
+                "day 0, 2, 7, 30.",
                 max_length=50,
             ),
         ] = None,

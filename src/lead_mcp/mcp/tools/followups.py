@@ -119,8 +119,8 @@ def register(server: MCPServer[Any]) -> None:
         result: Annotated[
             FollowUpResult | None,
             Field(
-                description="How it went, which moves the lead: replied (reply logged, cadence stops, lead -> "
-                "mql), no_answer (cadence goes on), meeting_booked (opportunity, cadence stops, prep "
+                description="How it went, which moves the lead: replied (reply logged, cadence stops, "
+                "lead -> mql), no_answer (cadence goes on), meeting_booked (opportunity, cadence stops, prep "
                 "follow-up, referrer thanked), not_interested (lost), wrong_person (lost; ask for the right "
                 "one), not_now (cadence stops, check-in in next_in_days or 90 days), won (customer)."
             ),

@@ -12,7 +12,6 @@ from lead_mcp.mcp.tools.contacts import ContactId
 from lead_mcp.mcp.unit import IDEMPOTENT_WRITE, unit
 from lead_mcp.services import stages
 
-
 CLEARS = " In the user's words; an empty string clears it."
 Budget = Annotated[
     str | None, Field(description="Budget, e.g. 'about 20k EUR a year'." + CLEARS, max_length=300)

@@ -14,7 +14,8 @@ from lead_mcp.services import reports
 Bound = Annotated[
     str | None,
     Field(
-        description="ISO date (a whole local day) or date-time, e.g. 2026-03-01 or 2026-03-01T09:00:00+01:00.",
+        description="ISO date (a whole local day) or date-time, e.g. 2026-03-01 or "
+        "2026-03-01T09:00:00+01:00.",
         max_length=40,
     ),
 ]
