@@ -31,6 +31,10 @@ fast: a first follow-up is scheduled for today. Ask list_due_followups "who do I
 log each touch with log_interaction or complete_followup (which schedules the next step of the
 cadence). Find people with search_contacts (names, emails, domains, phone numbers) and read the
 whole record with get_contact. Ids are opaque strings returned by these tools; never invent one.
+Qualify leads with qualify_lead (stage, budget, authority, need, timeline: it returns the score and
+why), say how a follow-up went with complete_followup's result, let draft_followup write the note
+from what is stored (polish it, never add facts), and read pipeline_report for speed-to-lead,
+second touches, conversion and top referrers.
 """
 
 class LeadServer(MCPServer[AppState]):

@@ -267,6 +267,7 @@ async def _insert(session: AsyncSession, scope: Scope, prepared: Prepared) -> Co
         search_text="",
     )
     _refresh_search_text(row)
+    row.score = scoring.initial_score(row, now)  # no touches yet: scored without a query
     try:
         async with session.begin_nested():
             session.add(row)
@@ -406,7 +407,8 @@ async def add_contact(
                 explicit = cadence is not None and cadence_steps
                 days = cadence_steps[0] if explicit else scope.settings.default_followup_days
             followup = await followup_service.create_first_followup(session, scope, row, days, cadence=cadence_name)
-    await scoring.rescore(session, scope, row)
+    if not created:
+        await scoring.rescore(session, scope, row)
     return AddContactResult(
         contact=contact_model(row),
         created=created,

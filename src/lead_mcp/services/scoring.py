@@ -303,6 +303,14 @@ def compute(row: ContactRow, behaviour: Behaviour, now: datetime) -> tuple[int, 
     return total, reasons
 
 
+NO_BEHAVIOUR = Behaviour(replied=False, meetings=0, card_views=0, last_inbound_at=None)
+
+
+def initial_score(row: ContactRow, now: datetime) -> int:
+    """The score of a contact that has no touches yet (a new one)."""
+    return compute(row, NO_BEHAVIOUR, now)[0]
+
+
 async def score_contact(
     session: AsyncSession, scope: Scope, row: ContactRow
 ) -> tuple[int, list[ScoreReason]]:
