@@ -235,3 +235,31 @@ async def test_the_report_never_counts_another_workspace(client, clock, settings
         overdue = report["overdue_followups"]
         assert overdue["count"] == 2  # Tom's first touch and his thank-you; none of the other workspace's
         assert {item["contact_id"] for item in overdue["items"]} == {tom["id"]}
+
+
+async def test_update_and_delete_statements_on_contacts_keep_the_counters_exact(client, settings):
+    from sqlalchemy import delete, update
+
+    from lead_mcp.db.tables import ContactRow
+
+    for n in range(6):
+        source = ["event", "card_scan", "referral"][n % 3]
+        added = await call(client, "add_contact", {"full_name": f"Lead {n}", "source": source})
+        await call(client, "complete_followup", {"followup_id": added["followup"]["id"]})
+    await call(client, "add_contact", {"full_name": "Gone Soon", "source": "import"})
+    db = Database(settings.database_url)
+    try:
+        async with db.transaction(workspace_id=LOCAL_WORKSPACE_ID) as session:
+            await session.execute(
+                update(ContactRow)
+                .where(ContactRow.source == "event")
+                .values(stage="customer", outbound_touches=2)
+            )
+            await session.execute(delete(ContactRow).where(ContactRow.source == "import"))
+    finally:
+        await db.dispose()
+    report = await call(client, "pipeline_report")
+    assert report["contacts"] == 6 and report["by_source"]["import"] == 0
+    assert report["by_stage"]["customer"] == 2 and report["second_touch"]["touched_twice"] == 2
+    maintained = await _counter_rows(settings.database_url)
+    assert maintained == await _recount(settings.database_url)

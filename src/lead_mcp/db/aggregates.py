@@ -17,9 +17,11 @@ its own columns (:func:`contributions`). After every ORM flush a listener
 subtracts the contribution of each changed contact's previous state and adds
 that of its new state, so any code path that changes contacts through the
 session (add, merge, stage change, touch, soft delete, restore, hard delete)
-keeps the counters exact without knowing about them. Core ``UPDATE``/``DELETE``
-statements on ``contacts`` bypass the session: after such a bulk change call
-:func:`rebuild` (the benchmark does, after its bulk load).
+keeps the counters exact without knowing about them. ``update(ContactRow)`` and
+``delete(ContactRow)`` statements run through a session are caught too: the
+affected contacts are read before (and, for an update, after) the statement.
+Only SQL that bypasses the session (a raw bulk load, as the benchmark does)
+needs :func:`rebuild` afterwards.
 
 A second listener keeps ``contacts.furthest_stage`` (the furthest funnel stage
 ever held, which conversion rates count) in step with ``stage``.
@@ -36,9 +38,9 @@ from typing import Any
 from sqlalchemy import Table, delete, event, insert, inspect, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Result
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session, UOWTransaction
+from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
 from lead_mcp.clock import utc
 from lead_mcp.db.tables import ContactRow, PipelineCount, PipelineReferrer, PipelineSpeed
@@ -141,7 +143,7 @@ FACT_COLUMNS = (
 )
 
 
-def facts_from_values(values: Mapping[str, Any]) -> Facts:
+def facts_from_values(values: Mapping[Any, Any]) -> Facts:
     """Facts from a mapping of the FACT_COLUMNS (a row read with Core, or attribute values)."""
     stage = values["stage"] or "lead"
     return Facts(
@@ -237,6 +239,34 @@ def _apply_contact_changes(session: Session, _ctx: UOWTransaction) -> None:
         add_contributions(deltas, after, 1)
     if deltas:
         apply_deltas(session.connection(), deltas)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _apply_bulk_statements(state: ORMExecuteState) -> Result[Any] | None:
+    if not (state.is_update or state.is_delete):
+        return None
+    mapper = state.bind_mapper
+    if mapper is None or mapper.class_ is not ContactRow:
+        return None
+    session = state.session
+    where = state.statement.whereclause  # type: ignore[attr-defined]
+    columns = [getattr(ContactRow, name) for name in FACT_COLUMNS]
+    # Read through the session, so the same workspace filter applies as to the statement itself.
+    query = select(ContactRow.pk, *columns)
+    before = session.execute(query.where(where) if where is not None else query).all()
+    result = state.invoke_statement()
+    deltas: Deltas = {}
+    for row in before:
+        add_contributions(deltas, facts_from_values(row._mapping), -1)
+    if state.is_update and before:
+        pks = [row.pk for row in before]
+        for start in range(0, len(pks), 500):
+            after = session.execute(select(*columns).where(ContactRow.pk.in_(pks[start : start + 500]))).all()
+            for row in after:
+                add_contributions(deltas, facts_from_values(row._mapping), 1)
+    if deltas:
+        apply_deltas(session.connection(), deltas)
+    return result
 
 
 def apply_deltas(connection: Connection, deltas: Deltas) -> None:
