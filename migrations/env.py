@@ -3,24 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
-
 from alembic import context
 from sqlalchemy.engine import Connection
 
 from lead_mcp.db.engine import create_engine_unpooled
-from lead_mcp.db.search import FTS_OBJECT_NAMES
+from lead_mcp.db.search import include_in_autogenerate
 from lead_mcp.db.tables import Base
 
 config = context.config
 target_metadata = Base.metadata
-
-
-def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
-    """Leave the dialect-specific full-text objects out of autogenerate comparisons."""
-    if name in FTS_OBJECT_NAMES or (name or "").startswith("contacts_fts"):
-        return False
-    return True
 
 
 def _run(connection: Connection) -> None:
@@ -28,7 +19,7 @@ def _run(connection: Connection) -> None:
         connection=connection,
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
-        include_object=include_object,
+        include_object=include_in_autogenerate,
         compare_type=True,
         version_table_schema=config.attributes.get("schema"),
     )

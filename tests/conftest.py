@@ -17,12 +17,12 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-from mcp import Client
 
 from lead_mcp.clock import FixedClock
 from lead_mcp.config import Settings
 from lead_mcp.db import migrate
 from lead_mcp.mcp.server import build_server
+from mcp import Client
 
 PG_ADMIN_DSN = os.environ.get("LEAD_MCP_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 PG_URL_BASE = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
@@ -74,9 +74,7 @@ def fresh_sqlite_url(template: Path, folder: Path) -> str:
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-def database_url(
-    request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
-) -> Iterator[str]:
+def database_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> Iterator[str]:
     """A fresh, migrated store: a SQLite file, or a PostgreSQL database of its own."""
     if request.param == "sqlite":
         yield fresh_sqlite_url(sqlite_template, tmp_path)

@@ -25,6 +25,9 @@ def _setup_logging(level: str) -> None:
     logging.basicConfig(
         level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True
     )
+    if level != "DEBUG":
+        # Migration chatter (plugin set-up, "Context impl") is noise at start-up; failures still show.
+        logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 def _cmd_stdio(args: argparse.Namespace, settings: Settings) -> int:
@@ -111,7 +114,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     db = sub.add_parser("db", help="look after the store")
     db_sub = db.add_subparsers(dest="db_command", metavar="DB_COMMAND")
-    upgrade = db_sub.add_parser("upgrade", help="migrate the store to the newest schema (the server does this at start)")
+    upgrade = db_sub.add_parser(
+        "upgrade", help="migrate the store to the newest schema (the server does this at start)"
+    )
     upgrade.add_argument("revision", nargs="?", default="head", help="target revision (default: head)")
     upgrade.set_defaults(handler=_cmd_db_upgrade)
     current = db_sub.add_parser("current", help="show the store's schema revision")

@@ -119,17 +119,31 @@ class Settings(BaseSettings):
     hubspot_base_url: str = Field("https://api.hubapi.com", description="HubSpot API base URL.")
     scan_roots: Annotated[list[Path], NoDecode] = Field(
         default_factory=_default_scan_roots,
-        description="Folders scan_card and import_contacts may read files from, separated by the OS path separator.",
+        description="Folders scan_card and import_contacts may read files from, "
+        "separated by the OS path separator.",
     )
-    ocr_engine: OcrEngineName = Field(OcrEngineName.AUTO, description="OCR engine: auto, tesseract or easyocr.")
+    ocr_engine: OcrEngineName = Field(
+        OcrEngineName.AUTO, description="OCR engine: auto, tesseract or easyocr."
+    )
     tessdata_dir: Path | None = Field(None, description="Folder holding Tesseract's Latin.traineddata.")
     auth: AuthMode = Field(AuthMode.NONE, description="HTTP auth: none (loopback only), builtin or jwt.")
     jwt_issuer: str | None = Field(None, description="Expected `iss` of JWTs (auth=jwt).")
     jwt_jwks_url: str | None = Field(None, description="JWKS URL of the identity provider (auth=jwt).")
     jwt_audience: str | None = Field(None, description="Expected `aud` of JWTs (auth=jwt).")
     log_level: str = Field("INFO", description="Logging level: DEBUG, INFO, WARNING or ERROR.")
-    max_text_length: int = Field(
-        20_000, ge=100, le=1_000_000, description="Longest text accepted in one field (notes, summaries)."
+    deleted_retention_days: int = Field(
+        30,
+        ge=1,
+        le=365,
+        description="Days a deleted contact can be brought back with restore_contact before it is purged.",
+    )
+    calendar_feed_days: int = Field(
+        60, ge=1, le=365, description="How many days ahead the private calendar feed lists due follow-ups."
+    )
+    request_state_keys: SecretStr | None = Field(
+        None,
+        description="Comma-separated secrets (32+ characters each) sealing the state of a question asked "
+        "mid-call (delete confirmation); give every replica the same ones. Unset: a key per process.",
     )
 
     @field_validator("scan_roots", mode="before")
@@ -175,6 +189,22 @@ class Settings(BaseSettings):
             raise ValueError("must be a two-letter region code such as US, DE or GB")
         return region
 
+    @field_validator("request_state_keys")
+    @classmethod
+    def _check_request_state_keys(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            keys = [k.strip() for k in value.get_secret_value().split(",") if k.strip()]
+            if not keys or any(len(k) < 32 for k in keys):
+                raise ValueError("must be one or more comma-separated secrets of at least 32 characters each")
+        return value
+
+    @property
+    def request_state_key_list(self) -> list[str]:
+        """The request-state secrets, newest (sealing) first."""
+        if self.request_state_keys is None:
+            return []
+        return [k.strip() for k in self.request_state_keys.get_secret_value().split(",") if k.strip()]
+
     @field_validator("log_level")
     @classmethod
     def _check_log_level(cls, value: str) -> str:
@@ -186,9 +216,7 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _check_auth(self) -> Settings:
         if self.auth is AuthMode.JWT and not (self.jwt_issuer and self.jwt_jwks_url):
-            raise ValueError(
-                "LEAD_MCP_AUTH=jwt needs LEAD_MCP_JWT_ISSUER and LEAD_MCP_JWT_JWKS_URL set"
-            )
+            raise ValueError("LEAD_MCP_AUTH=jwt needs LEAD_MCP_JWT_ISSUER and LEAD_MCP_JWT_JWKS_URL set")
         if self.auth is AuthMode.BUILTIN:
             parts = urlsplit(self.public_base_url)
             if parts.scheme != "https" and not _is_loopback_host(parts.hostname or ""):

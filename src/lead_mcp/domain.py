@@ -99,11 +99,15 @@ class _Model(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
+# A custom-field value as stored and shown: text, a number, or a date as YYYY-MM-DD text.
+CustomValue = str | int | float
+
+
 class Consent(_Model):
     """Consent a person gave (form leads): on what basis and when."""
 
     basis: str = Field(description="Legal basis, e.g. 'consent' for a ticked form box.")
-    given_at: datetime = Field(description="When consent was given.")
+    given_at: datetime | None = Field(description="When consent was given (null when none was recorded).")
     text: str | None = Field(None, description="The wording the person agreed to.")
     withdrawn_at: datetime | None = Field(None, description="When consent was withdrawn, if it was.")
 
@@ -144,6 +148,11 @@ class Contact(ContactSummary):
     updated_at: datetime
     first_response_at: datetime | None = Field(description="First outbound touch (speed-to-lead).")
     last_touch_at: datetime | None
+    custom: dict[str, CustomValue] = Field(
+        default_factory=dict,
+        description="Custom-field values by field key (list_custom_fields names them): text, number, "
+        "date as YYYY-MM-DD, or one of a choice field's choices.",
+    )
 
 
 class ContactCreate(BaseModel):
@@ -164,6 +173,7 @@ class ContactCreate(BaseModel):
     referred_by: str | None = None
     met_at: str | None = None
     consent: Consent | None = None
+    custom: dict[str, Any] = Field(default_factory=dict)
 
 
 class ContactUpdate(BaseModel):
@@ -184,6 +194,9 @@ class ContactUpdate(BaseModel):
     referred_by: str | None = None
     met_at: str | None = None
     stage: Stage | None = None
+    custom: dict[str, Any] | None = Field(
+        None, description="Custom-field values to set by key; null or an empty string clears that field."
+    )
 
 
 class Interaction(_Model):
@@ -220,6 +233,7 @@ class FollowUp(_Model):
 class ChangeRecord(_Model):
     """One entry of a contact's history: created, merged, field changed."""
 
+    id: str = Field(description="Id of this history entry (undo_merge takes the id of a 'merged' entry).")
     at: datetime
     action: str = Field(description="created, merged, updated, deleted ...")
     detail: dict[str, Any] = Field(description="What changed: fields with old and new values, kept values.")
@@ -233,6 +247,8 @@ class ContactDetail(_Model):
     followups: list[FollowUp] = Field(description="Pending first, then by due time.")
     history: list[ChangeRecord] = Field(description="Newest first.")
     interactions_truncated: bool = Field(False, description="True when older interactions were left out.")
+    followups_truncated: bool = Field(False, description="True when older closed follow-ups were left out.")
+    history_truncated: bool = Field(False, description="True when older history entries were left out.")
 
 
 class AddContactResult(_Model):
@@ -317,13 +333,16 @@ class CompleteFollowUpResult(_Model):
 
     completed: FollowUp
     interaction: Interaction | None
-    next_followup: FollowUp | None = Field(description="The next cadence step, or null when the cadence ended.")
+    next_followup: FollowUp | None = Field(
+        description="The next cadence step, or null when the cadence ended."
+    )
     result: FollowUpResult | None = Field(None, description="The structured result that was applied.")
     contact: ContactSummary | None = Field(None, description="The contact after the change (stage, score).")
     stage_change: StageChange | None = Field(None, description="The stage move the result caused, if any.")
     also_scheduled: list[FollowUp] = Field(
         default_factory=list,
-        description="Other follow-ups this created: meeting prep, a nurture check-in, or a thank-you to the referrer.",
+        description="Other follow-ups this created: meeting prep, a nurture check-in, or a thank-you "
+        "to the referrer.",
     )
     effects: list[str] = Field(
         default_factory=list, description="What happened besides closing the follow-up, in plain sentences."
@@ -333,7 +352,9 @@ class CompleteFollowUpResult(_Model):
 class ScoreReason(_Model):
     """One factor of a lead's score."""
 
-    factor: str = Field(description="Factor name from the weights table, e.g. title_seniority, replied, budget.")
+    factor: str = Field(
+        description="Factor name from the weights table, e.g. title_seniority, replied, budget."
+    )
     group: str = Field(description="fit, behaviour, recency, bant or stage.")
     points: int = Field(description="Points this factor gave (0 when it did not apply).")
     max_points: int = Field(description="The most this factor can give.")
@@ -345,7 +366,9 @@ class QualifyResult(_Model):
 
     contact: Contact
     score: int = Field(description="Lead score 0-100: the sum of the reasons' points (0 once lost).")
-    reasons: list[ScoreReason] = Field(description="Every factor, with the points it gave; the highest first.")
+    reasons: list[ScoreReason] = Field(
+        description="Every factor, with the points it gave; the highest first."
+    )
     stage_change: StageChange | None = Field(None, description="The stage move, when the stage changed.")
     also_scheduled: list[FollowUp] = Field(
         default_factory=list, description="Follow-ups the change created (a thank-you to the referrer)."
@@ -359,7 +382,9 @@ class Cadence(_Model):
     """A follow-up cadence: its steps as day offsets from the first touch."""
 
     name: str
-    steps_days: list[int] = Field(description="Day offsets of the touches from the first one, e.g. [0, 2, 7, 30].")
+    steps_days: list[int] = Field(
+        description="Day offsets of the touches from the first one, e.g. [0, 2, 7, 30]."
+    )
     description: str | None = None
     builtin: bool = Field(description="True for the built-in default cadence.")
 
@@ -386,11 +411,14 @@ class Draft(_Model):
     tone: Tone
     first_touch: bool = Field(description="True when we have not reached out to this person yet.")
     subject: str = Field(description="A subject line for an email.")
-    text: str = Field(description="The note: only stored facts, no invented details. Polish it in the user's voice.")
+    text: str = Field(
+        description="The note: only stored facts, no invented details. Polish it in the user's voice."
+    )
     facts: list[DraftFact] = Field(description="Every stored fact the note uses.")
     missing: list[str] = Field(
         default_factory=list,
-        description="Facts that are not stored and would make the note better; ask the user rather than guess.",
+        description="Facts that are not stored and would make the note better; ask the user rather "
+        "than guess.",
     )
 
 
@@ -401,7 +429,8 @@ class SpeedToLead(_Model):
     responded: int = Field(description="Leads that got an outbound touch.")
     unanswered: int = Field(description="Leads with no outbound touch yet.")
     median_minutes: int | None = Field(
-        description="Median minutes to the first touch over responded leads (nearest rank; exact below 1 hour, "
+        description="Median minutes to the first touch over responded leads (nearest rank; exact "
+        "below 1 hour, "
         "then rounded down to 5 min below 2 h, 15 min below 8 h, 1 h below 2 days, 1 day beyond)."
     )
     p90_minutes: int | None = Field(description="90th percentile minutes, same rounding as the median.")
@@ -493,7 +522,8 @@ class PipelineReport(_Model):
     second_touch: SecondTouch
     conversion_by_source: list[SourceConversion] = Field(description="Per source, most leads first.")
     conversion_by_stage: list[StageTransition] = Field(
-        description="Funnel from cold to customer: of the leads that reached a stage, the share that reached the next."
+        description="Funnel from cold to customer: of the leads that reached a stage, the share that "
+        "reached the next."
     )
     top_referrers: list[TopReferrer] = Field(
         description="Up to 10 referrers, most converted leads first, then most referred."
@@ -504,6 +534,142 @@ class PipelineReport(_Model):
 class DeleteResult(_Model):
     """Result of delete_contact."""
 
-    deleted: bool
+    deleted: bool = Field(description="True when it was deleted or erased; false if the user said no.")
     contact_id: str
     full_name: str | None
+    erased: bool = Field(False, description="True when the contact and its whole history are gone for good.")
+    restorable_until: datetime | None = Field(
+        None, description="restore_contact brings the contact back until this time (not after an erase)."
+    )
+    note: str | None = Field(None, description="What happened, e.g. that the user declined.")
+
+
+# --- Custom fields, privacy, bulk changes, calendar feed, ChatGPT connector (issue 7b) ---
+
+
+class CustomFieldType(StrEnum):
+    """The type of a custom field's values."""
+
+    TEXT = "text"
+    NUMBER = "number"
+    DATE = "date"
+    CHOICE = "choice"
+
+
+class CustomField(_Model):
+    """A user-defined property of contacts."""
+
+    key: str = Field(description="The key values are stored under, e.g. 'industry' (add_contact's custom).")
+    label: str = Field(description="The name people see, e.g. 'Industry'.")
+    type: CustomFieldType
+    choices: list[str] | None = Field(None, description="Allowed values of a choice field.")
+    description: str | None = None
+    created_at: datetime
+
+
+class CustomFieldList(_Model):
+    """The workspace's custom fields."""
+
+    items: list[CustomField]
+
+
+class KeyClash(_Model):
+    """A value that another contact took while this one was deleted."""
+
+    field: str = Field(description="emails, phones or full_name.")
+    value: str
+    other_contact_id: str = Field(description="The contact that holds it now (get_contact shows it).")
+
+
+class RestoreResult(_Model):
+    """Result of restore_contact."""
+
+    contact: Contact
+    restored_followups: int = Field(description="Follow-ups the delete had cancelled, pending again.")
+    clashes: list[KeyClash] = Field(
+        default_factory=list,
+        description="Emails or phones another contact took meanwhile: removed from this contact (kept in its "
+        "history), and names that now match another contact. Compare the two with get_contact.",
+    )
+
+
+class ConsentResult(_Model):
+    """Result of withdraw_consent."""
+
+    contact: Contact
+    cancelled_followups: int = Field(description="Pending follow-ups cancelled by the withdrawal.")
+
+
+class UndoMergeResult(_Model):
+    """Result of undo_merge."""
+
+    contact: Contact
+    reverted: list[str] = Field(description="Fields given back their values from before the merge.")
+    skipped: dict[str, str] = Field(
+        default_factory=dict, description="Fields left alone because they changed after the merge, and why."
+    )
+    split_contact: Contact | None = Field(
+        None, description="The new contact made from the details the merge brought in (split_off=true)."
+    )
+    split_set_aside: list[str] = Field(
+        default_factory=list,
+        description="Incoming emails or phones the new contact could not take: a contact still holds them.",
+    )
+
+
+class BulkChange(_Model):
+    """What bulk_update changes on each selected contact."""
+
+    add_tags: list[str] = Field(default_factory=list)
+    remove_tags: list[str] = Field(default_factory=list)
+    stage: Stage | None = None
+    owner_id: str | None = Field(None, description="The new owner's user id ('' clears the owner).")
+
+
+class BulkUpdateResult(_Model):
+    """Result of bulk_update: how many contacts match, and how many changed (0 on a dry run)."""
+
+    dry_run: bool
+    matched: int = Field(description="Contacts the selection covers.")
+    changed: int = Field(description="Contacts actually changed (0 on a dry run).")
+    would_change: int = Field(description="Contacts the change would alter (the rest already have it).")
+    change: BulkChange
+    sample: list[ContactSummary] = Field(description="Up to 10 selected contacts, to check the selection by.")
+    note: str
+
+
+class CalendarFeedResult(_Model):
+    """The private calendar feed of due follow-ups."""
+
+    url: str | None = Field(
+        description="The secret https URL to subscribe to; shown only when the feed is made or rotated."
+    )
+    webcal_url: str | None = Field(description="The same feed as webcal:// (opens Apple Calendar directly).")
+    active: bool = Field(description="True while a feed exists.")
+    created_at: datetime | None
+    last_fetched_at: datetime | None = Field(description="When a calendar app last fetched the feed.")
+    note: str
+
+
+class ConnectorSearchResult(_Model):
+    """One search hit, as ChatGPT connectors read it."""
+
+    id: str = Field(description="Pass to fetch to read the whole record.")
+    title: str
+    url: str
+
+
+class ConnectorSearchResults(_Model):
+    """search results, as ChatGPT connectors and deep research read them."""
+
+    results: list[ConnectorSearchResult]
+
+
+class ConnectorDocument(_Model):
+    """A contact as one document, as ChatGPT connectors and deep research read it."""
+
+    id: str
+    title: str
+    text: str = Field(description="The record as readable text: fields, notes, touches, follow-ups.")
+    url: str
+    metadata: dict[str, str] = Field(description="Stage, source, score, company and other facts as strings.")

@@ -122,7 +122,9 @@ class Database:
         )
 
     @asynccontextmanager
-    async def transaction(self, *, workspace_id: str | None, write: bool = True) -> AsyncIterator[AsyncSession]:
+    async def transaction(
+        self, *, workspace_id: str | None, write: bool = True
+    ) -> AsyncIterator[AsyncSession]:
         """One transaction: committed when the block ends, rolled back if it raises."""
         maker = self._write_sessions if write else self._read_sessions
         async with maker() as session:

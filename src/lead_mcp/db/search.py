@@ -23,6 +23,14 @@ SQLITE_FTS_TABLE = "contacts_fts"
 # Objects that exist only in migrations, ignored by the model-drift check.
 FTS_OBJECT_NAMES = frozenset({SQLITE_FTS_TABLE, "search_tsv", "ix_contacts_search_tsv"})
 
+
+def include_in_autogenerate(
+    obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
+) -> bool:
+    """Alembic filter: leave the dialect-specific full-text objects out of model comparisons."""
+    return not (name in FTS_OBJECT_NAMES or (name or "").startswith(SQLITE_FTS_TABLE))
+
+
 sqlite_fts = table(SQLITE_FTS_TABLE, column("rowid"), column(SQLITE_FTS_TABLE))
 
 

@@ -147,6 +147,8 @@ class ContactRow(Base, WorkspaceScoped):
     next_followup_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     search_text: Mapped[str] = mapped_column(Text, default="")
+    # Values of the workspace's custom fields, by field key (see services/custom_fields.py).
+    custom: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     # Pipeline facts (issue 7): the furthest funnel stage ever held (kept by db/aggregates.py) and
     # how many times we reached out; both feed the report's running aggregates.
     furthest_stage: Mapped[str] = mapped_column(String(20), default="lead", server_default="lead")
@@ -270,6 +272,38 @@ class ContactChange(Base, WorkspaceScoped):
     __table_args__ = (Index("ix_contact_changes_contact_at", "contact_id", "at"),)
 
 
+class CustomFieldRow(Base, WorkspaceScoped):
+    """A user-defined, typed property of contacts (text, number, date or choice)."""
+
+    __tablename__ = "custom_fields"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    key: Mapped[str] = mapped_column(String(40))
+    label: Mapped[str] = mapped_column(String(100))
+    type: Mapped[str] = mapped_column(String(10))
+    choices: Mapped[list[str] | None] = mapped_column(JSONType)
+    description: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (Index("ux_custom_fields_workspace_key", "workspace_id", "key", unique=True),)
+
+
+class CalendarFeedRow(Base, WorkspaceScoped):
+    """A private calendar feed of due follow-ups; only the SHA-256 of its secret token is kept."""
+
+    __tablename__ = "calendar_feeds"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    token_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_fetched_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (Index("ux_calendar_feeds_token_hash", "token_hash", unique=True),)
+
+
 class CadenceRow(Base, WorkspaceScoped):
     """A named follow-up cadence of a workspace: day offsets of its steps from the first touch."""
 
@@ -295,7 +329,9 @@ class ReferralMilestone(Base, WorkspaceScoped):
     )
     contact_id: Mapped[str] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True)
     milestone: Mapped[str] = mapped_column(String(20), primary_key=True)
-    referrer_id: Mapped[str | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"), index=True)
+    referrer_id: Mapped[str | None] = mapped_column(
+        ForeignKey("contacts.id", ondelete="SET NULL"), index=True
+    )
     followup_id: Mapped[str | None] = mapped_column(ForeignKey("followups.id", ondelete="SET NULL"))
     at: Mapped[datetime] = mapped_column(UTCDateTime())
 

@@ -2,25 +2,52 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
-from mcp_types import CallToolResult, InputRequiredResult
-from pydantic import ValidationError
+from mcp.server.context import ServerRequestContext
+from mcp.server.lowlevel.helper_types import ReadResourceContents
+from mcp.server.mcpserver import Context, MCPServer, RequestStateSecurity
+from mcp.server.mcpserver.exceptions import ResourceError, ToolError, UnexpectedToolError
+from mcp.server.mcpserver.resources import FunctionResource
+from mcp.shared.exceptions import MCPError
+from mcp_types import (
+    INTERNAL_ERROR,
+    CallToolResult,
+    CompleteRequestParams,
+    CompleteResult,
+    Completion,
+    CompletionArgument,
+    CompletionContext,
+    InputRequiredResult,
+    PromptReference,
+    ResourceTemplateReference,
+)
+from pydantic import AnyUrl, ValidationError
 
 from lead_mcp import __version__
 from lead_mcp.clock import Clock
 from lead_mcp.config import Settings
+from lead_mcp.errors import LeadError
+from lead_mcp.mcp import completions as completion_handlers
+from lead_mcp.mcp import prompts as prompt_handlers
+from lead_mcp.mcp import resources as resource_handlers
 from lead_mcp.mcp.state import AppState
+from lead_mcp.mcp.tools import bulk as bulk_tools
 from lead_mcp.mcp.tools import cadences as cadence_tools
+from lead_mcp.mcp.tools import calendar as calendar_tools
+from lead_mcp.mcp.tools import connector as connector_tools
 from lead_mcp.mcp.tools import contacts as contact_tools
+from lead_mcp.mcp.tools import custom_fields as custom_field_tools
 from lead_mcp.mcp.tools import drafts as draft_tools
 from lead_mcp.mcp.tools import followups as followup_tools
+from lead_mcp.mcp.tools import privacy as privacy_tools
 from lead_mcp.mcp.tools import qualify as qualify_tools
 from lead_mcp.mcp.tools import reports as report_tools
+
+log = logging.getLogger(__name__)
 
 SERVER_NAME = "lead-mcp"
 
@@ -37,8 +64,87 @@ from what is stored (polish it, never add facts), and read pipeline_report for s
 second touches, conversion and top referrers.
 """
 
+# A static resource that reads the store: the SDK gives static resources no Context, so LeadServer does.
+StaticReader = Callable[[Context[AppState, Any]], Awaitable[str]]
+# One completion source; the first that answers (not None) wins. The SDK allows one handler per server.
+CompletionRef = PromptReference | ResourceTemplateReference
+Completer = Callable[
+    [Context[AppState, Any], CompletionRef, CompletionArgument, CompletionContext | None],
+    Awaitable[Completion | None],
+]
+
+
 class LeadServer(MCPServer[AppState]):
-    """MCPServer whose argument errors read as "field: problem (got value)" rather than a pydantic dump."""
+    """MCPServer whose argument errors read as "field: problem (got value)" rather than a pydantic dump.
+
+    It also gives static resources and completions the request's Context (the SDK passes neither one),
+    so they can reach the store: see :meth:`add_static_resource` and :meth:`add_completer`.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.static_readers: dict[str, tuple[StaticReader, str]] = {}
+        self.completers: list[Completer] = []
+
+    def add_static_resource(
+        self, uri: str, reader: StaticReader, *, name: str, title: str, description: str, mime_type: str
+    ) -> None:
+        """List a resource at a fixed URI whose content ``reader`` makes from the request's Context."""
+
+        async def outside_a_request() -> str:
+            raise ResourceError(f"{uri} can only be read within a request")
+
+        self.add_resource(
+            FunctionResource(
+                uri=uri,
+                name=name,
+                title=title,
+                description=description,
+                mime_type=mime_type,
+                fn=outside_a_request,
+            )
+        )
+        self.static_readers[uri] = (reader, mime_type)
+
+    async def read_resource(
+        self, uri: AnyUrl | str, context: Context[AppState, Any] | None = None
+    ) -> Iterable[ReadResourceContents] | InputRequiredResult:
+        """Static resources registered with :meth:`add_static_resource` are read with the context."""
+        entry = self.static_readers.get(str(uri))
+        if entry is None or context is None:
+            return await super().read_resource(uri, context)
+        reader, mime_type = entry
+        try:
+            content = await reader(context)
+        except LeadError as exc:
+            raise ResourceError(str(exc)) from exc
+        return [ReadResourceContents(content=content, mime_type=mime_type)]
+
+    def add_completer(self, completer: Completer) -> None:
+        """Add a completion source (registering the handler, and so the capability, on first use)."""
+        if not self.completers:
+            lowlevel = self._lowlevel_server
+            lowlevel.add_request_handler("completion/complete", CompleteRequestParams, self._complete)
+        self.completers.append(completer)
+
+    async def _complete(
+        self, ctx: ServerRequestContext[AppState, Any], params: CompleteRequestParams
+    ) -> CompleteResult:
+        context: Context[AppState, Any] = Context(request_context=ctx, mcp_server=self)
+        try:
+            for completer in self.completers:
+                found = await completer(context, params.ref, params.argument, params.context)
+                if found is not None:
+                    return CompleteResult(completion=found)
+        except LeadError:
+            pass  # e.g. a stage spelled wrong so far: no suggestions, never an error
+        except MCPError:
+            raise
+        except Exception as exc:
+            log.exception("completion of %r failed", params.argument.name)
+            message = f"Error completing argument {params.argument.name}"
+            raise MCPError(code=INTERNAL_ERROR, message=message) from exc
+        return CompleteResult(completion=Completion(values=[]))
 
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[AppState, Any] | None = None
@@ -79,6 +185,15 @@ REGISTRARS: list[Registrar] = [
     cadence_tools.register,
     draft_tools.register,
     report_tools.register,
+    custom_field_tools.register,
+    privacy_tools.register,
+    bulk_tools.register,
+    calendar_tools.register,
+    connector_tools.register,
+    # After every other resource template: `lead://contacts/{id}` would also match `.../{id}.vcf`.
+    resource_handlers.register,
+    prompt_handlers.register,
+    completion_handlers.register,
 ]
 
 
@@ -119,6 +234,12 @@ def build_server(
         version=__version__,
         lifespan=lifespan,
         log_level=settings.log_level,  # type: ignore[arg-type]
+        # Replicas share the secrets sealing a mid-call question's state, so any of them takes the answer.
+        request_state_security=(
+            RequestStateSecurity(keys=settings.request_state_key_list)
+            if settings.request_state_keys
+            else None
+        ),
     )
     for register in REGISTRARS:
         register(server)

@@ -26,11 +26,15 @@ class AppState:
     extras: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    async def open(cls, settings: Settings, *, clock: Clock | None = None, migrate_db: bool = True) -> AppState:
+    async def open(
+        cls, settings: Settings, *, clock: Clock | None = None, migrate_db: bool = True
+    ) -> AppState:
         """Migrate the store to head (unless told not to), connect, and find the local workspace."""
         if migrate_db:
             await migrate.upgrade(settings.database_url)
-        db = Database(settings.database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow)
+        db = Database(
+            settings.database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow
+        )
         the_clock = clock or SystemClock()
         try:
             async with db.transaction(workspace_id=None) as session:

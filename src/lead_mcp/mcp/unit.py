@@ -16,12 +16,18 @@ from lead_mcp.errors import LeadError
 from lead_mcp.mcp.state import AppState
 from lead_mcp.services.scope import Scope
 
-READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
-WRITE = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=False)
+READ_ONLY = ToolAnnotations(
+    read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False
+)
+WRITE = ToolAnnotations(
+    read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=False
+)
 IDEMPOTENT_WRITE = ToolAnnotations(
     read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=False
 )
-DESTRUCTIVE = ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=False)
+DESTRUCTIVE = ToolAnnotations(
+    read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=False
+)
 
 
 def app_state(ctx: Context[Any, Any]) -> AppState:
@@ -57,7 +63,8 @@ async def unit(ctx: Context[Any, Any], *, write: bool) -> AsyncIterator[tuple[As
         raise ToolError(str(exc)) from exc
     except OperationalError as exc:
         raise ToolError(
-            "The store is busy or unreachable right now; nothing was saved. Try the same call again in a moment."
+            "The store is busy or unreachable right now; nothing was saved. "
+            "Try the same call again in a moment."
         ) from exc
     except DBAPIError as exc:
         raise ToolError(

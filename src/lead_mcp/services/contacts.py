@@ -25,6 +25,7 @@ from lead_mcp.db.tables import (
     ContactTag,
     FollowUpRow,
     InteractionRow,
+    new_id,
 )
 from lead_mcp.domain import (
     AddContactResult,
@@ -38,17 +39,19 @@ from lead_mcp.domain import (
     Stage,
 )
 from lead_mcp.errors import Conflict, InvalidInput
-from lead_mcp.services import cadences, normalize, scoring, stages
+from lead_mcp.services import cadences, normalize, scoring, sizing, stages
+from lead_mcp.services import custom_fields as custom_field_service
 from lead_mcp.services import followups as followup_service
 from lead_mcp.services.records import (
     change_model,
     contact_model,
+    contact_query,
     contact_summary,
     decode_cursor,
+    dialect_name,
     encode_cursor,
     followup_model,
     interaction_model,
-    dialect_name,
     load_contact,
     record_change,
 )
@@ -68,6 +71,11 @@ LIST_FIELDS = ("emails", "phones", "tags")
 MAX_LIST_ITEMS = 50
 MAX_NOTES = 20_000
 DETAIL_INTERACTIONS = 50
+DETAIL_FOLLOWUPS = 50
+DETAIL_HISTORY = 50
+# Longest touch summary, follow-up note or history value get_contact shows in full.
+DETAIL_TEXT = 2_000
+DETAIL_HISTORY_TEXT = 300
 
 
 @dataclass
@@ -89,6 +97,7 @@ class Prepared:
     source: Source | None = None
     referred_by: str | None = None
     consent: dict[str, Any] | None = None
+    custom: dict[str, Any] = field(default_factory=dict)
 
     @property
     def name_key(self) -> str | None:
@@ -104,7 +113,9 @@ def _unique(values: list[str]) -> list[str]:
 
 def _check_list(field_name: str, values: list[str]) -> None:
     if len(values) > MAX_LIST_ITEMS:
-        raise InvalidInput(field_name, f"has {len(values)} items; at most {MAX_LIST_ITEMS} are kept", "Give fewer")
+        raise InvalidInput(
+            field_name, f"has {len(values)} items; at most {MAX_LIST_ITEMS} are kept", "Give fewer"
+        )
 
 
 def prepare(data: ContactCreate, scope: Scope) -> Prepared:
@@ -126,7 +137,9 @@ def prepare(data: ContactCreate, scope: Scope) -> Prepared:
     for list_field in LIST_FIELDS:
         _check_list(list_field, getattr(data, list_field))
     out.emails = _unique([normalize.normalize_email(e, "email") for e in data.emails if e and e.strip()])
-    out.phones = _unique([normalize.normalize_phone(p, region, "phone") for p in data.phones if p and p.strip()])
+    out.phones = _unique(
+        [normalize.normalize_phone(p, region, "phone") for p in data.phones if p and p.strip()]
+    )
     out.tags = _unique([normalize.normalize_tag(t) for t in data.tags if t and t.strip()])
     if data.website and data.website.strip():
         out.website = normalize.normalize_website(data.website)
@@ -167,6 +180,7 @@ def _refresh_search_text(row: ContactRow) -> None:
         tags=row.tags,
         met_at=row.met_at,
         address=row.address,
+        custom=custom_field_service.search_words(row.custom),
     )
     if text != row.search_text:
         row.search_text = text
@@ -178,7 +192,9 @@ async def _owners_of(session: AsyncSession, keys: set[tuple[str, str]]) -> dict[
         return {}
     conditions = [and_(ContactKey.kind == kind, ContactKey.value == value) for kind, value in keys]
     rows = (
-        await session.execute(select(ContactKey.kind, ContactKey.value, ContactKey.contact_id).where(or_(*conditions)))
+        await session.execute(
+            select(ContactKey.kind, ContactKey.value, ContactKey.contact_id).where(or_(*conditions))
+        )
     ).all()
     return {(kind, value): contact_id for kind, value, contact_id in rows}
 
@@ -224,9 +240,7 @@ async def find_duplicate(session: AsyncSession, prepared: Prepared) -> tuple[Con
         contact_id = owners.get(key)
         if contact_id:
             row = (
-                await session.execute(
-                    select(ContactRow).where(ContactRow.id == contact_id, ContactRow.deleted_at.is_(None))
-                )
+                await session.execute(contact_query(ContactRow.id == contact_id, lock=True))
             ).scalar_one_or_none()
             if row is not None:
                 return row, key[0]
@@ -235,13 +249,26 @@ async def find_duplicate(session: AsyncSession, prepared: Prepared) -> tuple[Con
 
 async def _check_referrer(session: AsyncSession, referred_by: str | None) -> None:
     if referred_by:
-        await load_contact(session, referred_by, field="referred_by")
+        await load_contact(session, referred_by, field="referred_by", lock=False)
 
 
-async def _insert(session: AsyncSession, scope: Scope, prepared: Prepared) -> ContactRow | None:
-    """Insert a new contact with its keys; None when another writer took one of its keys first."""
+async def _insert(
+    session: AsyncSession,
+    scope: Scope,
+    prepared: Prepared,
+    *,
+    leave_out: frozenset[tuple[str, str]] = frozenset(),
+    history: dict[str, Any] | None = None,
+) -> ContactRow | None:
+    """Insert a new contact with its keys (except ``leave_out``); None when another writer took one first.
+
+    On PostgreSQL the insert runs in a savepoint: a concurrent add of the same email makes
+    the key insert fail, and the caller merges into the winner instead. SQLite write
+    transactions are serialized (BEGIN IMMEDIATE), so the duplicate check cannot race there.
+    """
     now = scope.now()
     row = ContactRow(
+        id=new_id(),
         workspace_id=scope.workspace_id,
         owner_id=scope.user_id,
         full_name=prepared.full_name,
@@ -262,32 +289,86 @@ async def _insert(session: AsyncSession, scope: Scope, prepared: Prepared) -> Co
         stage=Stage.LEAD.value,
         score=0,
         consent=prepared.consent,
+        custom=prepared.custom or None,
         created_at=now,
         updated_at=now,
         search_text="",
     )
     _refresh_search_text(row)
     row.score = scoring.initial_score(row, now)  # no touches yet: scored without a query
-    try:
-        async with session.begin_nested():
-            session.add(row)
-            await session.flush()
-            await _sync_keys(session, scope, row, set())
-    except IntegrityError:
-        return None
+
+    async def insert_with_keys() -> None:
+        session.add(row)
+        await session.flush()  # the contact first: its keys refer to it
+        await _sync_keys(session, scope, row, set(leave_out))
+
+    if dialect_name(session) == "sqlite":
+        await insert_with_keys()
+    else:
+        try:
+            async with session.begin_nested():
+                await insert_with_keys()
+        except IntegrityError:
+            return None
     await _sync_tags(session, scope, row, [])
     record_change(
         session,
         scope,
         row.id,
         "created",
-        {"source": row.source, "fields": sorted(k for k, v in _field_values(prepared).items() if v)},
+        {
+            "source": row.source,
+            "fields": sorted(k for k, v in _field_values(prepared).items() if v),
+            **(history or {}),
+        },
     )
     return row
 
 
 def _field_values(prepared: Prepared) -> dict[str, Any]:
-    return {name: getattr(prepared, name) for name in (*SINGLE_FIELDS, *LIST_FIELDS, "notes", "referred_by")}
+    return {
+        name: getattr(prepared, name)
+        for name in (*SINGLE_FIELDS, *LIST_FIELDS, "notes", "referred_by", "custom")
+    }
+
+
+def _snapshot(row: ContactRow) -> dict[str, Any]:
+    """The values a merge may change, copied, so the merge's effect can be recorded for undo_merge."""
+    values: dict[str, Any] = {name: getattr(row, name) for name in SINGLE_FIELDS}
+    values.update({name: list(getattr(row, name)) for name in LIST_FIELDS})
+    values.update(notes=row.notes, referred_by=row.referred_by_id, consent=row.consent)
+    values["custom"] = dict(row.custom or {})
+    return values
+
+
+def _merge_effects(before: dict[str, Any], row: ContactRow) -> dict[str, Any]:
+    """Exactly what a merge added (filled fields, list items, appended notes), as undo_merge reverts it."""
+    added: dict[str, Any] = {}
+    for name in SINGLE_FIELDS:
+        if before[name] is None and getattr(row, name) is not None:
+            added[name] = getattr(row, name)
+    for name in LIST_FIELDS:
+        new_items = [v for v in getattr(row, name) if v not in before[name]]
+        if new_items:
+            added[name] = new_items
+    if row.notes and row.notes != before["notes"]:
+        added["notes"] = row.notes[len(before["notes"] or "") :]
+    if before["referred_by"] is None and row.referred_by_id:
+        added["referred_by"] = row.referred_by_id
+    if before["consent"] is None and row.consent:
+        added["consent"] = row.consent
+    new_custom = {k: v for k, v in (row.custom or {}).items() if k not in before["custom"]}
+    if new_custom:
+        added["custom"] = new_custom
+    return added
+
+
+def _incoming(prepared: Prepared) -> dict[str, Any]:
+    """The details a merge brought in, kept so a wrong merge can be split off into its own contact."""
+    values = {name: value for name, value in _field_values(prepared).items() if value}
+    if prepared.source:
+        values["source"] = prepared.source.value
+    return values
 
 
 async def merge_into(
@@ -296,6 +377,7 @@ async def merge_into(
     """Merge new details into an existing contact; returns (fields filled, differing values kept aside)."""
     old_keys = _keys_of(row)
     old_tags = list(row.tags)
+    before = _snapshot(row)
     filled: list[str] = []
     kept: dict[str, str] = {}
     for name in SINGLE_FIELDS:
@@ -314,6 +396,16 @@ async def merge_into(
     if prepared.consent and not row.consent:
         row.consent = prepared.consent
         filled.append("consent")
+    if prepared.custom:
+        current_custom = dict(row.custom or {})
+        for key, value in prepared.custom.items():
+            if key not in current_custom:
+                current_custom[key] = value
+                filled.append(f"custom.{key}")
+            elif current_custom[key] != value:
+                kept[f"custom.{key}"] = str(value)
+        if current_custom != (row.custom or {}):
+            row.custom = current_custom
 
     # Values that identify a different contact are not moved over: that would be a second merge.
     candidate_keys = {("email", e) for e in prepared.emails} | {("phone", p) for p in prepared.phones}
@@ -342,30 +434,38 @@ async def merge_into(
             row.notes = f"{row.notes}\n\n{prepared.notes}"[:MAX_NOTES]
         filled.append("notes")
 
-    if not filled:
-        return filled, kept
-    # The name key may now clash with another contact (same name, newly filled company): keep it out.
-    new_name_key = normalize.name_key(row.full_name, row.company)
-    if new_name_key and ("name", new_name_key) not in old_keys:
-        owner = (await _owners_of(session, {("name", new_name_key)})).get(("name", new_name_key))
-        if owner and owner != row.id:
-            for name in ("full_name", "company"):
-                if name in filled:
-                    kept[name] = getattr(row, name)
-                    setattr(row, name, None)
-                    filled.remove(name)
-    if row.full_name and not (row.given_name or row.family_name):
-        row.given_name, row.family_name = normalize.split_name(row.full_name)
-    row.updated_at = scope.now()
-    _refresh_search_text(row)
-    await _sync_keys(session, scope, row, old_keys)
-    await _sync_tags(session, scope, row, old_tags)
+    if filled:
+        # The name key may now clash with another contact (same name, newly filled company): keep it out.
+        new_name_key = normalize.name_key(row.full_name, row.company)
+        if new_name_key and ("name", new_name_key) not in old_keys:
+            owner = (await _owners_of(session, {("name", new_name_key)})).get(("name", new_name_key))
+            if owner and owner != row.id:
+                for name in ("full_name", "company"):
+                    if name in filled:
+                        kept[name] = getattr(row, name)
+                        setattr(row, name, None)
+                        filled.remove(name)
+        if row.full_name and not (row.given_name or row.family_name):
+            row.given_name, row.family_name = normalize.split_name(row.full_name)
+        row.updated_at = scope.now()
+        _refresh_search_text(row)
+        await _sync_keys(session, scope, row, old_keys)
+        await _sync_tags(session, scope, row, old_tags)
+    # Every merge is kept in the history, even one that changed nothing, with exactly what it added
+    # (so undo_merge can revert it) and the details that came in (so a wrong merge can be split off).
     record_change(
         session,
         scope,
         row.id,
         "merged",
-        {"matched_on": matched_on, "filled": filled, "kept": kept, "source": (prepared.source or "manual")},
+        {
+            "matched_on": matched_on,
+            "filled": filled,
+            "kept": kept,
+            "source": (prepared.source or "manual"),
+            "added": _merge_effects(before, row),
+            "incoming": _incoming(prepared),
+        },
     )
     return filled, kept
 
@@ -379,8 +479,10 @@ async def add_contact(
     schedule_followup: bool = True,
     cadence: str | None = None,
 ) -> AddContactResult:
-    """Add a lead, or merge it into the contact it duplicates; start its cadence (the default unless named)."""
+    """Add a lead, or merge it into the contact it duplicates; start its cadence (default unless named)."""
     prepared = prepare(data, scope)
+    custom_values = await custom_field_service.check_values(session, data.custom)
+    prepared.custom = {k: v for k, v in custom_values.items() if v is not None}
     await _check_referrer(session, prepared.referred_by)
     cadence_name, cadence_steps = await cadences.resolve(session, cadence)
     created = False
@@ -398,7 +500,8 @@ async def add_contact(
         filled, kept = await merge_into(session, scope, row, prepared, matched_on=matched_on)
 
     followup = None
-    if schedule_followup:
+    # Someone who withdrew consent gets no new automatic follow-up, even when they turn up again.
+    if schedule_followup and not consent_withdrawn(row):
         has_pending = (not created) and await followup_service.has_pending(session, row.id)
         if not has_pending:
             days = followup_in_days
@@ -406,7 +509,9 @@ async def add_contact(
                 # A chosen cadence says when its first touch is; the setting covers the default one.
                 explicit = cadence is not None and cadence_steps
                 days = cadence_steps[0] if explicit else scope.settings.default_followup_days
-            followup = await followup_service.create_first_followup(session, scope, row, days, cadence=cadence_name)
+            followup = await followup_service.create_first_followup(
+                session, scope, row, days, cadence=cadence_name
+            )
     if not created:
         await scoring.rescore(session, scope, row)
     return AddContactResult(
@@ -419,9 +524,14 @@ async def add_contact(
     )
 
 
+def consent_withdrawn(row: ContactRow) -> bool:
+    """True when the contact withdrew consent (withdraw_consent)."""
+    return bool(row.consent and row.consent.get("withdrawn_at"))
+
+
 async def get_contact(session: AsyncSession, scope: Scope, *, contact_id: str) -> ContactDetail:
     """A contact with its newest touches, its follow-ups and its history."""
-    row = await load_contact(session, contact_id)
+    row = await load_contact(session, contact_id, lock=False)
     interactions = (
         (
             await session.execute(
@@ -440,7 +550,7 @@ async def get_contact(session: AsyncSession, scope: Scope, *, contact_id: str) -
                 select(FollowUpRow)
                 .where(FollowUpRow.contact_id == row.id)
                 .order_by((FollowUpRow.status != "pending"), FollowUpRow.due_at.desc())
-                .limit(50)
+                .limit(DETAIL_FOLLOWUPS + 1)
             )
         )
         .scalars()
@@ -452,22 +562,57 @@ async def get_contact(session: AsyncSession, scope: Scope, *, contact_id: str) -
                 select(ContactChange)
                 .where(ContactChange.contact_id == row.id)
                 .order_by(ContactChange.at.desc(), ContactChange.id)
-                .limit(50)
+                .limit(DETAIL_HISTORY + 1)
             )
         )
         .scalars()
         .all()
     )
-    pending = [f for f in followups if f.status == FollowUpStatus.PENDING]
+    pending = [f for f in followups[:DETAIL_FOLLOWUPS] if f.status == FollowUpStatus.PENDING]
     pending.sort(key=lambda f: f.due_at)
-    rest = [f for f in followups if f.status != FollowUpStatus.PENDING]
-    return ContactDetail(
+    rest = [f for f in followups[:DETAIL_FOLLOWUPS] if f.status != FollowUpStatus.PENDING]
+    detail = ContactDetail(
         contact=contact_model(row),
-        interactions=[interaction_model(i) for i in interactions[:DETAIL_INTERACTIONS]],
+        interactions=[
+            interaction_model(i).model_copy(update={"summary": sizing.clip(i.summary, DETAIL_TEXT)})
+            for i in interactions[:DETAIL_INTERACTIONS]
+        ],
         interactions_truncated=len(interactions) > DETAIL_INTERACTIONS,
-        followups=[followup_model(f) for f in (*pending, *rest)],
-        history=[change_model(h) for h in history],
+        followups=[
+            followup_model(f).model_copy(
+                update={
+                    "note": sizing.clip(f.note, DETAIL_TEXT),
+                    "outcome": sizing.clip(f.outcome, DETAIL_TEXT),
+                }
+            )
+            for f in (*pending, *rest)
+        ],
+        followups_truncated=len(followups) > DETAIL_FOLLOWUPS,
+        history=[
+            change_model(h).model_copy(update={"detail": sizing.clip_value(h.detail, DETAIL_HISTORY_TEXT)})
+            for h in history[:DETAIL_HISTORY]
+        ],
+        history_truncated=len(history) > DETAIL_HISTORY,
     )
+    return fit_detail(detail)
+
+
+def fit_detail(detail: ContactDetail, budget: int = sizing.RESULT_BUDGET_CHARS) -> ContactDetail:
+    """Drop the oldest history, the oldest touches, then closed and latest pending follow-ups until it fits.
+
+    The contact's own fields are never cut; the first of each list always stays.
+    """
+    size = sizing.json_size(detail)
+    for name, flag in (
+        ("history", "history_truncated"),
+        ("interactions", "interactions_truncated"),
+        ("followups", "followups_truncated"),  # closed ones sit last, then the latest pending ones
+    ):
+        entries = getattr(detail, name)
+        while size > budget and len(entries) > 1:
+            size -= sizing.json_size(entries.pop()) + 1
+            setattr(detail, flag, True)
+    return detail
 
 
 async def update_contact(
@@ -503,7 +648,11 @@ async def update_contact(
         put(name, name, value)
     if "emails" in given:
         _check_list("emails", given["emails"])
-        put("emails", "emails", _unique([normalize.normalize_email(e, "emails") for e in given["emails"] if e.strip()]))
+        put(
+            "emails",
+            "emails",
+            _unique([normalize.normalize_email(e, "emails") for e in given["emails"] if e.strip()]),
+        )
     if "phones" in given:
         _check_list("phones", given["phones"])
         put(
@@ -516,41 +665,42 @@ async def update_contact(
         put("tags", "tags", _unique([normalize.normalize_tag(t) for t in given["tags"] if t.strip()]))
     if "source" in given:
         put("source", "source", Source(given["source"]).value)
+    # A stage change goes through stages.change_stage (history, cadence, referrer), after the rest.
     new_stage = Stage(given["stage"]) if "stage" in given else None
     if "referred_by" in given:
         referrer = normalize.clean_text(given["referred_by"])
         if referrer:
             if referrer == row.id:
                 raise InvalidInput("referred_by", "a contact cannot refer itself", "Give the referrer's id")
-            await load_contact(session, referrer, field="referred_by")
+            await load_contact(session, referrer, field="referred_by", lock=False)
         put("referred_by", "referred_by_id", referrer)
-    if ("full_name" in after or "company" in after) and not {"given_name", "family_name"} & set(given):
-        if row.full_name:
-            row.given_name, row.family_name = normalize.split_name(row.full_name)
+    if changes.custom is not None:
+        values = await custom_field_service.check_values(session, changes.custom)
+        current = dict(row.custom or {})
+        for key, custom_value in values.items():
+            old_value = current.get(key)
+            if custom_value is None:
+                current.pop(key, None)
+            else:
+                current[key] = custom_value
+            if old_value != current.get(key):
+                before[f"custom.{key}"] = old_value
+                after[f"custom.{key}"] = current.get(key)
+        if current != (row.custom or {}):
+            row.custom = current or None
+    name_changed = "full_name" in after and not {"given_name", "family_name"} & set(given)
+    if name_changed and row.full_name:
+        row.given_name, row.family_name = normalize.split_name(row.full_name)
     if not (row.full_name or row.emails or row.phones):
         raise InvalidInput(
             "full_name", "a contact needs at least a name, an email or a phone", "Keep one of them"
         )
-    if not after and (new_stage is None or new_stage.value == row.stage):
+    if not after:
+        if new_stage is not None and new_stage.value != row.stage:
+            await stages.change_stage(session, scope, row, new_stage, via="update_contact")
+            await scoring.rescore(session, scope, row)
         return await get_contact(session, scope, contact_id=row.id)
-    if after:
-        await _apply_update(session, scope, row, before, after, old_keys, old_tags)
-    if new_stage is not None:
-        await stages.change_stage(session, scope, row, new_stage, via="update_contact")
-    await scoring.rescore(session, scope, row)
-    return await get_contact(session, scope, contact_id=row.id)
 
-
-async def _apply_update(
-    session: AsyncSession,
-    scope: Scope,
-    row: ContactRow,
-    before: dict[str, Any],
-    after: dict[str, Any],
-    old_keys: set[tuple[str, str]],
-    old_tags: list[str],
-) -> None:
-    """Check the changed keys against other contacts, then store the change and its history entry."""
     new_keys = _keys_of(row) - old_keys
     owners = await _owners_of(session, new_keys)
     for (kind, value), owner in owners.items():
@@ -574,6 +724,10 @@ async def _apply_update(
         {"fields": {k: {"old": _jsonable(before[k]), "new": _jsonable(after[k])} for k in after}},
     )
     await session.flush()
+    if new_stage is not None:
+        await stages.change_stage(session, scope, row, new_stage, via="update_contact")
+    await scoring.rescore(session, scope, row)
+    return await get_contact(session, scope, contact_id=row.id)
 
 
 def _jsonable(value: Any) -> Any:
@@ -593,7 +747,9 @@ async def delete_contact(session: AsyncSession, scope: Scope, *, contact_id: str
     # Free its keys so the same email can be added again as a new contact.
     for kind, value in old_keys:
         await session.execute(
-            delete(ContactKey).where(ContactKey.kind == kind, ContactKey.value == value, ContactKey.contact_id == row.id)
+            delete(ContactKey).where(
+                ContactKey.kind == kind, ContactKey.value == value, ContactKey.contact_id == row.id
+            )
         )
     await followup_service.cancel_pending(session, scope, row.id, reason="contact deleted")
     record_change(session, scope, row.id, "deleted", {"full_name": row.full_name, "emails": list(row.emails)})
@@ -647,5 +803,9 @@ async def search_contacts(
         stmt = stmt.where(cond)
     rows = (await session.execute(stmt.order_by(order_key.desc()).limit(limit + 1))).scalars().all()
     page = rows[:limit]
-    next_cursor = encode_cursor("contacts", {"pk": page[-1].pk}) if len(rows) > limit and page else None
-    return ContactPage(items=[contact_summary(r) for r in page], next_cursor=next_cursor)
+    items = [contact_summary(r) for r in page]
+    fits = sizing.fitting(items)  # a page stops early rather than overflow a model's context
+    more = len(rows) > limit or fits < len(items)
+    page, items = page[:fits], items[:fits]
+    next_cursor = encode_cursor("contacts", {"pk": page[-1].pk}) if more and page else None
+    return ContactPage(items=items, next_cursor=next_cursor)

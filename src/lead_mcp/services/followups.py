@@ -14,11 +14,11 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import and_, literal_column, or_, select, update
+from sqlalchemy import ColumnElement, and_, literal_column, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lead_mcp.clock import end_of_day, local_date, start_of_day, utc
-from lead_mcp.db.tables import ContactRow, FollowUpRow
+from lead_mcp.db.tables import ContactRow, FollowUpRow, new_id
 from lead_mcp.domain import (
     CompleteFollowUpResult,
     Direction,
@@ -34,6 +34,7 @@ from lead_mcp.domain import (
 )
 from lead_mcp.errors import Conflict, InvalidInput, NotFound
 from lead_mcp.services import interactions as interaction_service
+from lead_mcp.services import sizing
 from lead_mcp.services.records import (
     contact_summary,
     cursor_datetime,
@@ -52,7 +53,9 @@ DATE_ONLY_TIME = time(9, 0)
 MAX_NOTE = 5_000
 MAX_DAYS_AHEAD = 3650
 CLOSED_STAGES = frozenset({Stage.CUSTOMER.value, Stage.LOST.value})
-PENDING = literal_column("'pending'")  # a literal, so the partial index on pending rows applies
+PENDING: ColumnElement[str] = literal_column(
+    "'pending'"
+)  # a literal, so the partial index on pending rows applies
 
 
 def days_later(scope: Scope, base: datetime, days: int) -> datetime:
@@ -103,6 +106,7 @@ def new_followup(
         purpose = FollowUpPurpose.MANUAL if cadence == MANUAL_CADENCE_NAME else FollowUpPurpose.CADENCE
     now = scope.now()
     return FollowUpRow(
+        id=new_id(),
         workspace_id=scope.workspace_id,
         contact_id=row.id,
         due_at=due_at,
@@ -135,13 +139,15 @@ async def create_first_followup(
     """Start a cadence (the default one unless named): the first touch is due ``days`` from now (0: today)."""
     if days < 0 or days > MAX_DAYS_AHEAD:
         raise InvalidInput(
-            "follow_up_in_days", f"must be between 0 and {MAX_DAYS_AHEAD}", "Use 0 for today, 2 for in two days"
+            "follow_up_in_days",
+            f"must be between 0 and {MAX_DAYS_AHEAD}",
+            "Use 0 for today, 2 for in two days",
         )
     due = scope.now() if days == 0 else days_later(scope, scope.now(), days)
     followup = new_followup(scope, row, due_at=due, note=_first_note(row), step=1, cadence=cadence)
     session.add(followup)
-    await session.flush()
-    await refresh_next_followup(session, row)
+    if row.next_followup_at is None or due < row.next_followup_at:
+        row.next_followup_at = due
     return followup_model(followup)
 
 
@@ -211,7 +217,11 @@ async def schedule_followup(
             scope,
             row.id,
             "rescheduled",
-            {"followup_id": existing.id, "old_due_at": existing.due_at.isoformat(), "new_due_at": due_at.isoformat()},
+            {
+                "followup_id": existing.id,
+                "old_due_at": existing.due_at.isoformat(),
+                "new_due_at": due_at.isoformat(),
+            },
         )
         existing.due_at = due_at
         existing.updated_at = scope.now()
@@ -234,11 +244,16 @@ async def schedule_followup(
 
 
 async def load_followup(session: AsyncSession, followup_id: str) -> FollowUpRow:
-    """A follow-up of this workspace by id, or a NotFound that says where ids come from."""
+    """A follow-up of this workspace by id, locked for the change; NotFound says where ids come from."""
     row = None
     if isinstance(followup_id, str) and 0 < len(followup_id) <= 64:
         row = (
-            await session.execute(select(FollowUpRow).where(FollowUpRow.id == followup_id.strip()))
+            await session.execute(
+                select(FollowUpRow)
+                .where(FollowUpRow.id == followup_id.strip())
+                .with_for_update()  # two completions of one follow-up must not both pass the status check
+                .execution_options(populate_existing=True)
+            )
         ).scalar_one_or_none()
     if row is None:
         raise NotFound(
@@ -281,9 +296,13 @@ async def complete_followup(
     if meeting_at is not None:
         if result is not FollowUpResult.MEETING_BOOKED:
             raise InvalidInput(
-                "meeting_at", "only goes with result='meeting_booked'", "Pass result='meeting_booked' or leave it out"
+                "meeting_at",
+                "only goes with result='meeting_booked'",
+                "Pass result='meeting_booked' or leave it out",
             )
-        meeting = interaction_service.parse_instant(meeting_at, scope, field="meeting_at", date_time=DATE_ONLY_TIME)
+        meeting = interaction_service.parse_instant(
+            meeting_at, scope, field="meeting_at", date_time=DATE_ONLY_TIME
+        )
     text = _check_note(outcome)
     contact = await load_contact(session, followup.contact_id, field="followup_id")
     now = scope.now()
@@ -300,7 +319,11 @@ async def complete_followup(
         direction=Direction.OUTBOUND,
         summary=summary,
         occurred_at=now,
-        data={"followup_id": followup.id, "step": followup.step, **({"result": result.value} if result else {})},
+        data={
+            "followup_id": followup.id,
+            "step": followup.step,
+            **({"result": result.value} if result else {}),
+        },
     )
     await session.flush()
     return await outcomes.after_completion(
@@ -325,9 +348,14 @@ async def list_due_followups(
     limit: int = 50,
     cursor: str | None = None,
 ) -> DuePage:
-    """Pending follow-ups due by the end of the day ``within_days`` from today: overdue first, then by due time, ties by score."""
+    """Pending follow-ups due by the end of the day ``within_days`` from today.
+
+    Overdue first, then by due time, ties by score (highest first).
+    """
     if not 0 <= within_days <= MAX_DAYS_AHEAD:
-        raise InvalidInput("within_days", f"must be between 0 and {MAX_DAYS_AHEAD}", "Use 0 for today, 7 for a week")
+        raise InvalidInput(
+            "within_days", f"must be between 0 and {MAX_DAYS_AHEAD}", "Use 0 for today, 7 for a week"
+        )
     after = decode_cursor("due", cursor)
     today = scope.today()
     upper = end_of_day(today + timedelta(days=within_days), scope.zone)
@@ -371,16 +399,19 @@ async def list_due_followups(
                 purpose=FollowUpPurpose(followup.purpose),
                 note=followup.note,
                 why=DueReason(
-                    stage=contact.stage,  # type: ignore[arg-type]
+                    stage=Stage(contact.stage),
                     score=contact.score,
                     last_touch_at=contact.last_touch_at,
                     met_at=contact.met_at,
                 ),
             )
         )
+    fits = sizing.fitting(items)  # a page stops early rather than overflow a model's context
+    more = len(rows) > limit or fits < len(items)
+    items = items[:fits]
     next_cursor = None
-    if len(rows) > limit and items:
-        last_f, last_c = rows[limit - 1]
+    if more and items:
+        last_f, last_c = rows[fits - 1]
         values: dict[str, Any] = {"d": last_f.due_at.isoformat(), "s": last_c.score, "i": last_f.id}
         next_cursor = encode_cursor("due", values)
     return DuePage(items=items, next_cursor=next_cursor)

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lead_mcp.clock import utc
-from lead_mcp.db.tables import ContactRow, InteractionRow
+from lead_mcp.db.tables import ContactRow, InteractionRow, new_id
 from lead_mcp.domain import Direction, InteractionKind, InteractionResult
 from lead_mcp.errors import InvalidInput
 from lead_mcp.services.records import contact_summary, interaction_model, load_contact
@@ -46,7 +46,9 @@ def apply_touch(row: ContactRow, occurred_at: datetime, direction: Direction) ->
     """Move the contact's touch timestamps for one touch."""
     if row.last_touch_at is None or occurred_at > row.last_touch_at:
         row.last_touch_at = occurred_at
-    if direction is Direction.OUTBOUND and (row.first_response_at is None or occurred_at < row.first_response_at):
+    if direction is Direction.OUTBOUND and (
+        row.first_response_at is None or occurred_at < row.first_response_at
+    ):
         row.first_response_at = occurred_at
     if direction is Direction.OUTBOUND:
         row.outbound_touches = (row.outbound_touches or 0) + 1
@@ -65,6 +67,7 @@ def add_interaction(
 ) -> InteractionRow:
     """Store a touch and apply it to the contact."""
     interaction = InteractionRow(
+        id=new_id(),
         workspace_id=scope.workspace_id,
         contact_id=row.id,
         user_id=scope.user_id,
@@ -115,11 +118,17 @@ async def log_interaction(
     row = await load_contact(session, contact_id)
     text = (summary or "").strip()
     if not text:
-        raise InvalidInput("summary", "is empty", "Say in a sentence what happened, e.g. 'Called, she wants a demo'")
+        raise InvalidInput(
+            "summary", "is empty", "Say in a sentence what happened, e.g. 'Called, she wants a demo'"
+        )
     if len(text) > MAX_SUMMARY:
         raise InvalidInput("summary", f"is {len(text)} characters; at most {MAX_SUMMARY}", "Shorten it")
     now = scope.now()
-    when = now if occurred_at is None else parse_instant(occurred_at, scope, field="occurred_at", date_time=time(12))
+    when = (
+        now
+        if occurred_at is None
+        else parse_instant(occurred_at, scope, field="occurred_at", date_time=time(12))
+    )
     if when > now + FUTURE_TOLERANCE:
         raise InvalidInput(
             "occurred_at",

@@ -19,13 +19,66 @@ from lead_mcp.errors import InvalidInput
 
 # Company suffixes that do not distinguish one company from another ("Acme Inc" == "ACME").
 _LEGAL_SUFFIXES = frozenset(
-    """inc incorporated llc ltd limited co corp corporation company gmbh ag sa sas sarl srl spa bv nv
-    plc pty pte oy ab as kg ug lp llp pc kk""".split()
+    [
+        "inc",
+        "incorporated",
+        "llc",
+        "ltd",
+        "limited",
+        "co",
+        "corp",
+        "corporation",
+        "company",
+        "gmbh",
+        "ag",
+        "sa",
+        "sas",
+        "sarl",
+        "srl",
+        "spa",
+        "bv",
+        "nv",
+        "plc",
+        "pty",
+        "pte",
+        "oy",
+        "ab",
+        "as",
+        "kg",
+        "ug",
+        "lp",
+        "llp",
+        "pc",
+        "kk",
+    ]
 )
-_HONORIFICS = frozenset("mr mrs ms miss dr prof sir madam mx".split())
-_NAME_SUFFIXES = frozenset("jr sr ii iii iv phd md mba esq cpa".split())
+_HONORIFICS = frozenset(["mr", "mrs", "ms", "miss", "dr", "prof", "sir", "madam", "mx"])
+_NAME_SUFFIXES = frozenset(["jr", "sr", "ii", "iii", "iv", "phd", "md", "mba", "esq", "cpa"])
 _PARTICLES = frozenset(
-    "van von der den de del della di da dos das du la le st ten ter bin binti al el mac".split()
+    [
+        "van",
+        "von",
+        "der",
+        "den",
+        "de",
+        "del",
+        "della",
+        "di",
+        "da",
+        "dos",
+        "das",
+        "du",
+        "la",
+        "le",
+        "st",
+        "ten",
+        "ter",
+        "bin",
+        "binti",
+        "al",
+        "el",
+        "mac",
+    ]
 )
 _PHONE_CHARS = re.compile(r"^[\s+()\-./0-9]*(?:(?:ext|x|#)\.?\s*\d{1,6})?$", re.IGNORECASE)
 _DIGITS = re.compile(r"\d")
@@ -89,7 +142,8 @@ def normalize_phone(raw: str, region: str, field: str = "phone") -> str:
     if not phonenumbers.is_possible_number(parsed):
         raise InvalidInput(
             field,
-            f"{raw!r} has the wrong number of digits for {phonenumbers.region_code_for_number(parsed) or region}",
+            f"{raw!r} has the wrong number of digits for "
+            f"{phonenumbers.region_code_for_number(parsed) or region}",
             "Check the digits and give the country code, e.g. +44 20 7946 0958",
         )
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
@@ -200,8 +254,9 @@ def search_text(
     tags: Iterable[str],
     met_at: str | None,
     address: str | None,
+    custom: Iterable[str] = (),
 ) -> str:
-    """The folded text a contact is found by (name, company, title, emails, phones, site, notes, tags...)."""
+    """The folded text a contact is found by (name, company, title, emails, phones, notes, tags, custom)."""
     parts: list[str] = []
     for value in (full_name, given_name, family_name, company, title, website, met_at, address):
         if value:
@@ -212,6 +267,8 @@ def search_text(
         parts.extend(phone_tokens(phone))
     for tag in tags:
         parts.append(fold(tag))
+    for value in custom:
+        parts.append(fold(value))
     if notes:
         parts.append(fold(notes))
     return " ".join(p for p in parts if p)

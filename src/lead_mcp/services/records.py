@@ -8,10 +8,10 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lead_mcp.db.tables import ContactChange, ContactRow, FollowUpRow, InteractionRow
+from lead_mcp.db.tables import ContactChange, ContactRow, FollowUpRow, InteractionRow, new_id
 from lead_mcp.domain import (
     ChangeRecord,
     Consent,
@@ -19,6 +19,8 @@ from lead_mcp.domain import (
     ContactSummary,
     FollowUp,
     Interaction,
+    Source,
+    Stage,
 )
 from lead_mcp.errors import InvalidInput, NotFound
 from lead_mcp.services.scope import Scope
@@ -49,11 +51,11 @@ def contact_model(row: ContactRow) -> Contact:
         address=row.address,
         notes=row.notes,
         tags=list(row.tags),
-        source=row.source,  # type: ignore[arg-type]
+        source=Source(row.source),
         referred_by=row.referred_by_id,
         met_at=row.met_at,
         owner_id=row.owner_id,
-        stage=row.stage,  # type: ignore[arg-type]
+        stage=Stage(row.stage),
         budget=row.budget,
         authority=row.authority,
         need=row.need,
@@ -65,6 +67,7 @@ def contact_model(row: ContactRow) -> Contact:
         first_response_at=row.first_response_at,
         last_touch_at=row.last_touch_at,
         next_followup_at=row.next_followup_at,
+        custom=dict(row.custom or {}),
     )
 
 
@@ -83,16 +86,37 @@ def change_model(row: ContactChange) -> ChangeRecord:
     return ChangeRecord.model_validate(row)
 
 
-async def load_contact(session: AsyncSession, contact_id: str, *, field: str = "contact_id") -> ContactRow:
+def contact_query(*conditions: Any, lock: bool) -> Select[ContactRow]:
+    """Select live contacts; with ``lock`` the rows are locked for this transaction and re-read.
+
+    Every read-modify-write of a contact locks it first (``FOR UPDATE`` on PostgreSQL; SQLite
+    write transactions are already serialized), so two concurrent merges never lose an update.
+    """
+    stmt = select(ContactRow).where(*conditions, ContactRow.deleted_at.is_(None))
+    if lock:
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+    return stmt
+
+
+async def load_contact(
+    session: AsyncSession, contact_id: str, *, field: str = "contact_id", lock: bool = True
+) -> ContactRow:
     """The live contact with this id in the caller's workspace, or a NotFound that says what to do."""
     row = None
     if isinstance(contact_id, str) and 0 < len(contact_id) <= 64:
         row = (
-            await session.execute(
-                select(ContactRow).where(ContactRow.id == contact_id.strip(), ContactRow.deleted_at.is_(None))
-            )
+            await session.execute(contact_query(ContactRow.id == contact_id.strip(), lock=lock))
         ).scalar_one_or_none()
     if row is None:
+        deleted_at = None
+        if isinstance(contact_id, str) and 0 < len(contact_id) <= 64:
+            deleted = select(ContactRow.deleted_at).where(ContactRow.id == contact_id.strip())
+            deleted_at = (await session.execute(deleted)).scalar_one_or_none()
+        if deleted_at is not None:
+            raise NotFound(
+                f"{field}: contact {contact_id!r} was deleted on {deleted_at:%Y-%m-%d}; "
+                "restore_contact brings it back (deleted contacts can be restored for 30 days by default)"
+            )
         raise NotFound(
             f"{field}: no contact {contact_id!r} in this workspace; call search_contacts to find the right id"
         )
@@ -105,6 +129,7 @@ def record_change(
     """Append an entry to a contact's history."""
     session.add(
         ContactChange(
+            id=new_id(),
             workspace_id=scope.workspace_id,
             contact_id=contact_id,
             user_id=scope.user_id,
@@ -132,7 +157,9 @@ def decode_cursor(kind: str, cursor: str | None) -> dict[str, Any] | None:
         data = None
     if not isinstance(data, dict) or data.get("k") != kind:
         raise InvalidInput(
-            "cursor", "is not a cursor from this list", "Pass next_cursor exactly as the previous page returned it"
+            "cursor",
+            "is not a cursor from this list",
+            "Pass next_cursor exactly as the previous page returned it",
         )
     return data
 

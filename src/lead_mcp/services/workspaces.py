@@ -1,4 +1,7 @@
-"""Workspaces: the tenant every row belongs to. stdio mode and unauthenticated HTTP use one local workspace."""
+"""Workspaces: the tenant every row belongs to.
+
+stdio mode and unauthenticated HTTP use one local workspace.
+"""
 
 from __future__ import annotations
 
@@ -24,7 +27,9 @@ async def ensure_local_workspace(session: AsyncSession, clock: Clock) -> str:
     try:
         async with session.begin_nested():
             session.add(
-                Workspace(id=LOCAL_WORKSPACE_ID, name=LOCAL_WORKSPACE_NAME, is_local=True, created_at=clock.now())
+                Workspace(
+                    id=LOCAL_WORKSPACE_ID, name=LOCAL_WORKSPACE_NAME, is_local=True, created_at=clock.now()
+                )
             )
     except IntegrityError:  # a concurrent first start created it
         pass
@@ -33,7 +38,9 @@ async def ensure_local_workspace(session: AsyncSession, clock: Clock) -> str:
 
 async def create_workspace(session: AsyncSession, clock: Clock, *, name: str) -> str:
     """A new workspace; returns its id."""
-    workspace = Workspace(id=new_id(), name=name.strip() or "Workspace", is_local=False, created_at=clock.now())
+    workspace = Workspace(
+        id=new_id(), name=name.strip() or "Workspace", is_local=False, created_at=clock.now()
+    )
     session.add(workspace)
     await session.flush()
     return workspace.id

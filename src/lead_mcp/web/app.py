@@ -23,13 +23,16 @@ from lead_mcp.clock import Clock
 from lead_mcp.config import Settings
 from lead_mcp.mcp.server import StateRef, build_server
 from lead_mcp.mcp.state import AppState
+from lead_mcp.web import calendar as calendar_web
 
 log = logging.getLogger(__name__)
 
 # A web feature contributes its routes through a function of the shared state slot and settings;
 # each feature adds one line to ROUTE_FACTORIES.
 RouteFactory = Callable[[StateRef, Settings], list[BaseRoute]]
-ROUTE_FACTORIES: list[RouteFactory] = []
+ROUTE_FACTORIES: list[RouteFactory] = [
+    calendar_web.routes,
+]
 
 
 def transport_security(settings: Settings) -> TransportSecuritySettings:
@@ -72,7 +75,7 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
             return JSONResponse({"status": "starting"}, status_code=503)
         try:
             await state.db.ping()
-        except Exception as exc:  # noqa: BLE001 - any failure means unhealthy
+        except Exception as exc:
             log.warning("health check: database unreachable: %s", type(exc).__name__)
             return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
         return JSONResponse({"status": "ok", "database": "ok", "version": __version__})

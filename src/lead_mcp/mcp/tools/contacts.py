@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver import (
+    AcceptedElicitation,
+    Context,
+    Elicit,
+    ElicitationResult,
+    MCPServer,
+    Resolve,
+)
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field
 
@@ -21,8 +28,9 @@ from lead_mcp.domain import (
     Source,
     Stage,
 )
+from lead_mcp.mcp.confirmation import Approval, can_elicit
 from lead_mcp.mcp.unit import DESTRUCTIVE, IDEMPOTENT_WRITE, READ_ONLY, WRITE, unit
-from lead_mcp.services import contacts, interactions
+from lead_mcp.services import contacts, interactions, privacy
 
 ContactId = Annotated[
     str, Field(description="The contact's id (from search_contacts or add_contact).", max_length=64)
@@ -58,6 +66,32 @@ ReferredBy = Annotated[
     str | None,
     Field(description="Id of the contact who referred this person (from search_contacts).", max_length=64),
 ]
+Custom = Annotated[
+    dict[Annotated[str, Field(max_length=40)], str | int | float | None] | None,
+    Field(
+        description="Custom-field values by key, e.g. {'industry': 'fintech', 'deal_size': 12000, "
+        "'renewal': '2026-12-01'}. Keys come from list_custom_fields; text, number, date (YYYY-MM-DD) "
+        "or one of a choice field's choices. null or '' clears a field (update_contact).",
+        max_length=50,
+    ),
+]
+
+
+async def approve_delete(
+    ctx: Context[Any, Any], contact_id: str, confirm: bool, erase: bool
+) -> Approval | Elicit[Approval]:
+    """Ask the user through elicitation when possible; otherwise accept only an explicit confirm=true."""
+    async with unit(ctx, write=False) as (session, scope):
+        question = await privacy.describe_for_confirmation(session, scope, contact_id=contact_id, erase=erase)
+    if can_elicit(ctx):
+        return Elicit(question, Approval)
+    if confirm:
+        return Approval(approve=True)
+    action = "erasing a contact for good" if erase else "deleting a contact"
+    raise ToolError(
+        f"confirm: {action} needs the user's yes, and this client cannot be asked directly. "
+        f"Ask them ({question}), then call delete_contact again with confirm=true"
+    )
 
 
 def register(server: MCPServer[Any]) -> None:
@@ -80,6 +114,7 @@ def register(server: MCPServer[Any]) -> None:
         ] = None,
         referred_by: ReferredBy = None,
         met_at: MetAt = None,
+        custom: Custom = None,
         follow_up_in_days: Annotated[
             int | None,
             Field(
@@ -116,6 +151,7 @@ def register(server: MCPServer[Any]) -> None:
             source=source,
             referred_by=referred_by,
             met_at=met_at,
+            custom=custom or {},
         )
         async with unit(ctx, write=True) as (session, scope):
             return await contacts.add_contact(
@@ -157,6 +193,7 @@ def register(server: MCPServer[Any]) -> None:
         referred_by: ReferredBy = None,
         met_at: MetAt = None,
         stage: Annotated[Stage | None, Field(description="Pipeline stage.")] = None,
+        custom: Custom = None,
     ) -> ContactDetail:
         """Change fields of a contact. Only the fields you pass change; an empty string clears a field.
 
@@ -177,6 +214,7 @@ def register(server: MCPServer[Any]) -> None:
             referred_by=referred_by,
             met_at=met_at,
             stage=stage,
+            custom=custom,
         )
         async with unit(ctx, write=True) as (session, scope):
             return await contacts.update_contact(session, scope, contact_id=contact_id, changes=changes)
@@ -185,18 +223,38 @@ def register(server: MCPServer[Any]) -> None:
     async def delete_contact(
         ctx: Context[Any, Any],
         contact_id: ContactId,
+        approval: Annotated[ElicitationResult[Approval], Resolve(approve_delete)],
         confirm: Annotated[
-            bool, Field(description="Must be true: set it only after the user has said yes to deleting.")
+            bool,
+            Field(
+                description="Set true only after the user said yes to this delete. Needed when the server "
+                "cannot ask the user itself; when it can, it asks them directly."
+            ),
+        ] = False,
+        erase: Annotated[
+            bool,
+            Field(
+                description="true: erase the contact and its whole history for good (a data-protection "
+                "request); also works on a contact deleted earlier. false (default): a delete that "
+                "restore_contact can undo."
+            ),
         ] = False,
     ) -> DeleteResult:
-        """Delete a contact and cancel its pending follow-ups. Ask the user first, then pass confirm=true."""
-        if not confirm:
-            raise ToolError(
-                "confirm: deleting a contact needs the user's yes. Ask them, then call delete_contact "
-                "again with confirm=true"
+        """Delete a contact: it disappears from every tool and its pending follow-ups are cancelled.
+
+        restore_contact brings it back for 30 days (the default retention). erase=true removes it and its
+        whole history for good instead. The user is asked to confirm: directly when this client supports
+        it, otherwise ask them yourself and pass confirm=true.
+        """
+        if not (isinstance(approval, AcceptedElicitation) and approval.data.approve):
+            return DeleteResult(
+                deleted=False,
+                contact_id=contact_id,
+                full_name=None,
+                note="The user did not confirm; nothing was deleted. Do not retry unless they ask again.",
             )
         async with unit(ctx, write=True) as (session, scope):
-            return await contacts.delete_contact(session, scope, contact_id=contact_id)
+            return await privacy.delete_contact(session, scope, contact_id=contact_id, erase=erase)
 
     @server.tool(annotations=READ_ONLY)
     async def search_contacts(

@@ -56,8 +56,8 @@ def register(server: MCPServer[Any]) -> None:
         due: Annotated[
             str,
             Field(
-                description="ISO date (2026-12-01, due 09:00 local) or date-time (2026-12-01T15:00:00+01:00). "
-                "Past dates are accepted.",
+                description="ISO date (2026-12-01, due 09:00 local) or date-time "
+                "(2026-12-01T15:00:00+01:00). Past dates are accepted.",
                 max_length=40,
             ),
         ],

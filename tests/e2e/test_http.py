@@ -1,0 +1,104 @@
+"""`lead-mcp serve` as a real process: /mcp for every supported protocol revision, /healthz."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx
+
+from mcp import Client
+from tests.e2e.servers import running_server
+from tests.helpers import call, call_error
+
+
+def _rpc(base: str, body: dict, version: str | None = None) -> dict:
+    headers = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
+    if version:
+        headers["MCP-Protocol-Version"] = version
+    response = httpx.post(f"{base}/mcp", json=body, headers=headers, timeout=30)
+    assert response.status_code == 200, response.text
+    if response.headers["content-type"].startswith("text/event-stream"):
+        data = [line[5:].strip() for line in response.text.splitlines() if line.startswith("data:")]
+        return json.loads(data[-1])
+    return response.json()
+
+
+async def test_http_server_speaks_every_supported_protocol_revision(tmp_path: Path) -> None:
+    with running_server(database_url=f"sqlite+aiosqlite:///{tmp_path / 'http.db'}") as base:
+        health = httpx.get(f"{base}/healthz").json()
+        assert health["status"] == "ok" and health["database"] == "ok"
+
+        async with Client(f"{base}/mcp") as modern:  # discover -> 2026-07-28
+            assert modern.protocol_version == "2026-07-28"
+            added = await call(modern, "add_contact", {"full_name": "Ana", "email": "ana@fintech.io"})
+            assert "email" in await call_error(modern, "add_contact", {"email": 7})
+
+        async with Client(f"{base}/mcp", mode="legacy") as legacy:  # initialize handshake -> 2025-11-25
+            assert legacy.protocol_version == "2025-11-25"
+            page = await call(legacy, "search_contacts", {"query": "fintech.io"})
+            assert [c["id"] for c in page["items"]] == [added["contact"]["id"]]
+
+        # A 2025-06-18 client (today's deployed Claude and ChatGPT connectors), spoken raw.
+        init = _rpc(
+            base,
+            {
+                "jsonrpc": "2.0",
+                "id": 1,
+                "method": "initialize",
+                "params": {
+                    "protocolVersion": "2025-06-18",
+                    "capabilities": {},
+                    "clientInfo": {"name": "old", "version": "1"},
+                },
+            },
+        )
+        assert init["result"]["protocolVersion"] == "2025-06-18"
+        assert init["result"]["capabilities"]["tools"] is not None
+        listed = _rpc(base, {"jsonrpc": "2.0", "id": 2, "method": "tools/list"}, version="2025-06-18")
+        assert "list_due_followups" in {t["name"] for t in listed["result"]["tools"]}
+        called = _rpc(
+            base,
+            {
+                "jsonrpc": "2.0",
+                "id": 3,
+                "method": "tools/call",
+                "params": {"name": "search_contacts", "arguments": {"query": "ana"}},
+            },
+            version="2025-06-18",
+        )
+        assert called["result"]["structuredContent"]["items"][0]["id"] == added["contact"]["id"]
+
+
+def test_http_server_refuses_foreign_hosts_and_oversized_bodies(tmp_path: Path) -> None:
+    with running_server(database_url=f"sqlite+aiosqlite:///{tmp_path / 'http.db'}") as base:
+        rebinding = httpx.post(
+            f"{base}/mcp",
+            json={},
+            headers={"Host": "evil.example", "Accept": "application/json, text/event-stream"},
+        )
+        assert rebinding.status_code in (400, 403, 421)
+        huge = httpx.post(
+            f"{base}/mcp",
+            content=b"{" + b" " * (5 * 1024 * 1024) + b"}",
+            headers={"Content-Type": "application/json", "Accept": "application/json, text/event-stream"},
+            timeout=30,
+        )
+        assert huge.status_code == 413
+        assert httpx.get(f"{base}/healthz").status_code == 200  # still up
+
+
+def test_serve_without_auth_refuses_a_public_address(tmp_path: Path) -> None:
+    import subprocess
+
+    from tests.e2e.servers import LEAD_MCP, lead_env
+
+    done = subprocess.run(
+        [LEAD_MCP, "serve", "--host", "0.0.0.0", "--port", "1"],
+        env=lead_env(database_url=f"sqlite+aiosqlite:///{tmp_path / 'x.db'}"),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 2
+    assert "LEAD_MCP_AUTH" in done.stderr and len(done.stderr.strip().splitlines()) == 1
