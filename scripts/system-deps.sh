@@ -5,7 +5,8 @@
 set -euo pipefail
 
 runtime=(tesseract-ocr-script-latn)
-test_only=()
+# chromium: the card page's browser test (driven by Playwright, no browser download); fonts for its screenshots
+test_only=(chromium fonts-dejavu-core)
 [[ "${1:-}" == "--test" ]] && want=("${runtime[@]}" "${test_only[@]}") || want=("${runtime[@]}")
 
 missing=()

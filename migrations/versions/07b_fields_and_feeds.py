@@ -5,7 +5,7 @@ is added and dropped with plain ALTER TABLE (not batch mode): rebuilding
 ``contacts`` on SQLite would drop the full-text triggers made in 0001.
 
 Revision ID: 07b_fields_and_feeds
-Revises: 0001
+Revises: 05_cards
 Create Date: 2026-11-25 14:41:07.433531
 """
 
@@ -18,7 +18,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = '07b_fields_and_feeds'
-down_revision: str | None = '0001'
+down_revision: str | None = '05_cards'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -94,6 +94,22 @@ def _cmd_db_current(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if current == head else 1
 
 
+def _cmd_card_export(args: argparse.Namespace, settings: Settings) -> int:
+    from pathlib import Path
+
+    from lead_mcp.web.export import export_card
+
+    result = export_card(settings, Path(args.directory), url=args.url, workspace_id=args.workspace)
+    for path in result.files:
+        print(path)
+    print(
+        f"static copy of the card written to {result.directory} (upload the folder to any static host; "
+        f"its QR code opens {result.url})",
+        file=sys.stderr,
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (also used to document the commands)."""
     parser = argparse.ArgumentParser(
@@ -122,6 +138,19 @@ def build_parser() -> argparse.ArgumentParser:
     current = db_sub.add_parser("current", help="show the store's schema revision")
     current.set_defaults(handler=_cmd_db_current)
     db.set_defaults(handler=None, subparser=db)
+
+    card = sub.add_parser("card", help="your own business card page")
+    card_sub = card.add_subparsers(dest="card_command", metavar="CARD_COMMAND")
+    export = card_sub.add_parser(
+        "export", help="write a static copy of the card (page, vCard, QR codes) for any static host"
+    )
+    export.add_argument("directory", metavar="DIR", help="folder to write into (created if missing)")
+    export.add_argument(
+        "--url", help="where the copy will be served, e.g. https://ana.example.com/ (default: the live URL)"
+    )
+    export.add_argument("--workspace", help="workspace id (default: the local workspace)")
+    export.set_defaults(handler=_cmd_card_export)
+    card.set_defaults(handler=None, subparser=card)
     return parser
 
 

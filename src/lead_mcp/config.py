@@ -145,6 +145,42 @@ class Settings(BaseSettings):
         description="Comma-separated secrets (32+ characters each) sealing the state of a question asked "
         "mid-call (delete confirmation); give every replica the same ones. Unset: a key per process.",
     )
+    card_consent_text: str = Field(
+        "I agree that {owner} may store the details I send here and contact me about my message. "
+        "I can ask for them to be deleted at any time.",
+        min_length=10,
+        max_length=1000,
+        description="Wording of the consent box on the card page's lead form ({owner}: the card's name).",
+    )
+    form_secret: SecretStr | None = Field(
+        None,
+        description="Key that signs card form tokens and hashes visitor IPs for rate limiting "
+        "(default: a random key generated once and kept in the database, shared by replicas).",
+    )
+    card_form_min_seconds: float = Field(
+        2.0, ge=0, le=2, description="Seconds a card form must be open before it is accepted (bots are fast)."
+    )
+    card_form_max_age_hours: int = Field(
+        12, ge=1, le=168, description="Hours a card page's form stays valid before it must be reloaded."
+    )
+    card_form_rate_limit: int = Field(
+        20, ge=1, le=10_000, description="Card form posts accepted per IP address (IPv6: per /64) per window."
+    )
+    card_form_rate_window_seconds: int = Field(
+        600, ge=10, le=86_400, description="Length of the card form rate-limit window, in seconds."
+    )
+    card_form_max_bytes: int = Field(
+        16_384, ge=1024, le=1_048_576, description="Largest card form post, in bytes."
+    )
+
+    @field_validator("card_consent_text")
+    @classmethod
+    def _check_consent_text(cls, value: str) -> str:
+        try:
+            value.format(owner="x")
+        except (KeyError, IndexError, ValueError):
+            raise ValueError("may hold {owner} and no other {name}; write {{ and }} for braces") from None
+        return value
 
     @field_validator("scan_roots", mode="before")
     @classmethod

@@ -7,7 +7,7 @@ schemas an assistant reads, so they are written for it.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -673,3 +673,103 @@ class ConnectorDocument(_Model):
     text: str = Field(description="The record as readable text: fields, notes, touches, follow-ups.")
     url: str
     metadata: dict[str, str] = Field(description="Stage, source, score, company and other facts as strings.")
+
+
+class CardTheme(StrEnum):
+    """Look of the public card page."""
+
+    CLASSIC = "classic"
+    MIDNIGHT = "midnight"
+    FOREST = "forest"
+    SUNSET = "sunset"
+    MONO = "mono"
+
+
+class CardLink(_Model):
+    """A link shown on the card page (LinkedIn, booking page, portfolio...)."""
+
+    label: str
+    url: str
+
+
+class Card(_Model):
+    """The user's own digital business card, as published at its page."""
+
+    slug: str = Field(description="The page's address part: the card lives at {public base}/c/{slug}.")
+    published: bool = Field(description="False after unpublish_card: the page then answers 410 Gone.")
+    full_name: str
+    title: str | None
+    company: str | None
+    email: str | None
+    phone: str | None = Field(description="E.164, e.g. +14155550100.")
+    website: str | None = Field(description="Host and path without scheme, e.g. example.com/team.")
+    bio: str | None
+    links: list[CardLink]
+    theme: CardTheme
+    has_photo: bool
+    former_slugs: list[str] = Field(
+        default_factory=list, description="Earlier slugs; they redirect here, so printed codes keep working."
+    )
+    created_at: datetime
+    updated_at: datetime
+    published_at: datetime | None
+
+
+class CardLinks(_Model):
+    """Where a card can be opened, saved and scanned."""
+
+    url: str = Field(description="The card page, to share as a link.")
+    vcard_url: str = Field(description="The vCard 3.0 download ('Save contact').")
+    qr_url: str = Field(description="The QR code as PNG (encodes the page URL + ?src=qr to count scans).")
+    qr_svg_url: str = Field(description="The same QR code as SVG, for print.")
+    nfc_url: str = Field(
+        description="An NDEF message (one URI record, ?src=nfc) to write onto an NFC tag or sticker."
+    )
+
+
+class PublishCardResult(CardLinks):
+    """Result of publish_card: the card's links, the card, and whether the link works beyond this machine."""
+
+    slug: str
+    created: bool = Field(description="True on the first publish; false when an existing card was updated.")
+    card: Card
+    reachable_from_internet: bool = Field(
+        description="False when the public base URL is loopback: the link then only opens on this machine."
+    )
+    notice: str | None = Field(None, description="Something to tell the user (e.g. how to share it).")
+
+
+class UnpublishCardResult(_Model):
+    """Result of unpublish_card."""
+
+    slug: str
+    published: bool = Field(description="Always false after this call.")
+    was_published: bool = Field(description="False when the card was already unpublished.")
+    url: str = Field(description="The page, which now answers 410 Gone (publish_card brings it back).")
+
+
+class CardStatsDay(_Model):
+    """One day of card activity (calendar day in the configured time zone)."""
+
+    day: date
+    views: int = Field(description="Page views (link previews by known bots are not counted).")
+    qr_scans: int = Field(description="Views that came from the QR code (?src=qr); included in views.")
+    nfc_taps: int = Field(description="Views that came from an NFC tag (?src=nfc); included in views.")
+    vcard_downloads: int = Field(description="'Save contact' downloads of the vCard.")
+    form_submissions: int = Field(description="Lead form posts that were accepted and stored.")
+    new_leads: int = Field(description="Form submissions that created a new contact (the rest merged).")
+    spam_blocked: int = Field(description="Posts refused as automated (honeypot, too fast, bad token).")
+
+
+class CardStats(_Model):
+    """Card analytics: per-day counts and totals, without any data about the visitors."""
+
+    slug: str
+    since: date
+    until: date
+    totals: CardStatsDay = Field(description="Sums over the period (its day is the period's last day).")
+    conversion_rate: float | None = Field(
+        description="Form submissions per page view over the period (null without views)."
+    )
+    save_rate: float | None = Field(description="vCard downloads per page view (null without views).")
+    days: list[CardStatsDay] = Field(description="Days with any activity, newest first.")

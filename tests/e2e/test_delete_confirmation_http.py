@@ -9,7 +9,7 @@ from mcp_types import ElicitResult
 from lead_mcp.web.app import build_app
 from mcp import Client
 from tests.helpers import call, call_error
-from tests.live_server import live_server
+from tests.live_app import live_app
 
 
 def answering(action):
@@ -31,7 +31,7 @@ async def test_a_legacy_client_over_stateless_http_must_confirm_explicitly(setti
     callback = answering("accept")
     app = build_app(settings, clock=clock)
     async with (
-        live_server(app) as base,
+        live_app(app) as base,
         Client(f"{base}/mcp", mode="legacy", elicitation_callback=callback) as client,
     ):
         ana = (await call(client, "add_contact", {"full_name": "Ana Souza"}))["contact"]["id"]
@@ -44,7 +44,7 @@ async def test_a_legacy_client_over_stateless_http_must_confirm_explicitly(setti
 
 async def test_a_2026_client_over_stateless_http_is_asked_and_its_answer_counts(settings, clock):
     yes, no = answering("accept"), answering("decline")
-    async with live_server(build_app(settings, clock=clock)) as base:
+    async with live_app(build_app(settings, clock=clock)) as base:
         async with Client(f"{base}/mcp", elicitation_callback=no) as client:
             assert client.protocol_version == "2026-07-28"
             ana = (await call(client, "add_contact", {"full_name": "Ana Souza"}))["contact"]["id"]

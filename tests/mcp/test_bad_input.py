@@ -8,7 +8,6 @@ from __future__ import annotations
 from typing import Any
 
 from mcp import Client
-
 from tests.helpers import call
 
 WRONG_VALUES: list[Any] = [{"nested": {"deep": [1, 2, 3]}}, [None, "\x00"], 10**30]

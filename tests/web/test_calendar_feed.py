@@ -11,7 +11,7 @@ from sqlalchemy import text
 from lead_mcp.db.engine import Database
 from lead_mcp.web.app import build_app
 from tests.helpers import call
-from tests.live_server import live_server
+from tests.live_app import live_app
 
 
 async def _fetch(base: str, url: str) -> httpx.Response:
@@ -56,7 +56,7 @@ async def test_feed_lists_due_follow_ups_as_events_calendar_apps_read(client, se
     assert feed["webcal_url"] == "webcal://" + feed["url"].removeprefix("http://")
     assert "Google Calendar" in feed["note"] and "loopback" in feed["note"]
 
-    async with live_server(build_app(settings, clock=clock)) as base:
+    async with live_app(build_app(settings, clock=clock)) as base:
         response = await _fetch(base, feed["url"])
     assert response.status_code == 200
     assert response.headers["content-type"] == "text/calendar; charset=utf-8"
@@ -112,7 +112,7 @@ async def test_feed_url_is_shown_once_stored_hashed_and_can_be_rotated_and_revok
         await db.dispose()
     assert stored == [hashlib.sha256(token.encode()).hexdigest()]
 
-    async with live_server(build_app(settings, clock=clock)) as base:
+    async with live_app(build_app(settings, clock=clock)) as base:
         assert (await _fetch(base, first["url"])).status_code == 200
         clock.advance(timedelta(minutes=1))
         again = await call(client, "calendar_feed_url")

@@ -14,11 +14,13 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Date,
     DateTime,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -390,3 +392,83 @@ class PipelineReferrer(Base, WorkspaceScoped):
         # All-time top referrers are read straight off this index (grain "a").
         Index("ix_pipeline_referrers_rank", "workspace_id", "grain", "day", "converted", "referred"),
     )
+
+
+class CardRow(Base, WorkspaceScoped):
+    """The workspace's own digital business card (one per workspace), published at /c/{slug}."""
+
+    __tablename__ = "cards"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), unique=True)
+    user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    published: Mapped[bool] = mapped_column(Boolean, default=True)
+    full_name: Mapped[str] = mapped_column(String(300))
+    title: Mapped[str | None] = mapped_column(String(300))
+    company: Mapped[str | None] = mapped_column(String(300))
+    email: Mapped[str | None] = mapped_column(String(320))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    website: Mapped[str | None] = mapped_column(String(500))
+    bio: Mapped[str | None] = mapped_column(Text)
+    links: Mapped[list[dict[str, str]]] = mapped_column(JSONType, default=list)
+    theme: Mapped[str] = mapped_column(String(20), default="classic")
+    photo: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)  # loaded only where shown
+    photo_type: Mapped[str | None] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class CardSlug(Base, WorkspaceScoped):
+    """Every slug a card has had: unique across all workspaces, so an old printed QR code never
+    reaches someone else's card; former slugs redirect to the current one."""
+
+    __tablename__ = "card_slugs"
+
+    slug: Mapped[str] = mapped_column(String(64), primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
+    card_id: Mapped[str] = mapped_column(ForeignKey("cards.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class CardDailyStat(Base, WorkspaceScoped):
+    """Counts of one card's activity on one local day; nothing about the visitors themselves."""
+
+    __tablename__ = "card_daily_stats"
+
+    card_id: Mapped[str] = mapped_column(ForeignKey("cards.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
+    views: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    qr_scans: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    nfc_taps: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    vcard_downloads: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    form_submissions: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    new_leads: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    spam_blocked: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+
+
+class RateLimitHit(Base):
+    """A fixed-window counter for one client bucket (a keyed hash of the IP, never the IP itself).
+
+    Kept in the database so every replica counts against the same limit; old windows are deleted.
+    """
+
+    __tablename__ = "rate_limit_hits"
+
+    bucket: Mapped[str] = mapped_column(String(80), primary_key=True)
+    window_start: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    hits: Mapped[int] = mapped_column(Integer, default=0)
+
+    __table_args__ = (Index("ix_rate_limit_hits_window_start", "window_start"),)
+
+
+class ServerSecret(Base):
+    """A secret generated once and shared by every replica (e.g. the card form signing key)."""
+
+    __tablename__ = "server_secrets"
+
+    name: Mapped[str] = mapped_column(String(50), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp_types import (
@@ -17,12 +17,12 @@ from sqlalchemy import select
 
 from lead_mcp.db.tables import ContactRow, ContactTag
 from lead_mcp.domain import Stage
-from lead_mcp.mcp.unit import unit
+from lead_mcp.mcp.unit import lead_server, unit
 from lead_mcp.services import contacts
 from lead_mcp.services.connector import title_of
 
 if TYPE_CHECKING:
-    from lead_mcp.mcp.server import LeadServer
+    pass
 
 MAX_VALUES = 20
 _ID_PREFIX = re.compile(r"^[0-9a-f]{4,8}(-[0-9a-f-]*)?$")
@@ -133,4 +133,4 @@ async def complete(
 
 def register(server: MCPServer[Any]) -> None:
     """Add lead-mcp's completion source to a server."""
-    cast("LeadServer", server).add_completer(complete)
+    lead_server(server).add_completer(complete)

@@ -8,19 +8,19 @@ follow-ups and history, as JSON; ``lead://followups/due`` is today's due list
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError, ToolError
 from pydantic import BaseModel
 
 from lead_mcp.errors import NotFound
-from lead_mcp.mcp.unit import unit
+from lead_mcp.mcp.unit import lead_server, unit
 from lead_mcp.services import contacts, followups
 from lead_mcp.services.scope import Scope
 
 if TYPE_CHECKING:
-    from lead_mcp.mcp.server import LeadServer
+    pass
 
 JSON = "application/json"
 CONTACT_TEMPLATE = "lead://contacts/{id}"
@@ -44,7 +44,7 @@ async def _read(ctx: Context[Any, Any], make: Callable[[Any, Scope], Awaitable[M
 
 def register(server: MCPServer[Any]) -> None:
     """Add the contact and due-list resources to a server."""
-    lead = cast("LeadServer", server)
+    lead = lead_server(server)
 
     @server.resource(
         CONTACT_TEMPLATE,

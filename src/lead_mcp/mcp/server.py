@@ -38,6 +38,7 @@ from lead_mcp.mcp.state import AppState
 from lead_mcp.mcp.tools import bulk as bulk_tools
 from lead_mcp.mcp.tools import cadences as cadence_tools
 from lead_mcp.mcp.tools import calendar as calendar_tools
+from lead_mcp.mcp.tools import cards as card_tools
 from lead_mcp.mcp.tools import connector as connector_tools
 from lead_mcp.mcp.tools import contacts as contact_tools
 from lead_mcp.mcp.tools import custom_fields as custom_field_tools
@@ -62,6 +63,8 @@ Qualify leads with qualify_lead (stage, budget, authority, need, timeline: it re
 why), say how a follow-up went with complete_followup's result, let draft_followup write the note
 from what is stored (polish it, never add facts), and read pipeline_report for speed-to-lead,
 second touches, conversion and top referrers.
+"Publish my card" is publish_card: it returns the card page's link and QR code (show both, and any
+notice it gives); visitors' form posts arrive as leads due today, and card_stats tells how it does.
 """
 
 # A static resource that reads the store: the SDK gives static resources no Context, so LeadServer does.
@@ -185,6 +188,7 @@ REGISTRARS: list[Registrar] = [
     cadence_tools.register,
     draft_tools.register,
     report_tools.register,
+    card_tools.register,
     custom_field_tools.register,
     privacy_tools.register,
     bulk_tools.register,
@@ -233,7 +237,7 @@ def build_server(
         instructions=INSTRUCTIONS,
         version=__version__,
         lifespan=lifespan,
-        log_level=settings.log_level,  # type: ignore[arg-type]
+        log_level=settings.log_level,
         # Replicas share the secrets sealing a mid-call question's state, so any of them takes the answer.
         request_state_security=(
             RequestStateSecurity(keys=settings.request_state_key_list)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mcp.server.mcpserver import Context
+from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import ToolAnnotations
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -15,6 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from lead_mcp.errors import LeadError
 from lead_mcp.mcp.state import AppState
 from lead_mcp.services.scope import Scope
+
+if TYPE_CHECKING:
+    from lead_mcp.mcp.server import LeadServer
 
 READ_ONLY = ToolAnnotations(
     read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False
@@ -28,6 +31,14 @@ IDEMPOTENT_WRITE = ToolAnnotations(
 DESTRUCTIVE = ToolAnnotations(
     read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=False
 )
+
+
+def lead_server(server: MCPServer[Any]) -> LeadServer:
+    """The server as a LeadServer, for its static resources and completion sources."""
+    from lead_mcp.mcp.server import LeadServer
+
+    assert isinstance(server, LeadServer)
+    return server
 
 
 def app_state(ctx: Context[Any, Any]) -> AppState:

@@ -24,6 +24,7 @@ from lead_mcp.config import Settings
 from lead_mcp.mcp.server import StateRef, build_server
 from lead_mcp.mcp.state import AppState
 from lead_mcp.web import calendar as calendar_web
+from lead_mcp.web import cards as card_routes
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,7 @@ log = logging.getLogger(__name__)
 RouteFactory = Callable[[StateRef, Settings], list[BaseRoute]]
 ROUTE_FACTORIES: list[RouteFactory] = [
     calendar_web.routes,
+    card_routes.routes,
 ]
 
 

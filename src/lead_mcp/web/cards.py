@@ -1,0 +1,474 @@
+"""Public card routes: the page, its vCard, QR codes, NFC record, photo, and the lead form.
+
+    GET  /c/{slug}            the card page (counts a view; ?src=qr / ?src=nfc count scans and taps)
+    GET  /c/{slug}.vcf        vCard 3.0 download ("Save contact")
+    GET  /c/{slug}/qr.svg     QR code (SVG), encoding /c/{slug}?src=qr
+    GET  /c/{slug}/qr.png     QR code (PNG)
+    GET  /c/{slug}/nfc.ndef   NDEF message with one URI record (/c/{slug}?src=nfc) for NFC tags
+    GET  /c/{slug}/photo      the card's photo
+    POST /c/{slug}/lead       the lead form -> 303 to /c/{slug}/thanks
+    GET  /c/{slug}/thanks     thank-you page
+
+Unknown slugs answer 404, unpublished cards 410, former slugs redirect (301)
+to the current one. The form is guarded, in this order: a request-size limit
+checked before the body is read (and while it is read), a per-address rate
+limit counted in the database, a honeypot field, a signed token that also
+enforces a minimum fill time, and an Origin check against cross-site posts.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from sqlalchemy.exc import OperationalError
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from lead_mcp.config import Settings
+from lead_mcp.errors import Conflict, InvalidInput
+from lead_mcp.integrations import qr
+from lead_mcp.mcp.server import StateRef
+from lead_mcp.mcp.state import AppState
+from lead_mcp.services import cards, normalize, rate_limits
+from lead_mcp.services.cards import CardEvent, LeadForm, Lookup, PublicCard
+from lead_mcp.services.scope import Scope
+from lead_mcp.services.server_secrets import get_or_create_secret
+from lead_mcp.web import form_token
+from lead_mcp.web.card_page import FormView, render_card, render_notice, security_headers
+from lead_mcp.web.form_token import TokenCheck
+
+log = logging.getLogger(__name__)
+
+FORM_SECRET_NAME = "card_form"  # noqa: S105 - the name under which the secret is stored
+FORM_FIELDS = frozenset({"token", "website", "name", "email", "phone", "message", "consent"})
+FILE_CACHE = "public, max-age=300"
+DRAIN_LIMIT = 8 * 1024 * 1024  # bytes of a refused post read and discarded before answering
+
+
+class CardSite:
+    """The card routes of one app; holds the form secret once it has been read from the store."""
+
+    def __init__(self, ref: StateRef, settings: Settings) -> None:
+        self.ref = ref
+        self.settings = settings
+        self._secret: str | None = settings.form_secret.get_secret_value() if settings.form_secret else None
+
+    # ------------------------------------------------------------ plumbing
+
+    def _state(self) -> AppState:
+        state = self.ref.value
+        if state is None:
+            raise RuntimeError("the app has not started")
+        return state
+
+    async def _form_secret(self, state: AppState) -> str:
+        if self._secret is None:
+            async with state.db.transaction(workspace_id=None, write=True) as session:
+                self._secret = await get_or_create_secret(session, state.clock, FORM_SECRET_NAME)
+        return self._secret
+
+    def _scope(self, state: AppState, card: PublicCard) -> Scope:
+        return Scope(
+            workspace_id=card.workspace_id, settings=self.settings, clock=state.clock, user_id=card.user_id
+        )
+
+    async def _lookup(self, slug: str, *, with_photo: bool = False) -> tuple[Lookup, PublicCard | None]:
+        state = self._state()
+        async with state.db.transaction(workspace_id=None, write=False) as session:
+            return await cards.find_public_card(session, slug, with_photo=with_photo)
+
+    async def _count(self, card: PublicCard, *events: CardEvent) -> None:
+        state = self._state()
+        scope = self._scope(state, card)
+        try:
+            async with state.db.transaction(workspace_id=card.workspace_id, write=True) as session:
+                await cards.count(session, scope, card.id, *events)
+        except OperationalError:  # a busy store must not cost the visitor the page
+            log.warning("card analytics: store busy, %s not counted", ",".join(events))
+
+    @staticmethod
+    def _html(body: str, status: int = 200, *, cache: str = "no-store") -> HTMLResponse:
+        response = HTMLResponse(body, status_code=status, headers=security_headers(html=True))
+        response.headers["Cache-Control"] = cache
+        return response
+
+    @staticmethod
+    def _file(body: bytes | str, media_type: str, *, filename: str | None = None) -> Response:
+        response = Response(body, media_type=media_type, headers=security_headers(html=False))
+        response.headers["Cache-Control"] = FILE_CACHE
+        if filename:
+            response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response
+
+    def _not_found(self) -> HTMLResponse:
+        return self._html(
+            render_notice(
+                heading="No card here",
+                message="There is no card at this address. Check the link, or ask the person for a new one.",
+            ),
+            404,
+        )
+
+    def _gone(self, card: PublicCard) -> HTMLResponse:
+        return self._html(
+            render_notice(
+                heading="This card is no longer shared",
+                message=f"{card.card.full_name} has taken this card offline.",
+                theme=card.card.theme,
+            ),
+            410,
+        )
+
+    async def _resolve(
+        self, request: Request, suffix: str = "", *, with_photo: bool = False
+    ) -> tuple[PublicCard | None, Response | None]:
+        """The published card a request names, or the response to send instead (404, 410, redirect)."""
+        slug = request.path_params["slug"]
+        status, card = await self._lookup(slug, with_photo=with_photo)
+        if status is Lookup.MISSING or card is None:
+            return None, self._not_found()
+        if status is Lookup.GONE:
+            return None, self._gone(card)
+        if status is Lookup.MOVED and request.method in {"GET", "HEAD"}:
+            target = f"/c/{card.card.slug}{suffix}"
+            if request.url.query:
+                target += f"?{request.url.query}"
+            return None, RedirectResponse(target, status_code=301, headers=security_headers(html=False))
+        return card, None
+
+    @staticmethod
+    def _is_person(request: Request) -> bool:
+        purpose = (request.headers.get("sec-purpose") or request.headers.get("purpose") or "").lower()
+        return (
+            request.method == "GET"
+            and "prefetch" not in purpose
+            and not cards.is_bot(request.headers.get("user-agent"))
+        )
+
+    def _page(self, card: PublicCard, form: FormView | None, status: int = 200) -> HTMLResponse:
+        slug = card.card.slug
+        base = cards.page_url(self.settings, slug)
+        html = render_card(
+            card.card,
+            self.settings,
+            vcf_href=f"/c/{slug}.vcf",
+            photo_href=f"/c/{slug}/photo" if card.card.has_photo else None,
+            og_image=f"{base}/photo" if card.card.has_photo else None,
+            qr_png_href=f"/c/{slug}/qr.png",
+            form=form,
+        )
+        return self._html(html, status)
+
+    async def _form_view(self, card: PublicCard, **kwargs: Any) -> FormView:
+        state = self._state()
+        secret = await self._form_secret(state)
+        return FormView(
+            action=f"/c/{card.card.slug}/lead",
+            token=form_token.issue(secret, card.id, state.clock.now()),
+            consent_text=cards.consent_text(self.settings, card.card.full_name),
+            **kwargs,
+        )
+
+    # ------------------------------------------------------------ routes
+
+    async def page(self, request: Request) -> Response:
+        """The card page."""
+        card, other = await self._resolve(request)
+        if card is None:
+            assert other is not None
+            return other
+        if self._is_person(request):
+            events = [CardEvent.VIEW]
+            source = request.query_params.get("src")
+            if source == "qr":
+                events.append(CardEvent.QR_SCAN)
+            elif source == "nfc":
+                events.append(CardEvent.NFC_TAP)
+            await self._count(card, *events)
+        return self._page(card, await self._form_view(card))
+
+    async def vcard(self, request: Request) -> Response:
+        """The card as a vCard 3.0 file."""
+        card, other = await self._resolve(request, ".vcf", with_photo=True)
+        if card is None:
+            assert other is not None
+            return other
+        if self._is_person(request):
+            await self._count(card, CardEvent.VCARD_DOWNLOAD)
+        text = cards.card_vcard(card.card, self.settings, photo=card.photo, photo_type=card.photo_type)
+        return self._file(text.encode("utf-8"), "text/vcard; charset=utf-8", filename=f"{card.card.slug}.vcf")
+
+    async def qr_svg(self, request: Request) -> Response:
+        """The QR code as SVG."""
+        card, other = await self._resolve(request, "/qr.svg")
+        if card is None:
+            assert other is not None
+            return other
+        target = cards.page_url(self.settings, card.card.slug, "qr")
+        return self._file(qr.svg(target, title=f"QR code: {card.card.full_name}"), "image/svg+xml")
+
+    async def qr_png(self, request: Request) -> Response:
+        """The QR code as PNG."""
+        card, other = await self._resolve(request, "/qr.png")
+        if card is None:
+            assert other is not None
+            return other
+        return self._file(qr.png(cards.page_url(self.settings, card.card.slug, "qr")), "image/png")
+
+    async def nfc(self, request: Request) -> Response:
+        """An NDEF message (one URI record) to write onto an NFC tag."""
+        card, other = await self._resolve(request, "/nfc.ndef")
+        if card is None:
+            assert other is not None
+            return other
+        message = qr.ndef_uri_message(cards.page_url(self.settings, card.card.slug, "nfc"))
+        return self._file(message, "application/vnd.nfc.ndef", filename=f"{card.card.slug}.ndef")
+
+    async def photo(self, request: Request) -> Response:
+        """The card's photo."""
+        card, other = await self._resolve(request, "/photo", with_photo=True)
+        if card is None:
+            assert other is not None
+            return other
+        if not card.photo or not card.photo_type:
+            return self._not_found()
+        return self._file(card.photo, card.photo_type)
+
+    async def thanks(self, request: Request) -> Response:
+        """The thank-you page after a form post."""
+        card, other = await self._resolve(request, "/thanks")
+        if card is None:
+            assert other is not None
+            return other
+        first = _first_name(card)
+        return self._html(
+            render_notice(
+                heading="Thank you!",
+                message=f"Your message is on its way. {first} will get back to you soon.",
+                theme=card.card.theme,
+                success=True,
+                owner=first,
+                vcf_href=f"/c/{card.card.slug}.vcf",
+                back_href=f"/c/{card.card.slug}",
+            )
+        )
+
+    async def lead_get(self, request: Request) -> Response:
+        """Someone reloaded the form's address: send them to the form."""
+        return RedirectResponse(f"/c/{request.path_params['slug']}#contact", status_code=303)
+
+    async def trailing_slash(self, request: Request) -> Response:
+        """/c/{slug}/ -> /c/{slug}."""
+        return RedirectResponse(f"/c/{request.path_params['slug']}", status_code=301)
+
+    async def lead(self, request: Request) -> Response:
+        """The lead form: checks, then a de-duplicated contact with a follow-up due today."""
+        limit = self.settings.card_form_max_bytes
+        declared = request.headers.get("content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            return await self._too_large(request)
+        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type != "application/x-www-form-urlencoded":
+            return self._html(
+                render_notice(heading="Unsupported form", message="Send the form from the card page."), 415
+            )
+        if not self._same_site(request):
+            return self._html(
+                render_notice(heading="Not sent", message="This form can only be sent from its card page."),
+                403,
+            )
+        body = await self._read_body(request, limit)
+        if body is None:
+            return await self._too_large(request)
+
+        card, other = await self._resolve(request)
+        if card is None:
+            assert other is not None
+            return other
+        state = self._state()
+        secret = await self._form_secret(state)
+        limited = await self._rate_limited(request, state, secret)
+        if limited is not None:
+            return limited
+        try:
+            fields = parse_qs(
+                body.decode("utf-8"), keep_blank_values=True, max_num_fields=len(FORM_FIELDS) + 5
+            )
+        except (UnicodeDecodeError, ValueError):
+            return self._html(render_notice(heading="Not sent", message="The form could not be read."), 400)
+        values = {name: (fields.get(name) or [""])[0] for name in FORM_FIELDS}
+        shown = {k: values[k] for k in ("name", "email", "phone", "message", "consent")}
+
+        if values["website"].strip():  # the honeypot: people never see it, bots fill it
+            await self._count(card, CardEvent.SPAM_BLOCKED)
+            return RedirectResponse(f"/c/{card.card.slug}/thanks", status_code=303)
+        verdict = form_token.verify(
+            secret,
+            card.id,
+            values["token"],
+            state.clock.now(),
+            min_age=timedelta(seconds=self.settings.card_form_min_seconds),
+            max_age=timedelta(hours=self.settings.card_form_max_age_hours),
+        )
+        if verdict.check is TokenCheck.INVALID:
+            await self._count(card, CardEvent.SPAM_BLOCKED)
+            form = await self._form_view(
+                card, values=shown, error="This form could not be checked; please send it again."
+            )
+            return self._page(card, form, 400)
+        if verdict.check is TokenCheck.TOO_FAST:
+            await self._count(card, CardEvent.SPAM_BLOCKED)
+            form = await self._form_view(
+                card, values=shown, error="That was quick! Please check your details and press Send again."
+            )
+            return self._page(card, form, 422)
+        if verdict.check is TokenCheck.EXPIRED:
+            form = await self._form_view(
+                card, values=shown, error="This page was open for a long time; please press Send again."
+            )
+            return self._page(card, form, 400)
+
+        errors = self._field_errors(values, card)
+        if errors:
+            form = await self._form_view(card, values=shown, errors=errors, error="Please check the form.")
+            return self._page(card, form, 422)
+        lead = LeadForm(
+            name=values["name"],
+            email=values["email"] or None,
+            phone=values["phone"] or None,
+            message=values["message"] or None,
+            consent_text=cards.consent_text(self.settings, card.card.full_name),
+        )
+        scope = self._scope(state, card)
+        try:
+            async with state.db.transaction(workspace_id=card.workspace_id, write=True) as session:
+                await cards.submit_lead(session, scope, card=card, form=lead)
+        except InvalidInput as exc:
+            errors = {self._form_field(exc.field): self._explain(exc.field, values, card)}
+            form = await self._form_view(card, values=shown, errors=errors, error="Please check the form.")
+            return self._page(card, form, 422)
+        except (Conflict, OperationalError):
+            form = await self._form_view(
+                card, values=shown, error="Something was busy; please press Send again."
+            )
+            return self._page(card, form, 503)
+        return RedirectResponse(f"/c/{card.card.slug}/thanks", status_code=303)
+
+    # ------------------------------------------------------------ form helpers
+
+    async def _too_large(self, request: Request) -> HTMLResponse:
+        """413, decided from the size alone: the body is never parsed and nothing is stored.
+
+        The rest of a moderately large body is read and thrown away first, so the browser gets
+        to show the answer instead of a reset connection; past DRAIN_LIMIT the connection is cut.
+        """
+        drained = 0
+        try:
+            async for chunk in request.stream():
+                drained += len(chunk)
+                if drained > DRAIN_LIMIT:
+                    break
+        except (ClientDisconnect, RuntimeError):  # RuntimeError: the stream was partly read already
+            pass
+        response = self._html(
+            render_notice(heading="Too long", message="That message is too long to send. Please shorten it."),
+            413,
+        )
+        response.headers["Connection"] = "close"
+        return response
+
+    @staticmethod
+    async def _read_body(request: Request, limit: int) -> bytes | None:
+        """The body, or None as soon as it grows past ``limit`` (also without a Content-Length)."""
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                return None
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _same_site(self, request: Request) -> bool:
+        """Refuse posts a browser sends from another site (an Origin header that is not ours)."""
+        origin = request.headers.get("origin")
+        if origin is None or origin == "null":
+            return True
+        own = f"{request.url.scheme}://{request.url.netloc}"
+        public = urlsplit(self.settings.public_base_url)
+        return origin in {own, f"{public.scheme}://{public.netloc}"}
+
+    async def _rate_limited(self, request: Request, state: AppState, secret: str) -> Response | None:
+        address = request.client.host if request.client else None
+        bucket = rate_limits.client_bucket(secret, "card-form", address)
+        window = self.settings.card_form_rate_window_seconds
+        now = state.clock.now()
+        async with state.db.transaction(workspace_id=None, write=True) as session:
+            hits = await rate_limits.hit(session, bucket=bucket, now=now, window_seconds=window)
+        if hits <= self.settings.card_form_rate_limit:
+            return None
+        wait = rate_limits.retry_after(now, window)
+        response = self._html(
+            render_notice(
+                heading="Too many messages",
+                message=f"Too many messages came from your network. Please try again in {max(1, wait // 60)} "
+                f"minute{'s' if wait >= 120 else ''}.",
+            ),
+            429,
+        )
+        response.headers["Retry-After"] = str(wait)
+        return response
+
+    @staticmethod
+    def _form_field(field: str) -> str:
+        return field if field in {"name", "email", "phone", "message"} else "name"
+
+    @staticmethod
+    def _explain(field: str, values: dict[str, str], card: PublicCard) -> str:
+        first = _first_name(card)
+        if field == "email" and not values["email"].strip():
+            return f"Give an email or a phone number so {first} can reply."
+        return {
+            "name": "Please tell us your name.",
+            "email": "That email address does not look right.",
+            "phone": "That phone number does not look right; include the country code, "
+            "e.g. +44 20 7946 0958.",
+            "message": f"Your message is too long (at most {cards.MAX_FORM_MESSAGE:,} characters).",
+        }.get(field, "Please check this field.")
+
+    def _field_errors(self, values: dict[str, str], card: PublicCard) -> dict[str, str]:
+        errors: dict[str, str] = {}
+        if not values["name"].strip():
+            errors["name"] = self._explain("name", values, card)
+        if not values["email"].strip() and not values["phone"].strip():
+            errors["email"] = self._explain("email", values, card)
+        if len(values["message"]) > cards.MAX_FORM_MESSAGE:
+            errors["message"] = self._explain("message", values, card)
+        if values["consent"] != "yes":
+            errors["consent"] = "Please tick the box so your details may be stored."
+        return errors
+
+
+def _first_name(card: PublicCard) -> str:
+    return normalize.split_name(card.card.full_name)[0] or card.card.full_name
+
+
+def routes(ref: StateRef, settings: Settings) -> list[BaseRoute]:
+    """The public card routes (registered through ROUTE_FACTORIES in web/app.py)."""
+    site = CardSite(ref, settings)
+    return [
+        Route("/c/{slug}.vcf", site.vcard, methods=["GET", "HEAD"]),
+        Route("/c/{slug}/qr.svg", site.qr_svg, methods=["GET", "HEAD"]),
+        Route("/c/{slug}/qr.png", site.qr_png, methods=["GET", "HEAD"]),
+        Route("/c/{slug}/nfc.ndef", site.nfc, methods=["GET", "HEAD"]),
+        Route("/c/{slug}/photo", site.photo, methods=["GET", "HEAD"]),
+        Route("/c/{slug}/lead", site.lead, methods=["POST"]),
+        Route("/c/{slug}/lead", site.lead_get, methods=["GET", "HEAD"]),
+        Route("/c/{slug}/thanks", site.thanks, methods=["GET", "HEAD"]),
+        Route("/c/{slug}/", site.trailing_slash, methods=["GET", "HEAD"]),
+        Route("/c/{slug}", site.page, methods=["GET", "HEAD"]),
+    ]
