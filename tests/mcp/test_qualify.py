@@ -123,3 +123,34 @@ async def test_qualify_lead_clears_a_fact_with_an_empty_string_and_refuses_bad_i
     assert "need" in await call_error(client, "qualify_lead", {"contact_id": contact_id, "need": "x" * 1001})
     assert "stage" in await call_error(client, "qualify_lead", {"contact_id": contact_id, "stage": "hot"})
     assert "contact_id" in await call_error(client, "qualify_lead", {"contact_id": "missing"})
+
+
+async def test_bulk_stage_changes_have_the_same_consequences_as_single_ones(client):
+    tom = (await call(client, "add_contact", {"full_name": "Tom Berger"}))["contact"]
+    ids = []
+    for name in ("Ana Souza", "Bo Berg", "Cy Chen"):
+        added = await call(client, "add_contact", {"full_name": name, "referred_by": tom["id"]})
+        ids.append(added["contact"]["id"])
+    changed = await call(
+        client, "bulk_update", {"contact_ids": ids[:2], "set_stage": "customer", "dry_run": False}
+    )
+    assert changed["changed"] == 2
+    lost = await call(client, "bulk_update", {"contact_ids": ids[2:], "set_stage": "lost", "dry_run": False})
+    assert lost["changed"] == 1
+    for contact_id, stage in zip(ids, ("customer", "customer", "lost"), strict=True):
+        detail = await call(client, "get_contact", {"contact_id": contact_id})
+        assert detail["contact"]["stage"] == stage and detail["contact"]["next_followup_at"] is None
+        assert [f["outcome"] for f in detail["followups"]] == [f"cadence stopped: now {stage}"]
+        moves = [h["detail"]["fields"]["stage"] for h in detail["history"] if h["action"] == "bulk_updated"]
+        assert moves == [{"old": "lead", "new": stage}]
+        assert detail["contact"]["score"] == (
+            0 if stage == "lost" else 5 + 6 + 10
+        )  # referred, meeting, stage
+    thanks = [f for f in (await call(client, "get_contact", {"contact_id": tom["id"]}))["followups"]]
+    assert sorted(f["purpose"] for f in thanks if f["status"] == "pending") == [
+        "cadence",
+        "thank_referrer",
+        "thank_referrer",
+    ]
+    report = await call(client, "pipeline_report")
+    assert report["top_referrers"][0]["converted"] == 2 and report["by_stage"]["customer"] == 2

@@ -22,8 +22,9 @@ from __future__ import annotations
 import itertools
 import re
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lead_mcp.db.tables import CadenceRow, ContactRow, FollowUpRow, InteractionRow
@@ -214,6 +215,47 @@ async def stop(session: AsyncSession, scope: Scope, row: ContactRow, *, reason: 
         await session.flush()
         await followup_service.refresh_next_followup(session, row)
     return len(pending)
+
+
+async def stop_many(session: AsyncSession, scope: Scope, rows: list[ContactRow]) -> int:
+    """Stop the cadences of many closed contacts at once (bulk stage changes); returns steps skipped."""
+    now = scope.now()
+    skipped = 0
+    by_stage: dict[str, list[str]] = {}
+    for row in rows:
+        by_stage.setdefault(row.stage, []).append(row.id)
+    for stage, ids in by_stage.items():
+        for start in range(0, len(ids), 500):
+            result = await session.execute(
+                update(FollowUpRow)
+                .where(
+                    FollowUpRow.contact_id.in_(ids[start : start + 500]),
+                    FollowUpRow.status == PENDING,
+                    FollowUpRow.purpose == FollowUpPurpose.CADENCE.value,
+                )
+                .values(
+                    status=FollowUpStatus.SKIPPED.value,
+                    outcome=f"cadence stopped: now {stage}",
+                    completed_at=now,
+                    updated_at=now,
+                )
+                .execution_options(synchronize_session=False)
+            )
+            skipped += int(getattr(result, "rowcount", 0) or 0)
+    ids = [row.id for row in rows]
+    earliest: dict[str, Any] = {}
+    for start in range(0, len(ids), 500):
+        result = await session.execute(
+            select(FollowUpRow.contact_id, func.min(FollowUpRow.due_at))
+            .where(FollowUpRow.contact_id.in_(ids[start : start + 500]))
+            .where(FollowUpRow.status == PENDING)
+            .group_by(FollowUpRow.contact_id)
+        )
+        earliest.update({contact_id: due for contact_id, due in result})
+    for row in rows:
+        if row.next_followup_at != earliest.get(row.id):
+            row.next_followup_at = earliest.get(row.id)
+    return skipped
 
 
 def _name_of(row: ContactRow) -> str:

@@ -303,6 +303,46 @@ def compute(row: ContactRow, behaviour: Behaviour, now: datetime) -> tuple[int, 
     return total, reasons
 
 
+async def behaviours_of(session: AsyncSession, rows: list[ContactRow]) -> dict[str, Behaviour]:
+    """Behaviour facts of many contacts, one grouped query per 500 (contacts without touches left out)."""
+    inbound = InteractionRow.direction == "inbound"
+    replied = InteractionRow.occurred_at > ContactRow.first_response_at  # NULL (never) before a first touch
+    found: dict[str, Behaviour] = {}
+    ids = [row.id for row in rows]
+    for start in range(0, len(ids), 500):
+        result = await session.execute(
+            select(
+                InteractionRow.contact_id,
+                func.sum(case((InteractionRow.kind == "meeting", 1), else_=0)),
+                func.sum(case((inbound & (InteractionRow.kind == "card_shared"), 1), else_=0)),
+                type_coerce(func.max(case((inbound, InteractionRow.occurred_at))), UTCDateTime()),
+                func.max(case((inbound & replied, 1), else_=0)),
+            )
+            .join(ContactRow, ContactRow.id == InteractionRow.contact_id)
+            .where(InteractionRow.contact_id.in_(ids[start : start + 500]))
+            .group_by(InteractionRow.contact_id)
+        )
+        for contact_id, meetings, card_views, last_inbound, has_replied in result:
+            found[contact_id] = Behaviour(
+                replied=bool(has_replied),
+                meetings=int(meetings or 0),
+                card_views=int(card_views or 0),
+                last_inbound_at=last_inbound,
+            )
+    return found
+
+
+async def rescore_many(session: AsyncSession, scope: Scope, rows: list[ContactRow]) -> None:
+    """Recompute and store the scores of many contacts (bulk changes)."""
+    await session.flush()
+    behaviours = await behaviours_of(session, rows)
+    now = scope.now()
+    for row in rows:
+        total, _ = compute(row, behaviours.get(row.id, NO_BEHAVIOUR), now)
+        if row.score != total:
+            row.score = total
+
+
 NO_BEHAVIOUR = Behaviour(replied=False, meetings=0, card_views=0, last_inbound_at=None)
 
 

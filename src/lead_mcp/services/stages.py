@@ -52,6 +52,27 @@ async def change_stage(
     return change, scheduled
 
 
+async def after_bulk_stage_change(
+    session: AsyncSession, scope: Scope, moved: list[tuple[ContactRow, str]], *, via: str
+) -> list[FollowUp]:
+    """What :func:`change_stage` does, for many contacts whose stage was already set (old stage given).
+
+    The caller's own history entry records the move (``bulk_updated`` with the stage's old and
+    new value); this stops cadences for closed stages (one statement per 500 contacts), thanks
+    referrers, and recomputes scores in batches.
+    """
+    if not moved:
+        return []
+    closed = [row for row, _ in moved if row.stage in CLOSED_STAGES]
+    await cadences.stop_many(session, scope, closed)
+    scheduled: list[FollowUp] = []
+    for row, _ in moved:
+        if row.referred_by_id and row.stage in referrals.MILESTONES_BY_STAGE:
+            scheduled += await referrals.on_stage(session, scope, row, row.stage)
+    await scoring.rescore_many(session, scope, [row for row, _ in moved])
+    return scheduled
+
+
 async def qualify_lead(
     session: AsyncSession,
     scope: Scope,
