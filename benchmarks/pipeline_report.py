@@ -44,7 +44,7 @@ from lead_mcp.services.workspaces import ensure_local_workspace
 from mcp import Client
 
 DATA = Path(__file__).resolve().parent / ".data"
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 SEED = 7
 NOW = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)
 YEARS = 3
