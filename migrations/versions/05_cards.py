@@ -21,15 +21,12 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.create_table('rate_limit_hits',
-    sa.Column('bucket', sa.String(length=80), nullable=False),
-    sa.Column('window_start', sa.BigInteger(), nullable=False),
-    sa.Column('hits', sa.Integer(), nullable=False),
-    sa.PrimaryKeyConstraint('bucket', 'window_start', name=op.f('pk_rate_limit_hits'))
+    op.create_table('rate_limits',
+    sa.Column('key', sa.String(length=200), nullable=False),
+    sa.Column('window_start', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('count', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('key', 'window_start', name=op.f('pk_rate_limits'))
     )
-    with op.batch_alter_table('rate_limit_hits', schema=None) as batch_op:
-        batch_op.create_index('ix_rate_limit_hits_window_start', ['window_start'], unique=False)
-
     op.create_table('server_secrets',
     sa.Column('name', sa.String(length=50), nullable=False),
     sa.Column('value', sa.String(length=200), nullable=False),
@@ -107,7 +104,4 @@ def downgrade() -> None:
     op.drop_table('card_daily_stats')
     op.drop_table('cards')
     op.drop_table('server_secrets')
-    with op.batch_alter_table('rate_limit_hits', schema=None) as batch_op:
-        batch_op.drop_index('ix_rate_limit_hits_window_start')
-
-    op.drop_table('rate_limit_hits')
+    op.drop_table('rate_limits')

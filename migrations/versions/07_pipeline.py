@@ -7,7 +7,7 @@ from the stage and the stored touches), ``followups.purpose``, the tables
 existing contacts.
 
 Revision ID: 07_pipeline
-Revises: 07b_fields_and_feeds
+Revises: 08_auth
 Create Date: 2026-11-25 14:43:45.489058
 """
 
@@ -20,7 +20,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "07_pipeline"
-down_revision: str | None = "07b_fields_and_feeds"
+down_revision: str | None = "08_auth"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -8,16 +8,19 @@ import json
 import logging
 import shutil
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
 from lead_mcp import __version__
 from lead_mcp.config import Settings, describe_settings_error, load_settings
+from lead_mcp.errors import InvalidInput
 
 log = logging.getLogger("lead_mcp")
 
 Handler = Callable[[argparse.Namespace, Settings], int]
+T = TypeVar("T")
 
 
 def _setup_logging(level: str) -> None:
@@ -94,6 +97,242 @@ def _cmd_db_current(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if current == head else 1
 
 
+def _run_store(settings: Settings, work: Callable[[Any, Any], Awaitable[T]]) -> T:
+    """Migrate the store, then run ``work(session, clock)`` in one transaction over every workspace."""
+    if settings.log_level != "DEBUG":  # an admin command's stderr is for its own details
+        logging.getLogger().setLevel(logging.WARNING)
+    from lead_mcp.clock import SystemClock
+    from lead_mcp.db import migrate
+    from lead_mcp.db.engine import Database
+
+    async def go() -> T:
+        await migrate.upgrade(settings.database_url)
+        db = Database(settings.database_url, pool_size=1, max_overflow=0)
+        try:
+            # The administrator's shell acts across workspaces on purpose: no workspace filter.
+            async with db.transaction(workspace_id=None) as session:
+                return await work(session, SystemClock())
+        finally:
+            await db.dispose()
+
+    return asyncio.run(go())
+
+
+def _details(text: str) -> None:
+    print(text, file=sys.stderr)
+
+
+def _read_password() -> str:
+    line = sys.stdin.readline()
+    if not line:
+        raise InvalidInput(
+            "password", "nothing came on standard input", 'Pipe it in: printf %s "$PW" | lead-mcp ...'
+        )
+    return line.rstrip("\r\n")
+
+
+def _cmd_workspace_create(args: argparse.Namespace, settings: Settings) -> int:
+    from lead_mcp.services import accounts
+
+    workspace = _run_store(
+        settings, lambda session, clock: accounts.create_workspace(session, clock, name=args.name)
+    )
+    print(workspace.id)
+    _details(
+        f"created workspace {workspace.name!r}; add seats with: "
+        f"lead-mcp user add EMAIL --workspace {workspace.id}"
+    )
+    return 0
+
+
+def _cmd_workspace_list(args: argparse.Namespace, settings: Settings) -> int:
+    from lead_mcp.services import accounts
+
+    for workspace, seats in _run_store(settings, lambda session, clock: accounts.list_workspaces(session)):
+        local = " (local)" if workspace.is_local else ""
+        print(f"{workspace.id}\t{workspace.name}{local}\t{seats} seat{'s' if seats != 1 else ''}")
+    return 0
+
+
+def _cmd_user_add(args: argparse.Namespace, settings: Settings) -> int:
+    from lead_mcp.domain import Role
+    from lead_mcp.services import accounts
+
+    password = _read_password() if args.password_stdin else None
+    seat = _run_store(
+        settings,
+        lambda session, clock: accounts.add_user(
+            session,
+            clock,
+            workspace_id=args.workspace,
+            email=args.email,
+            role=Role(args.role),
+            name=args.name,
+            password=password,
+            external_subject=args.subject,
+        ),
+    )
+    print(seat.id)
+    how = (
+        "can sign in with a password"
+        if seat.has_password
+        else "has no password (personal tokens or auth=jwt only)"
+    )
+    _details(f"added {seat.email} as {seat.role.value} of workspace {seat.workspace_id}; {how}")
+    return 0
+
+
+def _cmd_user_remove(args: argparse.Namespace, settings: Settings) -> int:
+    from lead_mcp.services import accounts
+
+    seat = _run_store(
+        settings,
+        lambda session, clock: accounts.remove_user(session, workspace_id=args.workspace, email=args.email),
+    )
+    _details(f"removed {seat.email} from workspace {seat.workspace_id}; their tokens no longer work")
+    return 0
+
+
+def _cmd_user_list(args: argparse.Namespace, settings: Settings) -> int:
+    from lead_mcp.services import accounts
+
+    for seat in _run_store(
+        settings, lambda session, clock: accounts.list_users(session, workspace_id=args.workspace)
+    ):
+        print(f"{seat.id}\t{seat.email}\t{seat.role.value}\t{'password' if seat.has_password else '-'}")
+    return 0
+
+
+def _cmd_user_password(args: argparse.Namespace, settings: Settings) -> int:
+    from lead_mcp.services import accounts
+
+    password = _read_password()
+    seat = _run_store(
+        settings,
+        lambda session, clock: accounts.set_password(
+            session, workspace_id=args.workspace, email=args.email, password=password
+        ),
+    )
+    _details(f"password set for {seat.email}")
+    return 0
+
+
+def _cmd_token_create(args: argparse.Namespace, settings: Settings) -> int:
+    from lead_mcp.domain import ALL_SCOPES
+    from lead_mcp.services import accounts, tokens
+
+    async def work(session: Any, clock: Any) -> tuple[str, Any, Any]:
+        seat = await accounts.find_seat(session, email=args.user, workspace_id=args.workspace)
+        secret, info = await tokens.create_personal_token(
+            session,
+            clock,
+            user_id=seat.id,
+            scopes=args.scope or list(ALL_SCOPES),
+            name=args.name,
+            expires_in_days=args.expires_days,
+        )
+        return secret, info, seat
+
+    secret, info, seat = _run_store(settings, work)
+    print(secret)
+    expiry = f"expires {info.expires_at:%Y-%m-%d}" if info.expires_at else "does not expire"
+    _details(
+        f"token {info.id} for {seat.email} (workspace {info.workspace_id}), "
+        f"scopes {' '.join(info.scopes)}, {expiry}. "
+        "It is shown only now; revoke it with: lead-mcp token revoke " + info.id
+    )
+    return 0
+
+
+def _cmd_token_revoke(args: argparse.Namespace, settings: Settings) -> int:
+    from lead_mcp.services import tokens
+
+    info = _run_store(settings, lambda session, clock: tokens.revoke_by_id(session, clock, token_id=args.id))
+    _details(f"revoked token {info.id}")
+    return 0
+
+
+def _cmd_token_list(args: argparse.Namespace, settings: Settings) -> int:
+    from lead_mcp.services import accounts, tokens
+
+    async def work(session: Any, clock: Any) -> list[Any]:
+        user_id = None
+        if args.user:
+            user_id = (await accounts.find_seat(session, email=args.user, workspace_id=args.workspace)).id
+        return await tokens.list_personal_tokens(session, user_id=user_id)
+
+    for info in _run_store(settings, work):
+        state = "revoked" if info.revoked_at else "active"
+        print(f"{info.id}\t{info.user_id}\t{info.name or '-'}\t{' '.join(info.scopes)}\t{state}")
+    return 0
+
+
+def _add_access_commands(sub: Any) -> None:
+    from lead_mcp.domain import ALL_SCOPES, Role
+
+    workspace = sub.add_parser("workspace", help="workspaces (tenants) for HTTP mode with auth")
+    ws_sub = workspace.add_subparsers(dest="workspace_command", metavar="WORKSPACE_COMMAND")
+    create = ws_sub.add_parser("create", help="create a workspace; prints its id")
+    create.add_argument("name", help="its name, e.g. 'Acme sales'")
+    create.set_defaults(handler=_cmd_workspace_create)
+    ws_sub.add_parser("list", help="list workspaces").set_defaults(handler=_cmd_workspace_list)
+    workspace.set_defaults(handler=None, subparser=workspace)
+
+    user = sub.add_parser("user", help="seats (users) of a workspace")
+    user_sub = user.add_subparsers(dest="user_command", metavar="USER_COMMAND")
+    add = user_sub.add_parser("add", help="add a seat; prints its id")
+    add.add_argument("email")
+    add.add_argument(
+        "--workspace", required=True, help="workspace id (from `workspace create` or `workspace list`)"
+    )
+    add.add_argument(
+        "--role", choices=[r.value for r in Role], default=Role.MEMBER.value, help="default: member"
+    )
+    add.add_argument("--name", help="display name")
+    add.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read a sign-in password (10+ characters) from standard input",
+    )
+    add.add_argument("--subject", help="the external identity provider's subject for this person (auth=jwt)")
+    add.set_defaults(handler=_cmd_user_add)
+    remove = user_sub.add_parser("remove", help="remove a seat (its tokens stop working)")
+    remove.add_argument("email")
+    remove.add_argument("--workspace", required=True, help="workspace id")
+    remove.set_defaults(handler=_cmd_user_remove)
+    listing = user_sub.add_parser("list", help="list the seats of a workspace")
+    listing.add_argument("--workspace", required=True, help="workspace id")
+    listing.set_defaults(handler=_cmd_user_list)
+    password = user_sub.add_parser("password", help="set a seat's password, read from standard input")
+    password.add_argument("email")
+    password.add_argument("--workspace", required=True, help="workspace id")
+    password.set_defaults(handler=_cmd_user_password)
+    user.set_defaults(handler=None, subparser=user)
+
+    token = sub.add_parser("token", help="personal access tokens for scripts and local agents over HTTP")
+    token_sub = token.add_subparsers(dest="token_command", metavar="TOKEN_COMMAND")
+    make = token_sub.add_parser("create", help="print a new token once, alone on stdout (details on stderr)")
+    make.add_argument("--user", required=True, help="the seat's email")
+    make.add_argument("--workspace", help="workspace id, when the email has seats in several")
+    make.add_argument(
+        "--scope",
+        action="append",
+        choices=list(ALL_SCOPES),
+        help="repeatable; default: leads:read and leads:write",
+    )
+    make.add_argument("--name", help="what the token is for, e.g. 'nightly export'")
+    make.add_argument("--expires-days", type=int, help="expire after this many days (default: never)")
+    make.set_defaults(handler=_cmd_token_create)
+    revoke = token_sub.add_parser("revoke", help="revoke a token by its id")
+    revoke.add_argument("id")
+    revoke.set_defaults(handler=_cmd_token_revoke)
+    tlist = token_sub.add_parser("list", help="list personal access tokens (never the tokens themselves)")
+    tlist.add_argument("--user", help="only this seat's (email)")
+    tlist.add_argument("--workspace", help="workspace id, when the email has seats in several")
+    tlist.set_defaults(handler=_cmd_token_list)
+    token.set_defaults(handler=None, subparser=token)
+
+
 def _cmd_card_export(args: argparse.Namespace, settings: Settings) -> int:
     from pathlib import Path
 
@@ -151,6 +390,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--workspace", help="workspace id (default: the local workspace)")
     export.set_defaults(handler=_cmd_card_export)
     card.set_defaults(handler=None, subparser=card)
+    _add_access_commands(sub)
     return parser
 
 

@@ -92,7 +92,10 @@ def _is_loopback_host(host: str) -> bool:
 class Settings(BaseSettings):
     """Configuration of one lead-mcp process."""
 
-    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
+    # An empty variable means "not set" (desktop bundles pass optional fields through as empty strings).
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, extra="ignore", frozen=True, env_ignore_empty=True
+    )
 
     database_url: str = Field(
         default_factory=default_database_url,
@@ -129,7 +132,31 @@ class Settings(BaseSettings):
     auth: AuthMode = Field(AuthMode.NONE, description="HTTP auth: none (loopback only), builtin or jwt.")
     jwt_issuer: str | None = Field(None, description="Expected `iss` of JWTs (auth=jwt).")
     jwt_jwks_url: str | None = Field(None, description="JWKS URL of the identity provider (auth=jwt).")
-    jwt_audience: str | None = Field(None, description="Expected `aud` of JWTs (auth=jwt).")
+    jwt_audience: str | None = Field(
+        None,
+        description="Expected `aud` of JWTs (auth=jwt); default: this server's MCP URL "
+        "(public base URL + /mcp).",
+    )
+    jwt_email_claim: str = Field(
+        "email",
+        description="JWT claim matched to a seat's email the first time a subject signs in (auth=jwt).",
+        min_length=1,
+        max_length=100,
+    )
+    read_only: bool = Field(
+        False,
+        description="Expose only the read tools (readOnlyHint) over MCP, "
+        "for connectors trusted to read only.",
+    )
+    access_token_ttl: int = Field(
+        3600, ge=60, le=86_400, description="Seconds an OAuth access token lives (auth=builtin)."
+    )
+    refresh_token_ttl: int = Field(
+        30 * 86_400,
+        ge=3600,
+        le=365 * 86_400,
+        description="Seconds a refresh token lives; every use replaces it with a new one (auth=builtin).",
+    )
     log_level: str = Field("INFO", description="Logging level: DEBUG, INFO, WARNING or ERROR.")
     deleted_retention_days: int = Field(
         30,
@@ -271,6 +298,16 @@ class Settings(BaseSettings):
     def is_sqlite(self) -> bool:
         """True when the store is the embedded SQLite file."""
         return self.database_url.startswith("sqlite")
+
+    @property
+    def mcp_url(self) -> str:
+        """The public URL of the MCP endpoint: the resource tokens are issued for (RFC 8707/9728)."""
+        return f"{self.public_base_url}/mcp"
+
+    @property
+    def path_prefix(self) -> str:
+        """The path the public base URL adds after the host: '' or e.g. '/crm' behind a proxy."""
+        return urlsplit(self.public_base_url).path.rstrip("/")
 
     @property
     def public_base_is_loopback(self) -> bool:

@@ -197,6 +197,7 @@ class ContactUpdate(BaseModel):
     custom: dict[str, Any] | None = Field(
         None, description="Custom-field values to set by key; null or an empty string clears that field."
     )
+    owner: str | None = None
 
 
 class Interaction(_Model):
@@ -773,3 +774,102 @@ class CardStats(_Model):
     )
     save_rate: float | None = Field(description="vCard downloads per page view (null without views).")
     days: list[CardStatsDay] = Field(description="Days with any activity, newest first.")
+
+
+# --- Access: workspaces, seats, tokens, identity ---
+
+SCOPE_READ = "leads:read"
+SCOPE_WRITE = "leads:write"
+ALL_SCOPES = (SCOPE_READ, SCOPE_WRITE)
+
+
+class Role(StrEnum):
+    """A seat's role in its workspace."""
+
+    OWNER = "owner"
+    MEMBER = "member"
+
+
+class WorkspaceInfo(_Model):
+    """A workspace (tenant)."""
+
+    id: str
+    name: str
+    is_local: bool = Field(
+        description="True for the single workspace of stdio and unauthenticated local HTTP."
+    )
+    created_at: datetime
+
+
+class Seat(_Model):
+    """A user (seat) in a workspace."""
+
+    id: str
+    workspace_id: str
+    email: str
+    name: str | None
+    role: Role
+    has_password: bool = Field(description="True when the seat can sign in with a password (auth=builtin).")
+    external_subject: str | None = Field(
+        None, description="Subject of the external identity provider (auth=jwt)."
+    )
+
+
+class TokenInfo(_Model):
+    """A token's record (never the token itself, which is stored only as a hash)."""
+
+    id: str
+    kind: str = Field(description="access, refresh or personal.")
+    user_id: str
+    workspace_id: str
+    name: str | None
+    scopes: list[str]
+    client_id: str | None
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+
+
+class Principal(_Model):
+    """Who a verified bearer token speaks for: the seat, its workspace and the scopes granted."""
+
+    user_id: str
+    workspace_id: str
+    email: str
+    role: Role
+    scopes: list[str]
+    token_id: str | None = None
+    kind: str = Field(
+        description="access (OAuth), personal (CLI-made token) or jwt (external identity provider)."
+    )
+    client_id: str | None = None
+    expires_at: datetime | None = None
+    resource: str | None = None
+
+
+class WhoAmIUser(_Model):
+    """The signed-in seat."""
+
+    id: str
+    email: str
+    name: str | None
+
+
+class WhoAmIWorkspace(_Model):
+    """The workspace every call of this connection reads and writes."""
+
+    id: str
+    name: str
+
+
+class WhoAmI(_Model):
+    """Result of whoami: the user, workspace, role and scopes of this connection."""
+
+    user: WhoAmIUser | None = Field(description="The signed-in seat; null for the local workspace (stdio).")
+    workspace: WhoAmIWorkspace
+    role: Role = Field(description="owner or member; the local workspace's user is its owner.")
+    scopes: list[str] = Field(
+        description="leads:read lets every read tool run; leads:write the tools that change data."
+    )
+    auth: str = Field(description="local (stdio or loopback HTTP), oauth, personal (access token) or jwt.")
+    read_only_mode: bool = Field(description="True when this server exposes only the read tools.")

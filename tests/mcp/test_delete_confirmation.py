@@ -143,11 +143,20 @@ async def test_replicas_with_shared_request_state_keys_accept_each_others_questi
     assert isinstance(result, CallToolResult) and result.structured_content["deleted"] is True
 
 
-async def test_without_shared_keys_an_answer_on_another_replica_is_refused(settings, clock):
+async def test_replicas_on_one_store_accept_each_others_questions_without_configured_keys(settings, clock):
+    from mcp_types import CallToolResult
+
+    # No LEAD_MCP_REQUEST_STATE_KEYS: the sealing key kept in the store is shared by every replica.
+    _ana_id, result = await _answer_on_another_replica(settings, settings, clock)
+    assert isinstance(result, CallToolResult) and result.structured_content["deleted"] is True
+
+
+async def test_an_answer_sealed_under_other_keys_is_refused(settings, clock):
     from mcp.shared.exceptions import MCPError
 
+    other = settings.model_copy(update={"request_state_keys": SecretStr("o" * 32)})
     with pytest.raises(BaseException) as failure:  # the in-memory client may wrap it in an exception group
-        await _answer_on_another_replica(settings, settings, clock)
+        await _answer_on_another_replica(settings, other, clock)
 
     def flat(error):
         if isinstance(error, BaseExceptionGroup):

@@ -14,7 +14,7 @@ import vobject
 
 from lead_mcp.db.engine import Database
 from lead_mcp.integrations.qr import parse_ndef_uri_message
-from lead_mcp.services import rate_limits
+from lead_mcp.services import ratelimit
 from mcp import Client
 from tests.card_support import CARD, PHONE_UA, decode_qr, form_token_of
 from tests.helpers import call
@@ -192,7 +192,7 @@ async def test_a_two_megabyte_post_is_refused_before_it_is_read_and_stores_nothi
     db = Database(database_url)
     try:
         async with db.transaction(workspace_id=None, write=False) as session:
-            assert await rate_limits.stored_buckets(session) == []
+            assert await ratelimit.stored_keys(session) == []
     finally:
         await db.dispose()
 
@@ -221,11 +221,11 @@ async def test_posts_beyond_the_rate_limit_are_refused_and_only_a_keyed_hash_of_
     db = Database(database_url)
     try:
         async with db.transaction(workspace_id=None, write=False) as session:
-            buckets = await rate_limits.stored_buckets(session)
+            buckets = await ratelimit.stored_keys(session)
     finally:
         await db.dispose()
-    assert [hits for _, _, hits in buckets] == [4]
-    assert all("127.0.0.1" not in bucket and "127-0-0-1" not in bucket for bucket, _, _ in buckets)
+    assert [hits for _, hits in buckets] == [4]
+    assert all("127.0.0.1" not in bucket and "127-0-0-1" not in bucket for bucket, _ in buckets)
 
 
 async def test_bots_are_refused_honeypot_too_fast_forged_token_and_foreign_origin(database_url):

@@ -107,8 +107,14 @@ class User(Base, WorkspaceScoped):
     role: Mapped[str] = mapped_column(String(20), default="owner")
     password_hash: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The `sub` of an external identity provider's tokens (auth=jwt), bound on first sign-in.
+    external_subject: Mapped[str | None] = mapped_column(String(255))
 
-    __table_args__ = (Index("ux_users_workspace_email", "workspace_id", "email", unique=True),)
+    __table_args__ = (
+        Index("ux_users_workspace_email", "workspace_id", "email", unique=True),
+        Index("ix_users_email", "email"),
+        Index("ux_users_external_subject", "external_subject", unique=True),
+    )
 
 
 class ContactRow(Base, WorkspaceScoped):
@@ -449,23 +455,100 @@ class CardDailyStat(Base, WorkspaceScoped):
     spam_blocked: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
 
 
-class RateLimitHit(Base):
-    """A fixed-window counter for one client bucket (a keyed hash of the IP, never the IP itself).
+# --- Access: OAuth 2.1 authorization server state, tokens, rate limits (all shared by replicas) ---
 
-    Kept in the database so every replica counts against the same limit; old windows are deleted.
+
+class OAuthClient(Base):
+    """An OAuth client: registered dynamically (RFC 7591) or known by its metadata document URL."""
+
+    __tablename__ = "oauth_clients"
+
+    client_id: Mapped[str] = mapped_column(String(500), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))  # "dynamic" or "document"
+    # SHA-256 of the client secret; the secret itself is shown once, at registration.
+    secret_hash: Mapped[str | None] = mapped_column(String(64))
+    info: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    fetched_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class OAuthRequest(Base):
+    """An authorization request waiting for the user to sign in and consent (no user yet, so no workspace)."""
+
+    __tablename__ = "oauth_requests"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    client_id: Mapped[str] = mapped_column(
+        ForeignKey("oauth_clients.client_id", ondelete="CASCADE"), index=True
+    )
+    params: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    csrf_hash: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class OAuthCode(Base, WorkspaceScoped):
+    """A one-time authorization code (stored hashed), bound to client, redirect URI, PKCE and resource."""
+
+    __tablename__ = "oauth_codes"
+
+    code_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    client_id: Mapped[str] = mapped_column(
+        ForeignKey("oauth_clients.client_id", ondelete="CASCADE"), index=True
+    )
+    grant_id: Mapped[str] = mapped_column(String(36))
+    scopes: Mapped[list[str]] = mapped_column(JSONType)
+    code_challenge: Mapped[str] = mapped_column(String(128))
+    redirect_uri: Mapped[str] = mapped_column(String(2000))
+    redirect_uri_explicit: Mapped[bool] = mapped_column(default=True)
+    resource: Mapped[str] = mapped_column(String(2000))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class AuthToken(Base, WorkspaceScoped):
+    """An access, refresh or personal access token of a seat, stored as its SHA-256 only.
+
+    Tokens of one sign-in share a ``grant_id``: refreshing rotates within the grant, and a
+    replayed refresh token or authorization code revokes the whole grant.
     """
 
-    __tablename__ = "rate_limit_hits"
+    __tablename__ = "auth_tokens"
 
-    bucket: Mapped[str] = mapped_column(String(80), primary_key=True)
-    window_start: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    hits: Mapped[int] = mapped_column(Integer, default=0)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(10))  # "access", "refresh" or "personal"
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    client_id: Mapped[str | None] = mapped_column(ForeignKey("oauth_clients.client_id", ondelete="CASCADE"))
+    grant_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    scopes: Mapped[list[str]] = mapped_column(JSONType)
+    resource: Mapped[str | None] = mapped_column(String(2000))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
-    __table_args__ = (Index("ix_rate_limit_hits_window_start", "window_start"),)
+
+class RateLimitHit(Base):
+    """Hits of one rate-limit key in one fixed window; in the database so every replica counts together.
+
+    Keys never hold a visitor's address in the clear (see ``services.ratelimit.client_bucket``).
+    """
+
+    __tablename__ = "rate_limits"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime(), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class ServerSecret(Base):
-    """A secret generated once and shared by every replica (e.g. the card form signing key)."""
+    """Secrets generated once and shared by every replica (card form key, request-state sealing key)."""
 
     __tablename__ = "server_secrets"
 

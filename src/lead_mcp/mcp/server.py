@@ -24,16 +24,21 @@ from mcp_types import (
     InputRequiredResult,
     PromptReference,
     ResourceTemplateReference,
+    ToolAnnotations,
 )
+from mcp_types import Tool as MCPTool
 from pydantic import AnyUrl, ValidationError
 
 from lead_mcp import __version__
 from lead_mcp.clock import Clock
 from lead_mcp.config import Settings
+from lead_mcp.domain import SCOPE_READ
 from lead_mcp.errors import LeadError
 from lead_mcp.mcp import completions as completion_handlers
 from lead_mcp.mcp import prompts as prompt_handlers
 from lead_mcp.mcp import resources as resource_handlers
+from lead_mcp.mcp.access import check_tool_scope, required_scope
+from lead_mcp.mcp.sealing import SharedKeyCodec, shared_request_state
 from lead_mcp.mcp.state import AppState
 from lead_mcp.mcp.tools import bulk as bulk_tools
 from lead_mcp.mcp.tools import cadences as cadence_tools
@@ -44,6 +49,7 @@ from lead_mcp.mcp.tools import contacts as contact_tools
 from lead_mcp.mcp.tools import custom_fields as custom_field_tools
 from lead_mcp.mcp.tools import drafts as draft_tools
 from lead_mcp.mcp.tools import followups as followup_tools
+from lead_mcp.mcp.tools import identity as identity_tools
 from lead_mcp.mcp.tools import privacy as privacy_tools
 from lead_mcp.mcp.tools import qualify as qualify_tools
 from lead_mcp.mcp.tools import reports as report_tools
@@ -78,16 +84,20 @@ Completer = Callable[
 
 
 class LeadServer(MCPServer[AppState]):
-    """MCPServer whose argument errors read as "field: problem (got value)" rather than a pydantic dump.
+    """MCPServer enforcing scopes per tool, hiding write tools in read-only mode, wording argument errors.
 
-    It also gives static resources and completions the request's Context (the SDK passes neither one),
-    so they can reach the store: see :meth:`add_static_resource` and :meth:`add_completer`.
+    Argument errors read as "field: problem (got value)" rather than a pydantic dump. It also gives
+    static resources and completions the request's Context (the SDK passes neither one), so they
+    can reach the store: see :meth:`add_static_resource` and :meth:`add_completer`.
     """
+
+    read_only: bool = False
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.static_readers: dict[str, tuple[StaticReader, str]] = {}
         self.completers: list[Completer] = []
+        self._annotations: dict[str, ToolAnnotations | None] | None = None  # tools are fixed once built
 
     def add_static_resource(
         self, uri: str, reader: StaticReader, *, name: str, title: str, description: str, mime_type: str
@@ -149,9 +159,33 @@ class LeadServer(MCPServer[AppState]):
             raise MCPError(code=INTERNAL_ERROR, message=message) from exc
         return CompleteResult(completion=Completion(values=[]))
 
+    async def tool_annotations(self) -> dict[str, ToolAnnotations | None]:
+        """Every registered tool's annotations, by name (read-only mode included); built once."""
+        if self._annotations is None:
+            self._annotations = {tool.name: tool.annotations for tool in await super().list_tools()}
+        return self._annotations
+
+    async def list_tools(self) -> list[MCPTool]:
+        """The tools this server offers: only the read tools in read-only mode."""
+        tools = await super().list_tools()
+        if self.read_only:
+            tools = [t for t in tools if required_scope(t.annotations) == SCOPE_READ]
+        return tools
+
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[AppState, Any] | None = None
     ) -> CallToolResult | InputRequiredResult:
+        known = await self.tool_annotations()
+        if name in known:
+            annotations = known[name]
+            if self.read_only and required_scope(annotations) != SCOPE_READ:
+                raise ToolError(
+                    f"Unknown tool: {name}. This server runs in read-only mode and offers only the read tools"
+                )
+            try:
+                check_tool_scope(name, annotations)
+            except LeadError as exc:
+                raise ToolError(str(exc)) from exc
         try:
             return await super().call_tool(name, arguments, context)
         except ToolError as exc:
@@ -184,6 +218,7 @@ Registrar = Callable[[MCPServer[Any]], None]
 REGISTRARS: list[Registrar] = [
     contact_tools.register,
     followup_tools.register,
+    identity_tools.register,
     qualify_tools.register,
     cadence_tools.register,
     draft_tools.register,
@@ -213,18 +248,22 @@ def build_server(
     *,
     state: AppState | StateRef | None = None,
     clock: Clock | None = None,
-) -> MCPServer[AppState]:
+) -> LeadServer:
     """A ready MCP server. With ``state`` it shares that store (HTTP); without, it opens its own per run."""
+
+    codec = SharedKeyCodec()
 
     @asynccontextmanager
     async def lifespan(_server: MCPServer[AppState]) -> AsyncIterator[AppState]:
         shared = state.value if isinstance(state, StateRef) else state
         if shared is not None:
+            codec.load(shared.request_state_key)
             yield shared
             return
         if isinstance(state, StateRef):
             raise RuntimeError("the HTTP app's lifespan has not opened the store yet")
         own = await AppState.open(settings, clock=clock)
+        codec.load(own.request_state_key)
         try:
             yield own
         finally:
@@ -238,13 +277,15 @@ def build_server(
         version=__version__,
         lifespan=lifespan,
         log_level=settings.log_level,
-        # Replicas share the secrets sealing a mid-call question's state, so any of them takes the answer.
+        # Replicas must open each other's sealed mid-call questions: explicit keys when configured,
+        # otherwise the key kept in the store (made by the first replica to start).
         request_state_security=(
             RequestStateSecurity(keys=settings.request_state_key_list)
             if settings.request_state_keys
-            else None
+            else shared_request_state(codec)
         ),
     )
+    server.read_only = settings.read_only
     for register in REGISTRARS:
         register(server)
     return server

@@ -10,6 +10,7 @@ from lead_mcp.clock import Clock, SystemClock
 from lead_mcp.config import Settings
 from lead_mcp.db import migrate
 from lead_mcp.db.engine import Database
+from lead_mcp.services.server_secrets import REQUEST_STATE_SECRET, get_or_create_secret
 from lead_mcp.services.workspaces import ensure_local_workspace
 
 log = logging.getLogger(__name__)
@@ -24,6 +25,10 @@ class AppState:
     clock: Clock
     local_workspace_id: str
     extras: dict[str, Any] = field(default_factory=dict)
+    # True in `lead-mcp serve` with auth: a tool call without a verified seat is refused, never local.
+    require_token: bool = False
+    # Shared by every replica (kept in the database): seals multi-round-trip request state.
+    request_state_key: str = ""
 
     @classmethod
     async def open(
@@ -39,11 +44,18 @@ class AppState:
         try:
             async with db.transaction(workspace_id=None) as session:
                 workspace_id = await ensure_local_workspace(session, the_clock)
+                state_key = await get_or_create_secret(session, the_clock, REQUEST_STATE_SECRET)
         except BaseException:
             await db.dispose()
             raise
         log.info("store ready: %s", _redacted(settings.database_url))
-        return cls(settings=settings, db=db, clock=the_clock, local_workspace_id=workspace_id)
+        return cls(
+            settings=settings,
+            db=db,
+            clock=the_clock,
+            local_workspace_id=workspace_id,
+            request_state_key=state_key,
+        )
 
     async def close(self) -> None:
         """Release the store's connections."""

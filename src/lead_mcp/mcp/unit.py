@@ -13,6 +13,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lead_mcp.errors import LeadError
+from lead_mcp.mcp.access import scope_for
 from lead_mcp.mcp.state import AppState
 from lead_mcp.services.scope import Scope
 
@@ -49,13 +50,14 @@ def app_state(ctx: Context[Any, Any]) -> AppState:
 
 
 def resolve_scope(ctx: Context[Any, Any]) -> Scope:
-    """The caller's workspace: the local one unless an authenticated user maps to another."""
+    """The caller's workspace and scopes: the signed-in seat's over HTTP with auth, else the local one."""
     state = app_state(ctx)
-    resolver = state.extras.get("scope_resolver")
-    if resolver is not None:
-        scope: Scope = resolver(ctx, state)
-        return scope
-    return Scope(workspace_id=state.local_workspace_id, settings=state.settings, clock=state.clock)
+    return scope_for(
+        settings=state.settings,
+        clock=state.clock,
+        local_workspace_id=state.local_workspace_id,
+        require_token=state.require_token,
+    )
 
 
 @asynccontextmanager

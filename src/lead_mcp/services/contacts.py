@@ -25,6 +25,7 @@ from lead_mcp.db.tables import (
     ContactTag,
     FollowUpRow,
     InteractionRow,
+    User,
     new_id,
 )
 from lead_mcp.domain import (
@@ -38,7 +39,7 @@ from lead_mcp.domain import (
     Source,
     Stage,
 )
-from lead_mcp.errors import Conflict, InvalidInput
+from lead_mcp.errors import Conflict, InvalidInput, NotFound
 from lead_mcp.services import cadences, normalize, scoring, sizing, stages
 from lead_mcp.services import custom_fields as custom_field_service
 from lead_mcp.services import followups as followup_service
@@ -406,6 +407,9 @@ async def merge_into(
                 kept[f"custom.{key}"] = str(value)
         if current_custom != (row.custom or {}):
             row.custom = current_custom
+    if scope.user_id and not row.owner_id:
+        row.owner_id = scope.user_id
+        filled.append("owner")
 
     # Values that identify a different contact are not moved over: that would be a second merge.
     candidate_keys = {("email", e) for e in prepared.emails} | {("phone", p) for p in prepared.phones}
@@ -667,6 +671,9 @@ async def update_contact(
         put("source", "source", Source(given["source"]).value)
     # A stage change goes through stages.change_stage (history, cadence, referrer), after the rest.
     new_stage = Stage(given["stage"]) if "stage" in given else None
+    if "owner" in given:
+        wanted = normalize.clean_text(given["owner"])
+        put("owner", "owner_id", await resolve_owner(session, scope, wanted) if wanted else None)
     if "referred_by" in given:
         referrer = normalize.clean_text(given["referred_by"])
         if referrer:
@@ -765,11 +772,13 @@ async def search_contacts(
     stage: Stage | None = None,
     tag: str | None = None,
     source: Source | None = None,
+    owner: str | None = None,
     limit: int = 20,
     cursor: str | None = None,
 ) -> ContactPage:
     """Contacts matching plain-text words (names, emails, domains, phones) and filters, newest first."""
     after = decode_cursor("contacts", cursor)
+    owner_id = await resolve_owner(session, scope, owner) if owner is not None else None
     phrases = normalize.query_phrases(query or "", scope.settings.default_region)
     if query and query.strip() and not phrases:
         return ContactPage(items=[], next_cursor=None)
@@ -795,6 +804,10 @@ async def search_contacts(
         stmt = stmt.where(ContactRow.stage == Stage(stage).value)
     if source:
         stmt = stmt.where(ContactRow.source == Source(source).value)
+    if owner is not None:
+        stmt = stmt.where(
+            ContactRow.owner_id.is_(None) if owner_id is None else ContactRow.owner_id == owner_id
+        )
     if after is not None:
         last = after.get("pk")
         if not isinstance(last, int):
@@ -809,3 +822,27 @@ async def search_contacts(
     page, items = page[:fits], items[:fits]
     next_cursor = encode_cursor("contacts", {"pk": page[-1].pk}) if more and page else None
     return ContactPage(items=items, next_cursor=next_cursor)
+
+
+async def resolve_owner(
+    session: AsyncSession, scope: Scope, owner: str, *, field: str = "owner"
+) -> str | None:
+    """A seat of the caller's workspace from 'me', a user id or an email; None is the local user (no seat)."""
+    value = owner.strip()
+    if value.lower() == "me":
+        return scope.user_id
+    if not value:
+        raise InvalidInput(field, "is empty", "Pass 'me', a user id, or a teammate's email")
+    wanted = normalize.normalize_email(value, field) if "@" in value else value
+    # The session guard keeps this to the caller's workspace: another workspace's seat is "not found".
+    found = (
+        await session.execute(
+            select(User.id).where(User.email == wanted if "@" in value else User.id == wanted)
+        )
+    ).scalar_one_or_none()
+    if found is None:
+        raise NotFound(
+            f"{field}: no user {owner!r} in this workspace; pass 'me', a teammate's email or user id "
+            "(whoami shows yours)"
+        )
+    return found

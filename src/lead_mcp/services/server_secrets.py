@@ -12,6 +12,7 @@ from lead_mcp.clock import Clock
 from lead_mcp.db.tables import ServerSecret
 
 SECRET_BYTES = 32
+REQUEST_STATE_SECRET = "request_state"  # noqa: S105 - the name of a secret, not one
 
 
 async def get_or_create_secret(session: AsyncSession, clock: Clock, name: str) -> str:

@@ -25,6 +25,7 @@ from lead_mcp.mcp.server import StateRef, build_server
 from lead_mcp.mcp.state import AppState
 from lead_mcp.web import calendar as calendar_web
 from lead_mcp.web import cards as card_routes
+from lead_mcp.web.auth import build_http_auth
 
 log = logging.getLogger(__name__)
 
@@ -60,9 +61,12 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
         host=settings.host,
     )
 
+    auth = build_http_auth(settings, ref, server)
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         ref.value = await AppState.open(settings, clock=clock)
+        ref.value.require_token = auth is not None
         app.state.lead = ref.value
         try:
             async with server.session_manager.run():
@@ -85,7 +89,16 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
     routes: list[BaseRoute] = [Route("/healthz", healthz, methods=["GET", "HEAD"])]
     for factory in ROUTE_FACTORIES:
         routes.extend(factory(ref, settings))
-    routes.append(Mount("/", app=mcp_app))
+    well_known: list[BaseRoute] = []
+    if auth is not None:
+        well_known = [r for r in auth.routes if getattr(r, "path", "").startswith("/.well-known/")]
+        routes.extend(r for r in auth.routes if r not in well_known)
+    routes.append(Mount("/", app=auth.protect(mcp_app) if auth is not None else mcp_app))
+    prefix = settings.path_prefix
+    # Behind a proxy that mounts us under a path, serve both with and without it, so it works whether
+    # or not the proxy strips the prefix. Well-known documents live at the host's root (RFC 8414/9728).
+    prefixed: list[BaseRoute] = [Mount(prefix, routes=routes)] if prefix else []
+    routes = [*well_known, *prefixed, *routes]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.server = server
     return app

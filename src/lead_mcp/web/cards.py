@@ -33,7 +33,7 @@ from lead_mcp.errors import Conflict, InvalidInput
 from lead_mcp.integrations import qr
 from lead_mcp.mcp.server import StateRef
 from lead_mcp.mcp.state import AppState
-from lead_mcp.services import cards, normalize, rate_limits
+from lead_mcp.services import cards, normalize, ratelimit
 from lead_mcp.services.cards import CardEvent, LeadForm, Lookup, PublicCard
 from lead_mcp.services.scope import Scope
 from lead_mcp.services.server_secrets import get_or_create_secret
@@ -404,14 +404,14 @@ class CardSite:
 
     async def _rate_limited(self, request: Request, state: AppState, secret: str) -> Response | None:
         address = request.client.host if request.client else None
-        bucket = rate_limits.client_bucket(secret, "card-form", address)
+        bucket = ratelimit.client_bucket(secret, "card-form", address)
         window = self.settings.card_form_rate_window_seconds
         now = state.clock.now()
         async with state.db.transaction(workspace_id=None, write=True) as session:
-            hits = await rate_limits.hit(session, bucket=bucket, now=now, window_seconds=window)
+            hits = await ratelimit.hit(session, state.clock, key=bucket, window_seconds=window)
         if hits <= self.settings.card_form_rate_limit:
             return None
-        wait = rate_limits.retry_after(now, window)
+        wait = ratelimit.retry_after(now, window)
         response = self._html(
             render_notice(
                 heading="Too many messages",

@@ -194,6 +194,14 @@ def register(server: MCPServer[Any]) -> None:
         met_at: MetAt = None,
         stage: Annotated[Stage | None, Field(description="Pipeline stage.")] = None,
         custom: Custom = None,
+        owner: Annotated[
+            str | None,
+            Field(
+                description="Hand the contact to a teammate: 'me', their email or user id; an empty string "
+                "leaves it unowned.",
+                max_length=320,
+            ),
+        ] = None,
     ) -> ContactDetail:
         """Change fields of a contact. Only the fields you pass change; an empty string clears a field.
 
@@ -215,6 +223,7 @@ def register(server: MCPServer[Any]) -> None:
             met_at=met_at,
             stage=stage,
             custom=custom,
+            owner=owner,
         )
         async with unit(ctx, write=True) as (session, scope):
             return await contacts.update_contact(session, scope, contact_id=contact_id, changes=changes)
@@ -270,6 +279,13 @@ def register(server: MCPServer[Any]) -> None:
         stage: Annotated[Stage | None, Field(description="Only contacts at this stage.")] = None,
         tag: Annotated[str | None, Field(description="Only contacts with this tag.", max_length=100)] = None,
         source: Annotated[Source | None, Field(description="Only contacts from this source.")] = None,
+        owner: Annotated[
+            str | None,
+            Field(
+                description="Only contacts owned by this user: 'me' (mine), a teammate's email or user id.",
+                max_length=320,
+            ),
+        ] = None,
         limit: Annotated[int, Field(description="Page size, 1 to 200.", ge=1, le=200)] = 20,
         cursor: Annotated[
             str | None, Field(description="next_cursor from the previous page.", max_length=500)
@@ -278,11 +294,19 @@ def register(server: MCPServer[Any]) -> None:
         """Find contacts by name, company, title, email, domain, phone or notes, newest first.
 
         Returns compact summaries; call get_contact for the full record. With no query it lists
-        contacts (optionally filtered by stage, tag or source).
+        contacts (optionally filtered by stage, tag, source or owner: owner='me' lists mine).
         """
         async with unit(ctx, write=False) as (session, scope):
             return await contacts.search_contacts(
-                session, scope, query=query, stage=stage, tag=tag, source=source, limit=limit, cursor=cursor
+                session,
+                scope,
+                query=query,
+                stage=stage,
+                tag=tag,
+                source=source,
+                owner=owner,
+                limit=limit,
+                cursor=cursor,
             )
 
     @server.tool(annotations=WRITE)
