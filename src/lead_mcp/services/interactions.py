@@ -112,7 +112,7 @@ async def log_interaction(
     direction: Direction = Direction.OUTBOUND,
     occurred_at: str | None = None,
 ) -> InteractionResult:
-    """Record a touch (call, email, meeting...) with a contact; a reply stops its cadence, the score follows."""
+    """Record a touch (call, email, meeting...); a reply stops the cadence, and the score follows."""
     from lead_mcp.services import outcomes  # outcomes builds on this module
 
     row = await load_contact(session, contact_id)
