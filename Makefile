@@ -4,7 +4,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip --disable-pip-version-check -q
-TEST_EXTRAS := test
+TEST_EXTRAS := test,easyocr
 PYTEST_ARGS ?=
 
 .PHONY: install run test lint format bench clean

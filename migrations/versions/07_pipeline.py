@@ -7,7 +7,7 @@ from the stage and the stored touches), ``followups.purpose``, the tables
 existing contacts.
 
 Revision ID: 07_pipeline
-Revises: 08_auth
+Revises: 04_scans
 Create Date: 2026-11-25 14:43:45.489058
 """
 
@@ -20,7 +20,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "07_pipeline"
-down_revision: str | None = "08_auth"
+down_revision: str | None = "04_scans"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

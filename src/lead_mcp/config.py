@@ -129,6 +129,34 @@ class Settings(BaseSettings):
         OcrEngineName.AUTO, description="OCR engine: auto, tesseract or easyocr."
     )
     tessdata_dir: Path | None = Field(None, description="Folder holding Tesseract's Latin.traineddata.")
+    ocr_workers: int = Field(
+        0, ge=0, le=64, description="OCR worker threads (0: one per CPU core this process may use)."
+    )
+    scan_max_bytes: int = Field(
+        15_000_000, ge=10_000, le=200_000_000, description="Largest card image accepted, in bytes."
+    )
+    scan_max_pixels: int = Field(
+        40_000_000,
+        ge=10_000,
+        le=400_000_000,
+        description="Largest card image accepted, in pixels (width x height); "
+        "bigger is refused as a decompression bomb.",
+    )
+    scan_url_timeout: float = Field(
+        15.0, gt=0, le=120, description="Seconds an image_url fetch may take, redirects included."
+    )
+    url_allowed_networks: Annotated[list[ipaddress.IPv4Network | ipaddress.IPv6Network], NoDecode] = Field(
+        default_factory=list,
+        description="Non-public networks image_url may fetch from (comma-separated CIDRs, "
+        "e.g. 192.168.1.0/24 "
+        "for a home NAS); by default loopback, private, link-local and reserved addresses are refused.",
+    )
+    scan_link_hours: int = Field(
+        24, ge=1, le=24 * 30, description="Hours a phone scan link (get_scan_link) stays valid."
+    )
+    scan_upload_max_files: int = Field(
+        10, ge=1, le=100, description="Photos one upload from the phone scan page may carry."
+    )
     auth: AuthMode = Field(AuthMode.NONE, description="HTTP auth: none (loopback only), builtin or jwt.")
     jwt_issuer: str | None = Field(None, description="Expected `iss` of JWTs (auth=jwt).")
     jwt_jwks_url: str | None = Field(None, description="JWKS URL of the identity provider (auth=jwt).")
@@ -214,6 +242,13 @@ class Settings(BaseSettings):
     def _split_roots(cls, value: object) -> object:
         if isinstance(value, str):
             return [Path(p).expanduser() for p in value.split(os.pathsep) if p.strip()]
+        return value
+
+    @field_validator("url_allowed_networks", mode="before")
+    @classmethod
+    def _split_networks(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
     @field_validator("database_url")

@@ -873,3 +873,90 @@ class WhoAmI(_Model):
     )
     auth: str = Field(description="local (stdio or loopback HTTP), oauth, personal (access token) or jwt.")
     read_only_mode: bool = Field(description="True when this server exposes only the read tools.")
+
+
+# ---------------------------------------------------------------------------------------------
+# Card scans
+
+
+class CardFields(_Model):
+    """Fields read from a business card; null or empty when not on the card."""
+
+    full_name: str | None = None
+    given_name: str | None = None
+    family_name: str | None = None
+    title: str | None = None
+    company: str | None = None
+    emails: list[str] = Field(default_factory=list)
+    phones: list[str] = Field(default_factory=list, description="E.164, e.g. +14155550100.")
+    website: str | None = Field(None, description="Host and path without scheme, e.g. www.example.com/team.")
+    address: str | None = Field(None, description="The printed address lines joined by ', '.")
+
+
+class FieldConfidence(_Model):
+    """How sure the reader is of each field, 0 to 1 (0 when the field is empty)."""
+
+    full_name: float = 0.0
+    given_name: float = 0.0
+    family_name: float = 0.0
+    title: float = 0.0
+    company: float = 0.0
+    emails: float = 0.0
+    phones: float = 0.0
+    website: float = 0.0
+    address: float = 0.0
+    overall: float = Field(0.0, description="How likely this is a readable business card at all.")
+
+
+class ScanLine(_Model):
+    """One line of text the OCR read, where it was, and what the reader took it for."""
+
+    text: str
+    box: list[int] = Field(description="[x0, y0, x1, y1] in pixels of the straightened card image.")
+    confidence: float
+    role: str | None = Field(None, description="name, title, company, email, phone, website, address, null.")
+
+
+class CardScan(_Model):
+    """The result of scanning one card image."""
+
+    fields: CardFields
+    confidence: FieldConfidence
+    lines: list[ScanLine]
+    engine: str = Field(description="The OCR engine that read it: tesseract or easyocr.")
+    contact: Contact | None = Field(None, description="The saved (created or merged) contact, when saved.")
+    created: bool | None = Field(None, description="True: a new contact; false: merged into duplicate_of.")
+    duplicate_of: str | None = Field(None, description="Id of the existing contact the card was merged into.")
+    followup: FollowUp | None = Field(None, description="The follow-up scheduled for this lead (due today).")
+    scan_id: str | None = Field(None, description="Id of the stored scan (the card image is kept with it).")
+    image_sha256: str | None = Field(None, description="SHA-256 of the image bytes (same file: recognised).")
+    source: str | None = Field(None, description="File name or URL the image came from.")
+    already_scanned: bool = Field(False, description="True: this exact image was scanned and saved before.")
+    note: str | None = Field(None, description="Why nothing was saved, or what to check.")
+
+
+class SkippedImage(_Model):
+    """A file of a folder scan that was not scanned."""
+
+    name: str
+    reason: str
+    contact_id: str | None = None
+
+
+class ScanCardResult(CardScan):
+    """scan_card's result: one card, or for a folder every card in `cards` (top-level fields then empty)."""
+
+    cards: list[CardScan] = Field(default_factory=list, description="One result per image (folder scans).")
+    skipped: list[SkippedImage] = Field(
+        default_factory=list, description="Images of the folder not scanned (already scanned, unreadable)."
+    )
+
+
+class ScanLink(_Model):
+    """A phone scan page link: open it on a phone to photograph cards straight into the CRM."""
+
+    url: str
+    expires_at: datetime
+    valid_hours: int
+    tags: list[str] = Field(default_factory=list)
+    met_at: str | None = None

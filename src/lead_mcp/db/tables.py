@@ -555,3 +555,37 @@ class ServerSecret(Base):
     name: Mapped[str] = mapped_column(String(50), primary_key=True)
     value: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class CardScanRow(Base, WorkspaceScoped):
+    """A scanned card: the image (a straightened JPEG), its hash, what was read, the contact it became."""
+
+    __tablename__ = "card_scans"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    contact_id: Mapped[str | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"), index=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    image: Mapped[bytes | None] = mapped_column(LargeBinary)
+    image_type: Mapped[str] = mapped_column(String(30), default="image/jpeg")
+    source: Mapped[str] = mapped_column(String(10))
+    source_name: Mapped[str | None] = mapped_column(String(500))
+    engine: Mapped[str] = mapped_column(String(20))
+    reading: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (Index("ux_card_scans_workspace_sha256", "workspace_id", "sha256", unique=True),)
+
+
+class ScanLinkRow(Base, WorkspaceScoped):
+    """A short-lived phone scan page link; only the token's hash is stored."""
+
+    __tablename__ = "scan_links"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    tags: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    met_at: Mapped[str | None] = mapped_column(String(300))
+    uploads: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())

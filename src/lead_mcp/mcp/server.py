@@ -53,6 +53,7 @@ from lead_mcp.mcp.tools import identity as identity_tools
 from lead_mcp.mcp.tools import privacy as privacy_tools
 from lead_mcp.mcp.tools import qualify as qualify_tools
 from lead_mcp.mcp.tools import reports as report_tools
+from lead_mcp.mcp.tools import scanning as scanning_tools
 
 log = logging.getLogger(__name__)
 
@@ -219,6 +220,7 @@ REGISTRARS: list[Registrar] = [
     contact_tools.register,
     followup_tools.register,
     identity_tools.register,
+    scanning_tools.register,
     qualify_tools.register,
     cadence_tools.register,
     draft_tools.register,

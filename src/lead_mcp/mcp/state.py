@@ -58,7 +58,11 @@ class AppState:
         )
 
     async def close(self) -> None:
-        """Release the store's connections."""
+        """Release the store's connections and whatever extras hold (the OCR pool)."""
+        for extra in list(self.extras.values()):
+            closer = getattr(extra, "close", None)
+            if callable(closer):
+                closer()
         await self.db.dispose()
 
 

@@ -84,3 +84,23 @@ async def unit(ctx: Context[Any, Any], *, write: bool) -> AsyncIterator[tuple[As
             "The store refused this change (a constraint failed); nothing was saved. "
             "Check the ids you passed, or call the tool again."
         ) from exc
+
+
+@asynccontextmanager
+async def scoped(ctx: Context[Any, Any]) -> AsyncIterator[tuple[AppState, Scope]]:
+    """The caller's scope without a transaction, for tools that open their own short ones.
+
+    A long-running tool (OCR, a folder of cards) must not hold a write transaction while it
+    works: it calls ``state.db.transaction(workspace_id=scope.workspace_id, ...)`` per step.
+    Errors are turned into tool errors exactly as in :func:`unit`.
+    """
+    state = app_state(ctx)
+    try:
+        yield state, resolve_scope(ctx)
+    except LeadError as exc:
+        raise ToolError(str(exc)) from exc
+    except OperationalError as exc:
+        raise ToolError(
+            "The store is busy or unreachable right now; nothing was saved. "
+            "Try the same call again in a moment."
+        ) from exc

@@ -25,6 +25,7 @@ from lead_mcp.mcp.server import StateRef, build_server
 from lead_mcp.mcp.state import AppState
 from lead_mcp.web import calendar as calendar_web
 from lead_mcp.web import cards as card_routes
+from lead_mcp.web import scan as scan_pages
 from lead_mcp.web.auth import build_http_auth
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,7 @@ RouteFactory = Callable[[StateRef, Settings], list[BaseRoute]]
 ROUTE_FACTORIES: list[RouteFactory] = [
     calendar_web.routes,
     card_routes.routes,
+    scan_pages.routes,
 ]
 
 
