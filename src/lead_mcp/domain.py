@@ -64,6 +64,37 @@ class FollowUpStatus(StrEnum):
     SKIPPED = "skipped"
 
 
+class FollowUpPurpose(StrEnum):
+    """What a follow-up is for."""
+
+    CADENCE = "cadence"
+    MANUAL = "manual"
+    REPLY = "reply"
+    MEETING_PREP = "meeting_prep"
+    THANK_REFERRER = "thank_referrer"
+    NURTURE = "nurture"
+
+
+class FollowUpResult(StrEnum):
+    """How a follow-up went, as a structured result that moves the lead (see complete_followup)."""
+
+    REPLIED = "replied"
+    NO_ANSWER = "no_answer"
+    MEETING_BOOKED = "meeting_booked"
+    NOT_INTERESTED = "not_interested"
+    WRONG_PERSON = "wrong_person"
+    NOT_NOW = "not_now"
+    WON = "won"
+
+
+class Tone(StrEnum):
+    """Voice of a drafted follow-up note."""
+
+    FRIENDLY = "friendly"
+    PROFESSIONAL = "professional"
+    BRIEF = "brief"
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -191,6 +222,11 @@ class FollowUp(_Model):
     note: str | None = Field(description="The drafted message or reminder.")
     step: int = Field(description="Cadence step, 1 for the first touch.")
     cadence: str = Field(description="Name of the cadence this follow-up belongs to.")
+    purpose: FollowUpPurpose = Field(
+        FollowUpPurpose.CADENCE,
+        description="What it is for: a cadence step, a manual reminder, answering a reply, meeting prep, "
+        "thanking a referrer, or a later nurture check-in.",
+    )
     outcome: str | None = Field(None, description="What happened, in the user's words, once done.")
     completed_at: datetime | None = None
 
@@ -258,6 +294,7 @@ class DueFollowUp(_Model):
     due_at: datetime
     overdue_days: int = Field(description="Calendar days past due (0 when due today or later).")
     step: int
+    purpose: FollowUpPurpose = FollowUpPurpose.CADENCE
     note: str | None
     why: DueReason
 
@@ -275,6 +312,21 @@ class InteractionResult(_Model):
     interaction: Interaction
     contact: ContactSummary
     first_response_at: datetime | None = Field(description="Set by the first outbound touch.")
+    reply_followup: FollowUp | None = Field(
+        None,
+        description="When this touch was a reply, the cadence stops and this follow-up (due now) reminds you "
+        "to answer.",
+    )
+
+
+class StageChange(_Model):
+    """A move of a contact from one pipeline stage to another (kept in its history)."""
+
+    from_stage: Stage
+    to_stage: Stage
+    at: datetime
+    by: str | None = Field(None, description="Id of the user who made the change (null: the local user).")
+    via: str = Field(description="What made the change: qualify_lead, update_contact, complete_followup ...")
 
 
 class CompleteFollowUpResult(_Model):
@@ -285,6 +337,199 @@ class CompleteFollowUpResult(_Model):
     next_followup: FollowUp | None = Field(
         description="The next cadence step, or null when the cadence ended."
     )
+    result: FollowUpResult | None = Field(None, description="The structured result that was applied.")
+    contact: ContactSummary | None = Field(None, description="The contact after the change (stage, score).")
+    stage_change: StageChange | None = Field(None, description="The stage move the result caused, if any.")
+    also_scheduled: list[FollowUp] = Field(
+        default_factory=list,
+        description="Other follow-ups this created: meeting prep, a nurture check-in, or a thank-you "
+        "to the referrer.",
+    )
+    effects: list[str] = Field(
+        default_factory=list, description="What happened besides closing the follow-up, in plain sentences."
+    )
+
+
+class ScoreReason(_Model):
+    """One factor of a lead's score."""
+
+    factor: str = Field(
+        description="Factor name from the weights table, e.g. title_seniority, replied, budget."
+    )
+    group: str = Field(description="fit, behaviour, recency, bant or stage.")
+    points: int = Field(description="Points this factor gave (0 when it did not apply).")
+    max_points: int = Field(description="The most this factor can give.")
+    detail: str = Field(description="Why, in words; for a missing fact, what to find out.")
+
+
+class QualifyResult(_Model):
+    """Result of qualify_lead: the contact, its new score with the reasons, and what the change set off."""
+
+    contact: Contact
+    score: int = Field(description="Lead score 0-100: the sum of the reasons' points (0 once lost).")
+    reasons: list[ScoreReason] = Field(
+        description="Every factor, with the points it gave; the highest first."
+    )
+    stage_change: StageChange | None = Field(None, description="The stage move, when the stage changed.")
+    also_scheduled: list[FollowUp] = Field(
+        default_factory=list, description="Follow-ups the change created (a thank-you to the referrer)."
+    )
+    missing: list[str] = Field(
+        default_factory=list, description="BANT facts still unknown: ask about these next."
+    )
+
+
+class Cadence(_Model):
+    """A follow-up cadence: its steps as day offsets from the first touch."""
+
+    name: str
+    steps_days: list[int] = Field(
+        description="Day offsets of the touches from the first one, e.g. [0, 2, 7, 30]."
+    )
+    description: str | None = None
+    builtin: bool = Field(description="True for the built-in default cadence.")
+
+
+class CadenceList(_Model):
+    """The cadences of this workspace."""
+
+    items: list[Cadence]
+
+
+class DraftFact(_Model):
+    """A stored fact a drafted note was built from."""
+
+    name: str = Field(description="met_at, referred_by, source, asked_about, last_touch, step, ...")
+    value: str = Field(description="The stored value, exactly as used.")
+    source: str = Field(description="Where it is stored, e.g. contact.met_at or interaction <id>.")
+
+
+class Draft(_Model):
+    """A drafted follow-up note, the facts it uses, and the follow-up it is stored on."""
+
+    contact_id: str
+    followup: FollowUp = Field(description="The pending follow-up the draft was stored on (as its note).")
+    tone: Tone
+    first_touch: bool = Field(description="True when we have not reached out to this person yet.")
+    subject: str = Field(description="A subject line for an email.")
+    text: str = Field(
+        description="The note: only stored facts, no invented details. Polish it in the user's voice."
+    )
+    facts: list[DraftFact] = Field(description="Every stored fact the note uses.")
+    missing: list[str] = Field(
+        default_factory=list,
+        description="Facts that are not stored and would make the note better; ask the user rather "
+        "than guess.",
+    )
+
+
+class SpeedToLead(_Model):
+    """How fast new leads got a first outbound touch (creation -> first outbound touch)."""
+
+    leads: int = Field(description="New leads in the period (imports are left out: they were not new).")
+    responded: int = Field(description="Leads that got an outbound touch.")
+    unanswered: int = Field(description="Leads with no outbound touch yet.")
+    median_minutes: int | None = Field(
+        description="Median minutes to the first touch over responded leads (nearest rank; exact "
+        "below 1 hour, "
+        "then rounded down to 5 min below 2 h, 15 min below 8 h, 1 h below 2 days, 1 day beyond)."
+    )
+    p90_minutes: int | None = Field(description="90th percentile minutes, same rounding as the median.")
+    share_under_5_minutes: float | None = Field(
+        description="Share (0-1) of all leads touched within 5 minutes; unanswered leads count against it."
+    )
+    share_under_1_hour: float | None = Field(description="Share (0-1) of all leads touched within 1 hour.")
+
+
+class SecondTouch(_Model):
+    """How many new leads got a first and a second outbound touch."""
+
+    leads: int = Field(description="New leads in the period (imports left out).")
+    touched: int = Field(description="Leads with at least one outbound touch.")
+    touched_twice: int = Field(description="Leads with at least two outbound touches.")
+
+
+class SourceConversion(_Model):
+    """Conversion of the leads from one source."""
+
+    source: Source
+    leads: int
+    reached_opportunity: int = Field(description="Leads that reached opportunity (a meeting) or further.")
+    customers: int = Field(description="Leads that became customers (even if lost later).")
+    rate: float | None = Field(description="customers / leads (0-1); null without leads.")
+
+
+class StageTransition(_Model):
+    """How many leads that reached one stage went on to reach the next."""
+
+    from_stage: Stage
+    to_stage: Stage
+    reached_from: int = Field(description="Leads whose furthest stage is from_stage or beyond.")
+    reached_to: int = Field(description="Leads whose furthest stage is to_stage or beyond.")
+    rate: float | None = Field(description="reached_to / reached_from (0-1).")
+
+
+class ReferredLead(_Model):
+    """A lead someone referred."""
+
+    id: str
+    full_name: str | None
+
+
+class TopReferrer(_Model):
+    """A contact who referred leads, with what those leads became."""
+
+    referrer_id: str
+    full_name: str | None = Field(description="Null when the referrer was deleted.")
+    company: str | None
+    referred: int = Field(description="Leads in the period they referred.")
+    converted: int = Field(description="Of those, leads that became customers.")
+    converted_leads: list[ReferredLead] = Field(description="The converted leads (up to 5).")
+
+
+class OverdueItem(_Model):
+    """An overdue follow-up."""
+
+    followup_id: str
+    contact_id: str
+    full_name: str | None
+    due_at: datetime
+    overdue_days: int
+
+
+class OverdueFollowUps(_Model):
+    """Pending follow-ups due before today (calendar days in the configured zone), across all contacts."""
+
+    count: int
+    oldest_due_at: datetime | None
+    items: list[OverdueItem] = Field(description="The most overdue first (up to 10).")
+
+
+class PipelineReport(_Model):
+    """Pipeline numbers for the contacts created in a period (default: all time)."""
+
+    since: datetime | None = Field(description="Start of the period (inclusive); null: the beginning.")
+    until: datetime | None = Field(description="End of the period (exclusive); null: now.")
+    contacts: int = Field(description="Contacts created in the period (deleted ones left out).")
+    by_stage: dict[str, int] = Field(description="Contacts per current stage; adds up to contacts.")
+    by_source: dict[str, int] = Field(
+        description="Contacts per source; adds up to contacts (a contact added without a source is manual)."
+    )
+    speed_to_lead: SpeedToLead
+    second_touch_rate: float | None = Field(
+        description="Share (0-1) of new leads with at least two outbound touches (most sales need a second "
+        "touch); null without leads."
+    )
+    second_touch: SecondTouch
+    conversion_by_source: list[SourceConversion] = Field(description="Per source, most leads first.")
+    conversion_by_stage: list[StageTransition] = Field(
+        description="Funnel from cold to customer: of the leads that reached a stage, the share that "
+        "reached the next."
+    )
+    top_referrers: list[TopReferrer] = Field(
+        description="Up to 10 referrers, most converted leads first, then most referred."
+    )
+    overdue_followups: OverdueFollowUps
 
 
 class DeleteResult(_Model):

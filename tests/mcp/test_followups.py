@@ -172,17 +172,16 @@ async def test_cadence_stops_when_the_lead_replies_or_is_closed(client: Client, 
     )
     clock.advance(timedelta(days=2))
     pending = (await call(client, "list_due_followups", {}))["items"][0]
+    assert pending["purpose"] == "reply"  # her reply turned the next step into "answer her"
     result = await call(client, "complete_followup", {"followup_id": pending["followup_id"]})
     assert result["next_followup"] is None  # she replied: the cadence is over
 
     bo = await _add(client, "Bo")
     await call(client, "update_contact", {"contact_id": bo["id"], "stage": "customer"})
-    bo_first = next(
-        i for i in (await call(client, "list_due_followups", {}))["items"] if i["contact"]["id"] == bo["id"]
-    )
-    assert (await call(client, "complete_followup", {"followup_id": bo_first["followup_id"]}))[
-        "next_followup"
-    ] is None
+    due = (await call(client, "list_due_followups", {}))["items"]
+    assert bo["id"] not in {i["contact"]["id"] for i in due}  # a customer's cadence step is skipped
+    steps = (await call(client, "get_contact", {"contact_id": bo["id"]}))["followups"]
+    assert [(f["status"], f["outcome"]) for f in steps] == [("skipped", "cadence stopped: now customer")]
 
 
 async def test_complete_followup_next_in_days_overrides_the_cadence(client: Client) -> None:

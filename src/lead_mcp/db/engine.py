@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 from sqlalchemy.pool import NullPool
 
+from lead_mcp.db import aggregates as _aggregates  # noqa: F401  (registers the pipeline counters' listeners)
 from lead_mcp.db.tables import WorkspaceScoped
 
 log = logging.getLogger(__name__)

@@ -157,12 +157,25 @@ class ContactRow(Base, WorkspaceScoped):
     search_text: Mapped[str] = mapped_column(Text, default="")
     # Values of the workspace's custom fields, by field key (see services/custom_fields.py).
     custom: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    # Pipeline facts (issue 7): the furthest funnel stage ever held (kept by db/aggregates.py) and
+    # how many times we reached out; both feed the report's running aggregates.
+    furthest_stage: Mapped[str] = mapped_column(String(20), default="lead", server_default="lead")
+    outbound_touches: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     __table_args__ = (
         Index("ix_contacts_workspace_pk", "workspace_id", "pk"),
         Index("ix_contacts_workspace_stage_pk", "workspace_id", "stage", "pk"),
         Index("ix_contacts_workspace_source_pk", "workspace_id", "source", "pk"),
         Index("ix_contacts_workspace_created", "workspace_id", "created_at"),
+        # pipeline_report's "converted leads of a referrer": small, as only referred customers are in it.
+        Index(
+            "ix_contacts_referred_converted",
+            "workspace_id",
+            "referred_by_id",
+            "created_at",
+            sqlite_where=text("furthest_stage = 'customer' AND referred_by_id IS NOT NULL"),
+            postgresql_where=text("furthest_stage = 'customer' AND referred_by_id IS NOT NULL"),
+        ),
     )
 
 
@@ -232,6 +245,8 @@ class FollowUpRow(Base, WorkspaceScoped):
     note: Mapped[str | None] = mapped_column(Text)
     step: Mapped[int] = mapped_column(Integer, default=1)
     cadence: Mapped[str] = mapped_column(String(100), default="default")
+    # What the follow-up is for: cadence, manual, reply, meeting_prep, thank_referrer, nurture.
+    purpose: Mapped[str] = mapped_column(String(20), default="cadence", server_default="cadence")
     outcome: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -295,6 +310,94 @@ class CalendarFeedRow(Base, WorkspaceScoped):
     last_fetched_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     __table_args__ = (Index("ux_calendar_feeds_token_hash", "token_hash", unique=True),)
+
+
+class CadenceRow(Base, WorkspaceScoped):
+    """A named follow-up cadence of a workspace: day offsets of its steps from the first touch."""
+
+    __tablename__ = "cadences"
+
+    workspace_id: Mapped[str] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    name: Mapped[str] = mapped_column(String(50), primary_key=True)
+    steps: Mapped[list[int]] = mapped_column(JSONType)
+    description: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ReferralMilestone(Base, WorkspaceScoped):
+    """A referred lead reached a milestone and its referrer was thanked (once per lead and milestone)."""
+
+    __tablename__ = "referral_milestones"
+
+    workspace_id: Mapped[str] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    contact_id: Mapped[str] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True)
+    milestone: Mapped[str] = mapped_column(String(20), primary_key=True)
+    referrer_id: Mapped[str | None] = mapped_column(
+        ForeignKey("contacts.id", ondelete="SET NULL"), index=True
+    )
+    followup_id: Mapped[str | None] = mapped_column(ForeignKey("followups.id", ondelete="SET NULL"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+# Running aggregates behind pipeline_report (see db/aggregates.py). Each counter exists at three
+# grains: "d" per UTC creation day, "m" per month (day = the 1st), and "a" all time (day = 0001-01-01).
+
+
+class PipelineCount(Base, WorkspaceScoped):
+    """Contacts per creation day (or month), source, current stage and furthest stage."""
+
+    __tablename__ = "pipeline_counts"
+
+    workspace_id: Mapped[str] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    grain: Mapped[str] = mapped_column(String(1), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    source: Mapped[str] = mapped_column(String(20), primary_key=True)
+    stage: Mapped[str] = mapped_column(String(20), primary_key=True)
+    furthest: Mapped[str] = mapped_column(String(20), primary_key=True)
+    contacts: Mapped[int] = mapped_column(BigInteger, default=0)
+    touched: Mapped[int] = mapped_column(BigInteger, default=0)
+    touched_twice: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class PipelineSpeed(Base, WorkspaceScoped):
+    """Speed-to-lead histogram: leads per creation day (or month) and response-time bucket (minutes)."""
+
+    __tablename__ = "pipeline_speed"
+
+    workspace_id: Mapped[str] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    grain: Mapped[str] = mapped_column(String(1), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    bucket: Mapped[int] = mapped_column(Integer, primary_key=True)
+    contacts: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class PipelineReferrer(Base, WorkspaceScoped):
+    """Referred leads per creation day (or month) and referrer, and how many became customers."""
+
+    __tablename__ = "pipeline_referrers"
+
+    workspace_id: Mapped[str] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    grain: Mapped[str] = mapped_column(String(1), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    referrer_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    referred: Mapped[int] = mapped_column(BigInteger, default=0)
+    converted: Mapped[int] = mapped_column(BigInteger, default=0)
+
+    __table_args__ = (
+        # All-time top referrers are read straight off this index (grain "a").
+        Index("ix_pipeline_referrers_rank", "workspace_id", "grain", "day", "converted", "referred"),
+    )
 
 
 class CardRow(Base, WorkspaceScoped):

@@ -41,15 +41,19 @@ from lead_mcp.mcp.access import check_tool_scope, required_scope
 from lead_mcp.mcp.sealing import SharedKeyCodec, shared_request_state
 from lead_mcp.mcp.state import AppState
 from lead_mcp.mcp.tools import bulk as bulk_tools
+from lead_mcp.mcp.tools import cadences as cadence_tools
 from lead_mcp.mcp.tools import calendar as calendar_tools
 from lead_mcp.mcp.tools import cards as card_tools
 from lead_mcp.mcp.tools import connector as connector_tools
 from lead_mcp.mcp.tools import contacts as contact_tools
 from lead_mcp.mcp.tools import custom_fields as custom_field_tools
+from lead_mcp.mcp.tools import drafts as draft_tools
 from lead_mcp.mcp.tools import exchange as exchange_tools
 from lead_mcp.mcp.tools import followups as followup_tools
 from lead_mcp.mcp.tools import identity as identity_tools
 from lead_mcp.mcp.tools import privacy as privacy_tools
+from lead_mcp.mcp.tools import qualify as qualify_tools
+from lead_mcp.mcp.tools import reports as report_tools
 from lead_mcp.mcp.tools import scanning as scanning_tools
 
 log = logging.getLogger(__name__)
@@ -63,6 +67,10 @@ fast: a first follow-up is scheduled for today. Ask list_due_followups "who do I
 log each touch with log_interaction or complete_followup (which schedules the next step of the
 cadence). Find people with search_contacts (names, emails, domains, phone numbers) and read the
 whole record with get_contact. Ids are opaque strings returned by these tools; never invent one.
+Qualify leads with qualify_lead (stage, budget, authority, need, timeline: it returns the score and
+why), say how a follow-up went with complete_followup's result, let draft_followup write the note
+from what is stored (polish it, never add facts), and read pipeline_report for speed-to-lead,
+second touches, conversion and top referrers.
 "Publish my card" is publish_card: it returns the card page's link and QR code (show both, and any
 notice it gives); visitors' form posts arrive as leads due today, and card_stats tells how it does.
 """
@@ -214,6 +222,10 @@ REGISTRARS: list[Registrar] = [
     followup_tools.register,
     identity_tools.register,
     scanning_tools.register,
+    qualify_tools.register,
+    cadence_tools.register,
+    draft_tools.register,
+    report_tools.register,
     card_tools.register,
     custom_field_tools.register,
     privacy_tools.register,

@@ -20,7 +20,7 @@ from lead_mcp.db.search import fts5_query, pg_match, sqlite_fts
 from lead_mcp.db.tables import ContactRow, ContactTag, User
 from lead_mcp.domain import BulkChange, BulkUpdateResult, Source, Stage
 from lead_mcp.errors import InvalidInput
-from lead_mcp.services import normalize
+from lead_mcp.services import normalize, stages
 from lead_mcp.services.contacts import MAX_LIST_ITEMS, _refresh_search_text
 from lead_mcp.services.records import contact_summary, dialect_name, record_change
 from lead_mcp.services.scope import Scope
@@ -179,6 +179,7 @@ async def bulk_update(
     now = scope.now()
     tag_pks_removed: list[int] = []
     new_tags: list[ContactTag] = []
+    moved: list[tuple[ContactRow, str]] = []
     for row, fields in altered:
         if "tags" in fields:
             old, new = set(fields["tags"]["old"]), list(fields["tags"]["new"])
@@ -191,6 +192,7 @@ async def bulk_update(
             ]
             row.tags = new
         if "stage" in fields:
+            moved.append((row, row.stage))
             row.stage = fields["stage"]["new"]
         if "owner_id" in fields:
             row.owner_id = fields["owner_id"]["new"]
@@ -207,6 +209,8 @@ async def bulk_update(
             )
     session.add_all(new_tags)
     await session.flush()
+    # Stage moves have the same consequences as one at a time: cadences stop, referrers thanked, scores.
+    await stages.after_bulk_stage_change(session, scope, moved, via="bulk_update")
     return BulkUpdateResult(
         dry_run=False,
         matched=len(rows),

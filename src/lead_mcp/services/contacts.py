@@ -40,9 +40,9 @@ from lead_mcp.domain import (
     Stage,
 )
 from lead_mcp.errors import Conflict, InvalidInput, NotFound
+from lead_mcp.services import cadences, normalize, scoring, sizing, stages
 from lead_mcp.services import custom_fields as custom_field_service
 from lead_mcp.services import followups as followup_service
-from lead_mcp.services import normalize, sizing
 from lead_mcp.services.records import (
     change_model,
     contact_model,
@@ -283,7 +283,8 @@ async def _insert(
         address=prepared.address,
         notes=prepared.notes,
         tags=prepared.tags,
-        source=(prepared.source or Source.MANUAL).value,
+        # Naming a referrer says where the lead came from when no source is given.
+        source=(prepared.source or (Source.REFERRAL if prepared.referred_by else Source.MANUAL)).value,
         referred_by_id=prepared.referred_by,
         met_at=prepared.met_at,
         stage=Stage.LEAD.value,
@@ -295,6 +296,7 @@ async def _insert(
         search_text="",
     )
     _refresh_search_text(row)
+    row.score = scoring.initial_score(row, now)  # no touches yet: scored without a query
 
     async def insert_with_keys() -> None:
         session.add(row)
@@ -477,12 +479,14 @@ async def add_contact(
     data: ContactCreate,
     followup_in_days: int | None = None,
     schedule_followup: bool = True,
+    cadence: str | None = None,
 ) -> AddContactResult:
-    """Add a lead, or merge it into the contact it duplicates; schedule its first follow-up."""
+    """Add a lead, or merge it into the contact it duplicates; start its cadence (default unless named)."""
     prepared = prepare(data, scope)
     custom_values = await custom_field_service.check_values(session, data.custom)
     prepared.custom = {k: v for k, v in custom_values.items() if v is not None}
     await _check_referrer(session, prepared.referred_by)
+    cadence_name, cadence_steps = await cadences.resolve(session, cadence)
     created = False
     row, matched_on = await find_duplicate(session, prepared)
     if row is None:
@@ -502,8 +506,16 @@ async def add_contact(
     if schedule_followup and not consent_withdrawn(row):
         has_pending = (not created) and await followup_service.has_pending(session, row.id)
         if not has_pending:
-            days = scope.settings.default_followup_days if followup_in_days is None else followup_in_days
-            followup = await followup_service.create_first_followup(session, scope, row, days)
+            days = followup_in_days
+            if days is None:
+                # A chosen cadence says when its first touch is; the setting covers the default one.
+                explicit = cadence is not None and cadence_steps
+                days = cadence_steps[0] if explicit else scope.settings.default_followup_days
+            followup = await followup_service.create_first_followup(
+                session, scope, row, days, cadence=cadence_name
+            )
+    if not created:
+        await scoring.rescore(session, scope, row)
     return AddContactResult(
         contact=contact_model(row),
         created=created,
@@ -655,8 +667,8 @@ async def update_contact(
         put("tags", "tags", _unique([normalize.normalize_tag(t) for t in given["tags"] if t.strip()]))
     if "source" in given:
         put("source", "source", Source(given["source"]).value)
-    if "stage" in given:
-        put("stage", "stage", Stage(given["stage"]).value)
+    # A stage change goes through stages.change_stage (history, cadence, referrer), after the rest.
+    new_stage = Stage(given["stage"]) if "stage" in given else None
     if "owner" in given:
         wanted = normalize.clean_text(given["owner"])
         put("owner", "owner_id", await resolve_owner(session, scope, wanted) if wanted else None)
@@ -689,6 +701,9 @@ async def update_contact(
             "full_name", "a contact needs at least a name, an email or a phone", "Keep one of them"
         )
     if not after:
+        if new_stage is not None and new_stage.value != row.stage:
+            await stages.change_stage(session, scope, row, new_stage, via="update_contact")
+            await scoring.rescore(session, scope, row)
         return await get_contact(session, scope, contact_id=row.id)
 
     new_keys = _keys_of(row) - old_keys
@@ -714,6 +729,9 @@ async def update_contact(
         {"fields": {k: {"old": _jsonable(before[k]), "new": _jsonable(after[k])} for k in after}},
     )
     await session.flush()
+    if new_stage is not None:
+        await stages.change_stage(session, scope, row, new_stage, via="update_contact")
+    await scoring.rescore(session, scope, row)
     return await get_contact(session, scope, contact_id=row.id)
 
 

@@ -4,7 +4,9 @@ The default cadence touches a lead on the day it arrives, then 2, 7 and 30
 days after it arrived (gaps of 2, 5 and 23 days from one completed touch to
 the next, so a late touch shifts the rest instead of bunching them). A cadence
 stops when the lead replies (an inbound touch after our first outbound one)
-or is closed (customer or lost).
+or is closed (customer or lost). Named cadences and the rules that stop them
+live in ``services/cadences.py``; what a completed follow-up's result does to
+the lead lives in ``services/outcomes.py``.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from lead_mcp.domain import (
     DuePage,
     DueReason,
     FollowUp,
+    FollowUpPurpose,
+    FollowUpResult,
     FollowUpStatus,
     InteractionKind,
     Stage,
@@ -37,7 +41,6 @@ from lead_mcp.services.records import (
     decode_cursor,
     encode_cursor,
     followup_model,
-    interaction_model,
     load_contact,
     record_change,
 )
@@ -53,11 +56,6 @@ CLOSED_STAGES = frozenset({Stage.CUSTOMER.value, Stage.LOST.value})
 PENDING: ColumnElement[str] = literal_column(
     "'pending'"
 )  # a literal, so the partial index on pending rows applies
-
-
-def cadence_days(name: str) -> tuple[int, ...]:
-    """Day offsets of a cadence's steps."""
-    return DEFAULT_CADENCE_DAYS if name == DEFAULT_CADENCE_NAME else ()
 
 
 def days_later(scope: Scope, base: datetime, days: int) -> datetime:
@@ -93,9 +91,19 @@ async def has_pending(session: AsyncSession, contact_id: str) -> bool:
     return found is not None
 
 
-def _new_followup(
-    scope: Scope, row: ContactRow, *, due_at: datetime, note: str | None, step: int, cadence: str
+def new_followup(
+    scope: Scope,
+    row: ContactRow,
+    *,
+    due_at: datetime,
+    note: str | None,
+    step: int,
+    cadence: str,
+    purpose: FollowUpPurpose | None = None,
 ) -> FollowUpRow:
+    """A pending follow-up row (not yet added to the session)."""
+    if purpose is None:
+        purpose = FollowUpPurpose.MANUAL if cadence == MANUAL_CADENCE_NAME else FollowUpPurpose.CADENCE
     now = scope.now()
     return FollowUpRow(
         id=new_id(),
@@ -106,6 +114,7 @@ def _new_followup(
         note=note,
         step=step,
         cadence=cadence,
+        purpose=purpose.value,
         created_at=now,
         updated_at=now,
     )
@@ -124,8 +133,10 @@ def _first_note(row: ContactRow) -> str:
     return f"First touch ({how}{where}): reach out while the meeting is fresh."
 
 
-async def create_first_followup(session: AsyncSession, scope: Scope, row: ContactRow, days: int) -> FollowUp:
-    """Start the default cadence: the first touch is due ``days`` from now (0: right away, today)."""
+async def create_first_followup(
+    session: AsyncSession, scope: Scope, row: ContactRow, days: int, *, cadence: str = DEFAULT_CADENCE_NAME
+) -> FollowUp:
+    """Start a cadence (the default one unless named): the first touch is due ``days`` from now (0: today)."""
     if days < 0 or days > MAX_DAYS_AHEAD:
         raise InvalidInput(
             "follow_up_in_days",
@@ -133,9 +144,7 @@ async def create_first_followup(session: AsyncSession, scope: Scope, row: Contac
             "Use 0 for today, 2 for in two days",
         )
     due = scope.now() if days == 0 else days_later(scope, scope.now(), days)
-    followup = _new_followup(
-        scope, row, due_at=due, note=_first_note(row), step=1, cadence=DEFAULT_CADENCE_NAME
-    )
+    followup = new_followup(scope, row, due_at=due, note=_first_note(row), step=1, cadence=cadence)
     session.add(followup)
     if row.next_followup_at is None or due < row.next_followup_at:
         row.next_followup_at = due
@@ -173,9 +182,17 @@ async def schedule_followup(
     due: str,
     note: str | None = None,
     replace_pending: bool = True,
+    cadence: str | None = None,
 ) -> FollowUp:
-    """Schedule (or move) a follow-up; a bare date is due at 09:00 local time that day."""
+    """Schedule (or move) a follow-up; a bare date is due at 09:00 local time that day.
+
+    With ``cadence`` the follow-up becomes the first step of that cadence (completing it
+    schedules the next); without, it is a one-off reminder (or keeps the moved one's cadence).
+    """
+    from lead_mcp.services import cadences  # cadences builds on this module
+
     row = await load_contact(session, contact_id)
+    chosen = await cadences.resolve(session, cadence) if cadence is not None else None
     due_at = interaction_service.parse_instant(due, scope, field="due", date_time=DATE_ONLY_TIME)
     if due_at > scope.now() + timedelta(days=MAX_DAYS_AHEAD):
         raise InvalidInput("due", "is more than ten years ahead", "Pick a nearer date")
@@ -210,16 +227,24 @@ async def schedule_followup(
         existing.updated_at = scope.now()
         if text:
             existing.note = text
+        if chosen is not None:
+            existing.cadence = chosen[0]
+            existing.step = 1
+            existing.purpose = (
+                FollowUpPurpose.MANUAL if chosen[0] == MANUAL_CADENCE_NAME else FollowUpPurpose.CADENCE
+            ).value
         followup = existing
     else:
-        followup = _new_followup(scope, row, due_at=due_at, note=text, step=1, cadence=MANUAL_CADENCE_NAME)
+        name = chosen[0] if chosen is not None else MANUAL_CADENCE_NAME
+        followup = new_followup(scope, row, due_at=due_at, note=text, step=1, cadence=name)
         session.add(followup)
     await session.flush()
     await refresh_next_followup(session, row)
     return followup_model(followup)
 
 
-async def _load_followup(session: AsyncSession, followup_id: str) -> FollowUpRow:
+async def load_followup(session: AsyncSession, followup_id: str) -> FollowUpRow:
+    """A follow-up of this workspace by id, locked for the change; NotFound says where ids come from."""
     row = None
     if isinstance(followup_id, str) and 0 < len(followup_id) <= 64:
         row = (
@@ -246,9 +271,18 @@ async def complete_followup(
     outcome: str | None = None,
     next_in_days: int | None = None,
     kind: InteractionKind = InteractionKind.EMAIL,
+    result: FollowUpResult | None = None,
+    meeting_at: str | None = None,
 ) -> CompleteFollowUpResult:
-    """Mark a follow-up done, log the touch, and schedule the next cadence step (or ``next_in_days``)."""
-    followup = await _load_followup(session, followup_id)
+    """Mark a follow-up done, log the touch, apply the result, and schedule what comes next.
+
+    ``outcome`` is what happened in the user's words (kept on the logged touch); ``result``
+    is the structured verdict that moves the lead (see services/outcomes.py).
+    """
+    from lead_mcp.services import outcomes  # outcomes builds on this module
+
+    result = FollowUpResult(result) if result is not None else None
+    followup = await load_followup(session, followup_id)
     if followup.status != FollowUpStatus.PENDING.value:
         raise Conflict(
             f"followup_id: follow-up {followup.id} is already {followup.status}; "
@@ -257,6 +291,17 @@ async def complete_followup(
     if next_in_days is not None and not 0 <= next_in_days <= MAX_DAYS_AHEAD:
         raise InvalidInput(
             "next_in_days", f"must be between 0 and {MAX_DAYS_AHEAD}", "Use e.g. 3 for a touch in three days"
+        )
+    meeting = None
+    if meeting_at is not None:
+        if result is not FollowUpResult.MEETING_BOOKED:
+            raise InvalidInput(
+                "meeting_at",
+                "only goes with result='meeting_booked'",
+                "Pass result='meeting_booked' or leave it out",
+            )
+        meeting = interaction_service.parse_instant(
+            meeting_at, scope, field="meeting_at", date_time=DATE_ONLY_TIME
         )
     text = _check_note(outcome)
     contact = await load_contact(session, followup.contact_id, field="followup_id")
@@ -274,43 +319,23 @@ async def complete_followup(
         direction=Direction.OUTBOUND,
         summary=summary,
         occurred_at=now,
-        data={"followup_id": followup.id, "step": followup.step},
+        data={
+            "followup_id": followup.id,
+            "step": followup.step,
+            **({"result": result.value} if result else {}),
+        },
     )
     await session.flush()
-
-    next_row: FollowUpRow | None = None
-    if next_in_days is not None:
-        next_row = _new_followup(
-            scope,
-            contact,
-            due_at=now if next_in_days == 0 else days_later(scope, now, next_in_days),
-            note=None,
-            step=followup.step + 1,
-            cadence=followup.cadence,
-        )
-    else:
-        steps = cadence_days(followup.cadence)
-        active = contact.stage not in CLOSED_STAGES and not await interaction_service.has_replied(
-            session, contact
-        )
-        if active and followup.step < len(steps):
-            gap = steps[followup.step] - steps[followup.step - 1]
-            next_row = _new_followup(
-                scope,
-                contact,
-                due_at=days_later(scope, now, gap),
-                note=f"Cadence step {followup.step + 1} of {len(steps)}: check in again.",
-                step=followup.step + 1,
-                cadence=followup.cadence,
-            )
-    if next_row is not None:
-        session.add(next_row)
-        await session.flush()
-    await refresh_next_followup(session, contact)
-    return CompleteFollowUpResult(
-        completed=followup_model(followup),
-        interaction=interaction_model(interaction),
-        next_followup=followup_model(next_row) if next_row is not None else None,
+    return await outcomes.after_completion(
+        session,
+        scope,
+        contact=contact,
+        followup=followup,
+        interaction=interaction,
+        result=result,
+        next_in_days=next_in_days,
+        meeting_at=meeting,
+        outcome=text,
     )
 
 
@@ -371,6 +396,7 @@ async def list_due_followups(
                 due_at=followup.due_at,
                 overdue_days=max(overdue, 0),
                 step=followup.step,
+                purpose=FollowUpPurpose(followup.purpose),
                 note=followup.note,
                 why=DueReason(
                     stage=Stage(contact.stage),

@@ -50,6 +50,8 @@ def apply_touch(row: ContactRow, occurred_at: datetime, direction: Direction) ->
         row.first_response_at is None or occurred_at < row.first_response_at
     ):
         row.first_response_at = occurred_at
+    if direction is Direction.OUTBOUND:
+        row.outbound_touches = (row.outbound_touches or 0) + 1
 
 
 def add_interaction(
@@ -110,7 +112,9 @@ async def log_interaction(
     direction: Direction = Direction.OUTBOUND,
     occurred_at: str | None = None,
 ) -> InteractionResult:
-    """Record a touch (call, email, meeting...) with a contact."""
+    """Record a touch (call, email, meeting...); a reply stops the cadence, and the score follows."""
+    from lead_mcp.services import outcomes  # outcomes builds on this module
+
     row = await load_contact(session, contact_id)
     text = (summary or "").strip()
     if not text:
@@ -135,8 +139,10 @@ async def log_interaction(
         session, scope, row, kind=kind, direction=direction, summary=text, occurred_at=when
     )
     await session.flush()
+    reply_followup = await outcomes.after_touch(session, scope, row, interaction)
     return InteractionResult(
         interaction=interaction_model(interaction),
         contact=contact_summary(row),
         first_response_at=row.first_response_at,
+        reply_followup=reply_followup,
     )

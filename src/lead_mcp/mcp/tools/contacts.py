@@ -123,6 +123,14 @@ def register(server: MCPServer[Any]) -> None:
                 le=3650,
             ),
         ] = None,
+        cadence: Annotated[
+            str | None,
+            Field(
+                description="Follow-up cadence to run (see list_cadences); default 'default': "
+                "day 0, 2, 7, 30.",
+                max_length=50,
+            ),
+        ] = None,
     ) -> AddContactResult:
         """Add a lead (a person you met) and schedule the first follow-up, due today by default.
 
@@ -146,7 +154,9 @@ def register(server: MCPServer[Any]) -> None:
             custom=custom or {},
         )
         async with unit(ctx, write=True) as (session, scope):
-            return await contacts.add_contact(session, scope, data=data, followup_in_days=follow_up_in_days)
+            return await contacts.add_contact(
+                session, scope, data=data, followup_in_days=follow_up_in_days, cadence=cadence
+            )
 
     @server.tool(annotations=READ_ONLY)
     async def get_contact(ctx: Context[Any, Any], contact_id: ContactId) -> ContactDetail:

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from mcp.server.mcpserver import Context, MCPServer
 from pydantic import Field
 
-from lead_mcp.domain import CompleteFollowUpResult, DuePage, FollowUp, InteractionKind
+from lead_mcp.domain import CompleteFollowUpResult, DuePage, FollowUp, FollowUpResult, InteractionKind
 from lead_mcp.mcp.tools.contacts import ContactId
 from lead_mcp.mcp.unit import READ_ONLY, WRITE, unit
 from lead_mcp.services import followups
@@ -71,11 +71,29 @@ def register(server: MCPServer[Any]) -> None:
                 "false: add another one."
             ),
         ] = True,
+        cadence: Annotated[
+            str | None,
+            Field(
+                description="Make this the first step of a cadence (see list_cadences), e.g. 'default'; "
+                "without it the follow-up is a one-off reminder.",
+                max_length=50,
+            ),
+        ] = None,
     ) -> FollowUp:
-        """Schedule a follow-up with a contact, or move their pending one to a new time."""
+        """Schedule a follow-up with a contact, or move their pending one to a new time.
+
+        Moving keeps the old due time in the contact's history. To push a follow-up by a few
+        days, snooze_followup is simpler.
+        """
         async with unit(ctx, write=True) as (session, scope):
             return await followups.schedule_followup(
-                session, scope, contact_id=contact_id, due=due, note=note, replace_pending=replace_pending
+                session,
+                scope,
+                contact_id=contact_id,
+                due=due,
+                note=note,
+                replace_pending=replace_pending,
+                cadence=cadence,
             )
 
     @server.tool(annotations=WRITE)
@@ -98,15 +116,42 @@ def register(server: MCPServer[Any]) -> None:
         kind: Annotated[
             InteractionKind, Field(description="How you reached out (logged as an outbound touch).")
         ] = InteractionKind.EMAIL,
+        result: Annotated[
+            FollowUpResult | None,
+            Field(
+                description="How it went, which moves the lead: replied (reply logged, cadence stops, "
+                "lead -> mql), no_answer (cadence goes on), meeting_booked (opportunity, cadence stops, prep "
+                "follow-up, referrer thanked), not_interested (lost), wrong_person (lost; ask for the right "
+                "one), not_now (cadence stops, check-in in next_in_days or 90 days), won (customer)."
+            ),
+        ] = None,
+        meeting_at: Annotated[
+            str | None,
+            Field(
+                description="With result=meeting_booked: when the meeting is (ISO date-time); the prep "
+                "follow-up is due the day before.",
+                max_length=40,
+            ),
+        ] = None,
     ) -> CompleteFollowUpResult:
-        """Mark a follow-up done: logs the touch and schedules the next cadence step.
+        """Mark a follow-up done: logs the touch, applies the result, and schedules what comes next.
 
-        The default cadence touches a lead on day 0, 2, 7 and 30; it stops once the lead replies
-        or is a customer or lost. Pass next_in_days to choose the next touch yourself.
+        Put what happened in the user's own words in `outcome` (kept on the logged touch) and,
+        when it is clear, the structured `result`. Without a result the cadence goes on: the
+        default one touches a lead on day 0, 2, 7 and 30 and stops once the lead replies or is a
+        customer or lost. Pass next_in_days to choose the next touch yourself. `effects` says
+        what changed.
         """
         async with unit(ctx, write=True) as (session, scope):
             return await followups.complete_followup(
-                session, scope, followup_id=followup_id, outcome=outcome, next_in_days=next_in_days, kind=kind
+                session,
+                scope,
+                followup_id=followup_id,
+                outcome=outcome,
+                next_in_days=next_in_days,
+                kind=kind,
+                result=result,
+                meeting_at=meeting_at,
             )
 
 
