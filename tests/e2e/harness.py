@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 import threading
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import httpx2
@@ -22,106 +18,26 @@ from lead_mcp.domain import ALL_SCOPES, ContactCreate, Role
 from lead_mcp.services import accounts, contacts, tokens
 from lead_mcp.services.scope import Scope
 from mcp import Client
+from tests.e2e import servers
+from tests.e2e.servers import Served, free_port, stop, wait_ready
 
-READY_MARKER = "Uvicorn running on"
-START_TIMEOUT = 90
-
-
-def free_port() -> int:
-    """A TCP port nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@dataclass
-class Served:
-    """A running `lead-mcp serve`."""
-
-    url: str  # where to reach it (http://127.0.0.1:PORT)
-    public_base_url: str
-    process: subprocess.Popen[str]
-    log: list[str] = field(default_factory=list)
-    reader: threading.Thread | None = None
-
-    @property
-    def mcp_url(self) -> str:
-        """The MCP endpoint as reached by the test (under the public prefix, if any)."""
-        prefix = self.public_base_url.split("://", 1)[1].partition("/")[2]
-        return f"{self.url}/{prefix + '/' if prefix else ''}mcp"
-
-
-def start(
-    database_url: str,
-    *,
-    auth: str = "builtin",
-    port: int | None = None,
-    public_base_url: str | None = None,
-    extra_env: dict[str, str] | None = None,
-) -> tuple[Served, threading.Event]:
-    """Launch `lead-mcp serve` on a free port; the event is set once uvicorn listens (or the process died)."""
-    port = port or free_port()
-    base = public_base_url or f"http://127.0.0.1:{port}"
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "HOME": os.environ.get("HOME", "/tmp"),
-        "LEAD_MCP_DATABASE_URL": database_url,
-        "LEAD_MCP_AUTH": auth,
-        "LEAD_MCP_PUBLIC_BASE_URL": base,
-        "LEAD_MCP_TIMEZONE": "Europe/Berlin",
-        "LEAD_MCP_LOG_LEVEL": "INFO",
-        **(extra_env or {}),
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "lead_mcp", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    served = Served(url=f"http://127.0.0.1:{port}", public_base_url=base, process=process)
-    ready = threading.Event()
-
-    def drain() -> None:
-        assert process.stderr is not None
-        for line in process.stderr:
-            served.log.append(line)
-            if READY_MARKER in line:
-                ready.set()
-        ready.set()  # the process ended: let the waiter see it
-
-    served.reader = threading.Thread(target=drain, daemon=True)
-    served.reader.start()
-    return served, ready
-
-
-def wait_ready(served: Served, ready: threading.Event) -> None:
-    """Block until the server listens; raise with its log if it died or never came up."""
-    if not ready.wait(START_TIMEOUT) or served.process.poll() is not None:
-        raise RuntimeError("lead-mcp serve did not start:\n" + "".join(served.log[-40:]))
-
-
-def stop(served: Served) -> None:
-    """Stop a server (SIGTERM, then SIGKILL if it hangs)."""
-    served.process.terminate()
-    try:
-        served.process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        served.process.kill()
-        served.process.wait()
-    if served.reader is not None:
-        served.reader.join(timeout=5)
+__all__ = ["Served", "free_port", "stop", "wait_ready"]
 
 
 @contextmanager
-def serve(database_url: str, **options: Any) -> Iterator[Served]:
-    """A running `lead-mcp serve` for the block; ready when uvicorn says it listens."""
-    served, ready = start(database_url, **options)
-    try:
-        wait_ready(served, ready)
+def serve(database_url: str, *, auth: str = "builtin", **settings: Any) -> Iterator[Served]:
+    """A running `lead-mcp serve` with auth (builtin unless told otherwise) for the block."""
+    extra = settings.pop("extra_env", None) or {}
+    options = {k.removeprefix("LEAD_MCP_").lower(): v for k, v in extra.items()}
+    with servers.serve(database_url, auth=auth, **options, **settings) as served:
         yield served
-    finally:
-        stop(served)
+
+
+def start(database_url: str, *, auth: str = "builtin", **settings: Any) -> tuple[Served, threading.Event]:
+    """Launch a server with auth without waiting for it (see ``wait_ready``)."""
+    extra = settings.pop("extra_env", None) or {}
+    options = {k.removeprefix("LEAD_MCP_").lower(): v for k, v in extra.items()}
+    return servers.start(database_url, auth=auth, **options, **settings)
 
 
 @asynccontextmanager

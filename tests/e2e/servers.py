@@ -1,4 +1,9 @@
-"""Real server processes for end-to-end tests: `lead-mcp serve` on a free port, `lead-mcp stdio` params."""
+"""Real lead-mcp processes for end-to-end tests: `lead-mcp serve` on a free port, `lead-mcp stdio` params.
+
+One implementation for every HTTP test: the server is ready when uvicorn says it listens
+(read from its stderr, which is also kept as ``log`` for failure messages), and it is
+stopped with SIGTERM, then SIGKILL if it hangs.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +11,17 @@ import os
 import socket
 import subprocess
 import sys
-import time
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
-
-import httpx
 
 from mcp import StdioServerParameters
 
 LEAD_MCP = str(Path(sys.executable).with_name("lead-mcp"))
+READY_MARKER = "Uvicorn running on"
+START_TIMEOUT = 60
 
 
 def free_port() -> int:
@@ -26,7 +32,7 @@ def free_port() -> int:
 
 
 def lead_env(**settings: str) -> dict[str, str]:
-    """Environment for a child process: PATH/HOME plus the given LEAD_MCP_* settings."""
+    """Environment for a child process: PATH/HOME/LANG plus the given LEAD_MCP_* settings."""
     env = {key: os.environ[key] for key in ("PATH", "HOME", "LANG") if key in os.environ}
     env.update({f"LEAD_MCP_{k.upper()}": v for k, v in settings.items()})
     return env
@@ -37,43 +43,83 @@ def stdio_params(**settings: str) -> StdioServerParameters:
     return StdioServerParameters(command=LEAD_MCP, args=["stdio"], env=lead_env(**settings))
 
 
-@contextmanager
-def running_server(
-    *, timeout: float = 30.0, extra_args: list[str] | None = None, **settings: str
-) -> Iterator[str]:
-    """Start `lead-mcp serve` on a free port; yield its base URL once /healthz answers; stop it after."""
-    port = free_port()
+@dataclass
+class Served:
+    """A running `lead-mcp serve`: where to reach it and what it logged so far."""
+
+    url: str  # http://127.0.0.1:PORT
+    public_base_url: str
+    process: subprocess.Popen[str]
+    log: list[str] = field(default_factory=list)
+    reader: threading.Thread | None = None
+
+    @property
+    def base_url(self) -> str:
+        """The address tests talk to (same as ``url``)."""
+        return self.url
+
+    @property
+    def mcp_url(self) -> str:
+        """The MCP endpoint as reached by the test (under the public prefix, if any)."""
+        prefix = self.public_base_url.split("://", 1)[1].partition("/")[2]
+        return f"{self.url}/{prefix + '/' if prefix else ''}mcp"
+
+
+def start(
+    database_url: str, *, port: int | None = None, public_base_url: str | None = None, **settings: str
+) -> tuple[Served, threading.Event]:
+    """Launch `lead-mcp serve` on a free port; the event is set once uvicorn listens (or the process died)."""
+    port = port or free_port()
+    base = public_base_url or f"http://127.0.0.1:{port}"
+    defaults = {"timezone": "Europe/Berlin", "log_level": "INFO", "scan_roots": ""}
+    env = lead_env(**{**defaults, **settings, "database_url": database_url, "public_base_url": base})
     process = subprocess.Popen(
-        [LEAD_MCP, "serve", "--port", str(port), *(extra_args or [])],
-        env=lead_env(**settings),
-        stdout=subprocess.PIPE,
+        [LEAD_MCP, "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
     )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + timeout
+    served = Served(url=f"http://127.0.0.1:{port}", public_base_url=base, process=process)
+    ready = threading.Event()
+
+    def drain() -> None:
+        assert process.stderr is not None
+        for line in process.stderr:
+            served.log.append(line.rstrip("\n"))
+            if READY_MARKER in line:
+                ready.set()
+        ready.set()  # the process ended: let the waiter see it
+
+    served.reader = threading.Thread(target=drain, daemon=True)
+    served.reader.start()
+    return served, ready
+
+
+def wait_ready(served: Served, ready: threading.Event) -> None:
+    """Block until the server listens; raise with its log if it died or never came up."""
+    if not ready.wait(START_TIMEOUT) or served.process.poll() is not None:
+        raise RuntimeError("lead-mcp serve did not start:\n" + "\n".join(served.log[-40:]))
+
+
+def stop(served: Served) -> None:
+    """Stop a server (SIGTERM, then SIGKILL if it hangs)."""
+    served.process.terminate()
     try:
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(
-                    f"lead-mcp serve exited early:\n{process.stderr.read() if process.stderr else ''}"
-                )
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1.0).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise TimeoutError("lead-mcp serve did not become healthy")
-            time.sleep(0.05)
-        yield base
+        served.process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        served.process.kill()
+        served.process.wait()
+    if served.reader is not None:
+        served.reader.join(timeout=5)
+
+
+@contextmanager
+def serve(database_url: str, **settings: str) -> Iterator[Served]:
+    """A running `lead-mcp serve` for the block; extra LEAD_MCP_* settings as keyword arguments."""
+    served, ready = start(database_url, **settings)
+    try:
+        wait_ready(served, ready)
+        yield served
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        for stream in (process.stdout, process.stderr):
-            if stream:
-                stream.close()
+        stop(served)

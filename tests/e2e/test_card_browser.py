@@ -18,8 +18,8 @@ from playwright.async_api import async_playwright
 
 from mcp import Client
 from tests.card_support import CARD, decode_qr, seconds_until_fillable
+from tests.e2e.servers import serve as live_server
 from tests.helpers import call
-from tests.live_server import live_server
 
 pytestmark = pytest.mark.slow
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 
 from mcp import Client
-from tests.e2e.servers import running_server
+from tests.e2e.servers import serve
 from tests.helpers import call, call_error
 
 
@@ -25,7 +25,8 @@ def _rpc(base: str, body: dict, version: str | None = None) -> dict:
 
 
 async def test_http_server_speaks_every_supported_protocol_revision(tmp_path: Path) -> None:
-    with running_server(database_url=f"sqlite+aiosqlite:///{tmp_path / 'http.db'}") as base:
+    with serve(f"sqlite+aiosqlite:///{tmp_path / 'http.db'}") as server:
+        base = server.url
         health = httpx.get(f"{base}/healthz").json()
         assert health["status"] == "ok" and health["database"] == "ok"
 
@@ -71,7 +72,8 @@ async def test_http_server_speaks_every_supported_protocol_revision(tmp_path: Pa
 
 
 def test_http_server_refuses_foreign_hosts_and_oversized_bodies(tmp_path: Path) -> None:
-    with running_server(database_url=f"sqlite+aiosqlite:///{tmp_path / 'http.db'}") as base:
+    with serve(f"sqlite+aiosqlite:///{tmp_path / 'http.db'}") as server:
+        base = server.url
         rebinding = httpx.post(
             f"{base}/mcp",
             json={},

@@ -17,8 +17,9 @@ from lead_mcp.integrations.qr import parse_ndef_uri_message
 from lead_mcp.services import ratelimit
 from mcp import Client
 from tests.card_support import CARD, PHONE_UA, decode_qr, form_token_of
+from tests.e2e.servers import Served as LiveServer
+from tests.e2e.servers import serve as live_server
 from tests.helpers import call
-from tests.live_server import LiveServer, live_server
 
 pytestmark = pytest.mark.slow
 BROWSER_HEADERS = {"User-Agent": PHONE_UA}

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import re
 import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,62 +12,18 @@ import httpx
 
 from mcp import Client
 from tests.conftest import FIXTURES
+from tests.e2e.servers import serve
 from tests.helpers import call
 
-LEAD_MCP = str(Path(sys.executable).with_name("lead-mcp"))
 CARDS = FIXTURES / "cards"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextmanager
 def _serve(tmp_path: Path) -> Iterator[str]:
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {key: os.environ[key] for key in ("PATH", "HOME", "LANG") if key in os.environ}
-    env.update(
-        LEAD_MCP_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'scan.db'}",
-        LEAD_MCP_PUBLIC_BASE_URL=base,
-        LEAD_MCP_TIMEZONE="Europe/Berlin",
-        LEAD_MCP_SCAN_ROOTS=str(tmp_path),
-        LEAD_MCP_SCAN_UPLOAD_MAX_FILES="3",
-    )
-    process = subprocess.Popen(
-        [LEAD_MCP, "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(
-                    f"lead-mcp serve exited: {process.stderr.read() if process.stderr else ''}"
-                )
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise TimeoutError("lead-mcp serve did not start")
-            time.sleep(0.05)
-        yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        if process.stderr:
-            process.stderr.close()
+    with serve(
+        f"sqlite+aiosqlite:///{tmp_path / 'scan.db'}", scan_roots=str(tmp_path), scan_upload_max_files="3"
+    ) as server:
+        yield server.url
 
 
 def _declare_huge_upload(url: str) -> str:
