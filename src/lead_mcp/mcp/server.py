@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from lead_mcp import __version__
 from lead_mcp.clock import Clock
 from lead_mcp.config import Settings
+from lead_mcp.mcp.limits import argument_problems
 from lead_mcp.mcp.state import AppState
 from lead_mcp.mcp.tools import contacts as contact_tools
 from lead_mcp.mcp.tools import followups as followup_tools
@@ -36,6 +37,9 @@ class LeadServer(MCPServer[AppState]):
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[AppState, Any] | None = None
     ) -> CallToolResult | InputRequiredResult:
+        problems = argument_problems(arguments or {})
+        if problems:
+            raise ToolError(self._describe_refusal(name, arguments or {}, problems))
         try:
             return await super().call_tool(name, arguments, context)
         except ToolError as exc:
@@ -44,18 +48,44 @@ class LeadServer(MCPServer[AppState]):
                 raise ToolError(describe_argument_errors(name, cause)) from cause
             raise
 
+    def _describe_refusal(self, name: str, arguments: dict[str, Any], problems: list[str]) -> str:
+        """Our own argument problems together with the schema's, so one answer lists every fix."""
+        tool = self._tool_manager.get_tool(name)
+        schema_problems: list[str] = []
+        if tool is not None:
+            try:
+                tool.fn_metadata.validate_arguments(arguments)
+            except ValidationError as exc:
+                schema_problems = [describe_validation_item(item) for item in exc.errors(include_url=False)]
+            except Exception:  # noqa: S110 - the problems found above are reason enough to refuse
+                pass
+        listed = [*problems, *(p for p in schema_problems if p.split(":")[0] not in {q.split(":")[0] for q in problems})]
+        return f"Invalid arguments for {name}: " + "; ".join(listed) + ". Fix these and call again."
+
+
+def describe_validation_item(item: Any) -> str:
+    """One pydantic error as "field: problem (got value)"."""
+    field = ".".join(str(part) for part in item["loc"]) or "arguments"
+    value = item.get("input")
+    shown = ""
+    if item["type"] != "missing" and (isinstance(value, (str, int, float, bool)) or value is None):
+        text = _safe_repr(value)
+        shown = f" (got {text[:60]}{'...' if len(text) > 60 else ''})"
+    return f"{field}: {item['msg']}{shown}"
+
+
+def _safe_repr(value: Any) -> str:
+    """repr() that survives integers too long to print (Python refuses over 4,300 digits)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 14_000:
+        return f"<an integer of about {int(value.bit_length() * 0.30103):,} digits>"
+    if isinstance(value, str) and len(value) > 200:
+        return repr(value[:200])
+    return repr(value)
+
 
 def describe_argument_errors(tool: str, error: ValidationError) -> str:
     """Each bad argument with what is wrong, in one message a model can act on."""
-    problems = []
-    for item in error.errors(include_url=False):
-        field = ".".join(str(part) for part in item["loc"]) or "arguments"
-        value = item.get("input")
-        shown = ""
-        if item["type"] != "missing" and (isinstance(value, (str, int, float, bool)) or value is None):
-            text = repr(value)
-            shown = f" (got {text[:60]}{'...' if len(text) > 60 else ''})"
-        problems.append(f"{field}: {item['msg']}{shown}")
+    problems = [describe_validation_item(item) for item in error.errors(include_url=False)]
     return (
         f"Invalid arguments for {tool}: " + "; ".join(problems) + ". Fix these and call again; "
         "the tool's input schema says what each argument takes."
