@@ -82,7 +82,7 @@ STRICT_KEYWORDS = frozenset(
         "pattern",
     }
 )
-_BAD_CHARS = re.compile("[\x00\ud800-\udfff]")
+_BAD_CHARS = re.compile("[\ud800-\udfff]")  # unpaired surrogates are refused (NUL is removed)
 
 # ---------------------------------------------------------------------------------------------- values
 

@@ -3,9 +3,10 @@
 The HTTP transport already refuses bodies over 4 MiB (the SDK's limit, answered
 with 413); stdio and in-process callers have no such gate, so the same budget is
 applied here to the arguments themselves, with nesting depth and value counts
-bounded too. Text that no store can hold (NUL, which PostgreSQL refuses, and
-unpaired UTF-16 surrogates, which are not Unicode text) is refused naming the
-argument, instead of failing deep in a database driver.
+bounded too. NUL characters are removed from every string (the services clean
+control characters from text anyway, and PostgreSQL cannot store NUL at all, so
+it used to fail deep in the driver); unpaired UTF-16 surrogates, which are not
+Unicode text, are refused naming the argument.
 """
 
 from __future__ import annotations
@@ -17,7 +18,34 @@ MAX_ARGUMENT_CHARS = 4 * 1024 * 1024
 MAX_ARGUMENT_DEPTH = 32
 MAX_ARGUMENT_VALUES = 100_000
 
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def without_nul(value: Any) -> Any:
+    """The same arguments with NUL characters removed from every string (keys included)."""
+    if isinstance(value, str):
+        return value.replace("\x00", "") if "\x00" in value else value
+    if isinstance(value, dict):
+        return {without_nul(k): without_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [without_nul(v) for v in value]
+    return value
+
+
+def has_nul(value: Any) -> bool:
+    """True when a NUL character hides anywhere in the arguments."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def argument_problems(arguments: dict[str, Any]) -> list[str]:
@@ -52,10 +80,11 @@ def _walk(top: str, value: Any) -> tuple[int, list[str]]:
             return chars, [f"{top}: nested more than {MAX_ARGUMENT_DEPTH} levels deep"]
         if isinstance(item, str):
             chars += len(item)
-            found = _UNSTORABLE.search(item)
+            found = _SURROGATE.search(item)
             if found:
-                what = "a NUL character" if found.group() == "\x00" else "an unpaired surrogate"
-                return chars, [f"{path}: contains {what} (at position {found.start()}), which text cannot hold"]
+                return chars, [
+                    f"{path}: contains an unpaired surrogate (at position {found.start()}), which is not text"
+                ]
         elif isinstance(item, dict):
             for key, sub in item.items():
                 chars += len(str(key))

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from lead_mcp import __version__
 from lead_mcp.clock import Clock
 from lead_mcp.config import Settings
-from lead_mcp.mcp.limits import argument_problems
+from lead_mcp.mcp.limits import argument_problems, has_nul, without_nul
 from lead_mcp.mcp.state import AppState
 from lead_mcp.mcp.tools import contacts as contact_tools
 from lead_mcp.mcp.tools import followups as followup_tools
@@ -40,6 +40,8 @@ class LeadServer(MCPServer[AppState]):
         problems = argument_problems(arguments or {})
         if problems:
             raise ToolError(self._describe_refusal(name, arguments or {}, problems))
+        if has_nul(arguments):
+            arguments = without_nul(arguments)
         try:
             return await super().call_tool(name, arguments, context)
         except ToolError as exc:

@@ -42,6 +42,7 @@ from lead_mcp.errors import Conflict, InvalidInput
 from lead_mcp.services import followups as followup_service
 from lead_mcp.services import normalize
 from lead_mcp.services.records import (
+    SUMMARY_COLUMNS,
     change_model,
     contact_model,
     contact_query,
@@ -53,6 +54,7 @@ from lead_mcp.services.records import (
     interaction_model,
     load_contact,
     record_change,
+    summary_of,
 )
 from lead_mcp.services.scope import Scope
 
@@ -618,7 +620,7 @@ async def search_contacts(
     if query and query.strip() and not phrases:
         return ContactPage(items=[], next_cursor=None)
 
-    stmt = select(ContactRow).where(ContactRow.deleted_at.is_(None))
+    stmt = select(*SUMMARY_COLUMNS).where(ContactRow.deleted_at.is_(None))
     order_key: Any = ContactRow.pk
     if phrases:
         if dialect_name(session) == "sqlite":
@@ -645,7 +647,7 @@ async def search_contacts(
             raise InvalidInput("cursor", "is damaged", "Pass next_cursor exactly as returned")
         cond: ColumnElement[bool] = order_key < last
         stmt = stmt.where(cond)
-    rows = (await session.execute(stmt.order_by(order_key.desc()).limit(limit + 1))).scalars().all()
+    rows = (await session.execute(stmt.order_by(order_key.desc()).limit(limit + 1))).all()
     page = rows[:limit]
     next_cursor = encode_cursor("contacts", {"pk": page[-1].pk}) if len(rows) > limit and page else None
-    return ContactPage(items=[contact_summary(r) for r in page], next_cursor=next_cursor)
+    return ContactPage(items=[summary_of(r) for r in page], next_cursor=next_cursor)

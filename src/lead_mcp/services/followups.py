@@ -31,7 +31,7 @@ from lead_mcp.domain import (
 from lead_mcp.errors import Conflict, InvalidInput, NotFound
 from lead_mcp.services import interactions as interaction_service
 from lead_mcp.services.records import (
-    contact_summary,
+    SUMMARY_COLUMNS,
     cursor_datetime,
     decode_cursor,
     encode_cursor,
@@ -39,6 +39,7 @@ from lead_mcp.services.records import (
     interaction_model,
     load_contact,
     record_change,
+    summary_of,
 )
 from lead_mcp.services.scope import Scope
 
@@ -332,7 +333,15 @@ async def list_due_followups(
     today = scope.today()
     upper = end_of_day(today + timedelta(days=within_days), scope.zone)
     stmt = (
-        select(FollowUpRow, ContactRow)
+        select(
+            FollowUpRow.id.label("followup_id"),
+            FollowUpRow.due_at,
+            FollowUpRow.step,
+            FollowUpRow.note,
+            *SUMMARY_COLUMNS,
+            ContactRow.last_touch_at,
+            ContactRow.met_at,
+        )
         .join(ContactRow, ContactRow.id == FollowUpRow.contact_id)
         .where(FollowUpRow.status == PENDING, FollowUpRow.due_at < upper, ContactRow.deleted_at.is_(None))
     )
@@ -359,27 +368,28 @@ async def list_due_followups(
     stmt = stmt.order_by(FollowUpRow.due_at, ContactRow.score.desc(), FollowUpRow.id).limit(limit + 1)
     rows = (await session.execute(stmt)).all()
     items = []
-    for followup, contact in rows[:limit]:
-        overdue = (today - local_date(followup.due_at, scope.zone)).days
+    for row in rows[:limit]:
+        overdue = (today - local_date(row.due_at, scope.zone)).days
+        summary = summary_of(row)
         items.append(
-            DueFollowUp(
-                followup_id=followup.id,
-                contact=contact_summary(contact),
-                due_at=followup.due_at,
+            DueFollowUp.model_construct(
+                followup_id=row.followup_id,
+                contact=summary,
+                due_at=row.due_at,
                 overdue_days=max(overdue, 0),
-                step=followup.step,
-                note=followup.note,
-                why=DueReason(
-                    stage=Stage(contact.stage),
-                    score=contact.score,
-                    last_touch_at=contact.last_touch_at,
-                    met_at=contact.met_at,
+                step=row.step,
+                note=row.note,
+                why=DueReason.model_construct(
+                    stage=summary.stage,
+                    score=row.score,
+                    last_touch_at=row.last_touch_at,
+                    met_at=row.met_at,
                 ),
             )
         )
     next_cursor = None
     if len(rows) > limit and items:
-        last_f, last_c = rows[limit - 1]
-        values: dict[str, Any] = {"d": last_f.due_at.isoformat(), "s": last_c.score, "i": last_f.id}
+        last = rows[limit - 1]
+        values: dict[str, Any] = {"d": last.due_at.isoformat(), "s": last.score, "i": last.followup_id}
         next_cursor = encode_cursor("due", values)
     return DuePage(items=items, next_cursor=next_cursor)

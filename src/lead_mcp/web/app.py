@@ -51,6 +51,7 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
     server = build_server(settings, state=ref, clock=clock)
     mcp_app = server.streamable_http_app(
         stateless_http=True,
+        json_response=bool(__import__("os").environ.get("XJSON")),
         transport_security=transport_security(settings),
         host=settings.host,
     )
