@@ -124,9 +124,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--db", required=True)
+    parser.add_argument("--tuned-gc", action="store_true", help="lead-mcp's GC tuning (for comparison)")
     args = parser.parse_args()
     server = build_floor_server(args.db)
     app = server.streamable_http_app(stateless_http=True, json_response=True)
+    if args.tuned_gc:
+        from lead_mcp.runtime import freeze_startup_heap, tune_gc
+
+        tune_gc()
+        freeze_startup_heap()
     uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning")
 
 

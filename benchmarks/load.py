@@ -299,7 +299,6 @@ def lead_env(database_url: str) -> dict[str, str]:
     """Environment of a lead-mcp server process for the benchmark."""
     env = {k: os.environ[k] for k in ("PATH", "HOME", "LANG") if k in os.environ}
     env.update({"LEAD_MCP_DATABASE_URL": database_url, "LEAD_MCP_LOG_LEVEL": "WARNING"})
-    env.update({k: v for k, v in os.environ.items() if k.startswith("X")})
     return env
 
 
@@ -340,7 +339,10 @@ def median_result(results: list[Result]) -> Result:
 async def compare(label: str, lead_url: str, args: argparse.Namespace, tmp: Path) -> tuple[Result, Result]:
     """Alternate floor and lead-mcp runs; print each and the medians' ratios."""
     floor_port, lead_port = free_port(), free_port()
-    floor_cmd = [sys.executable, "-m", "benchmarks.floor_server", "--port", str(floor_port), "--db", str(tmp / f"floor-{label}.db")]
+    floor_cmd = [
+        sys.executable, "-m", "benchmarks.floor_server", "--port", str(floor_port),
+        "--db", str(tmp / f"floor-{label}.db"), *(["--tuned-gc"] if args.floor_tuned_gc else []),
+    ]
     floor_env = {**lead_env(""), "PYTHONPATH": str(HERE.parent)}
     lead_cmd = [*args.wrap.split(), LEAD_MCP, "serve", "--port", str(lead_port)]
     floors: list[Result] = []
@@ -349,7 +351,8 @@ async def compare(label: str, lead_url: str, args: argparse.Namespace, tmp: Path
         serving(floor_cmd, floor_port, floor_env) as floor_process,
         serving(lead_cmd, lead_port, lead_env(lead_url)) as lead_process,
     ):
-        floor = Target("floor (raw sqlite3)", floor_port, lead=False, pid=floor_process.pid)
+        floor_name = "floor (raw sqlite3, GC tuned)" if args.floor_tuned_gc else "floor (raw sqlite3)"
+        floor = Target(floor_name, floor_port, lead=False, pid=floor_process.pid)
         lead = Target(f"lead-mcp ({label})", lead_port, lead=True, pid=lead_process.pid)
         await seed_target(floor, args.seed_contacts)
         await seed_target(lead, args.seed_contacts)
@@ -400,6 +403,11 @@ def main() -> None:
     parser.add_argument("--skip-postgres", action="store_true")
     parser.add_argument("--skip-sqlite", action="store_true")
     parser.add_argument("--wrap", default="", help="prefix for the lead-mcp command, e.g. a profiler")
+    parser.add_argument(
+        "--floor-tuned-gc",
+        action="store_true",
+        help="give the floor lead-mcp's garbage-collector tuning too (lead_mcp/runtime.py)",
+    )
     asyncio.run(main_async(parser.parse_args()))
 
 

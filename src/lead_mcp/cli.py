@@ -32,8 +32,11 @@ def _setup_logging(level: str) -> None:
 
 def _cmd_stdio(args: argparse.Namespace, settings: Settings) -> int:
     from lead_mcp.mcp.server import build_server
+    from lead_mcp.runtime import freeze_startup_heap, tune_gc
 
+    tune_gc()
     server = build_server(settings)
+    freeze_startup_heap()
     asyncio.run(server.run_stdio_async())
     return 0
 
@@ -48,6 +51,7 @@ def claude_desktop_snippet() -> str:
 def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
+    from lead_mcp.runtime import tune_gc
     from lead_mcp.web.app import build_app
 
     host = args.host or settings.host
@@ -57,7 +61,8 @@ def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     except ValueError as exc:
         print(f"lead-mcp: {exc}", file=sys.stderr)
         return 2
-    app = build_app(settings)
+    tune_gc()
+    app = build_app(settings, freeze_heap=True)
     shown_host = f"[{host}]" if ":" in host else host
     print(f"lead-mcp {__version__}: MCP endpoint  http://{shown_host}:{port}/mcp", flush=True)
     print(f"  health check   http://{shown_host}:{port}/healthz", flush=True)

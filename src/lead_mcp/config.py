@@ -32,6 +32,13 @@ class OcrEngineName(StrEnum):
     EASYOCR = "easyocr"
 
 
+class HttpResponses(StrEnum):
+    """How `lead-mcp serve` answers a tool call over streamable HTTP."""
+
+    JSON = "json"
+    SSE = "sse"
+
+
 class AuthMode(StrEnum):
     """How HTTP clients authenticate."""
 
@@ -104,6 +111,11 @@ class Settings(BaseSettings):
         "http://127.0.0.1:8765", description="Base URL that card pages, QR codes and links are built on."
     )
     host: str = Field("127.0.0.1", description="Address `lead-mcp serve` binds to.")
+    http_responses: HttpResponses = Field(
+        HttpResponses.JSON,
+        description="How /mcp answers: json (one JSON body per call, fastest) or sse (an event stream "
+        "that also carries progress notifications of long calls).",
+    )
     port: int = Field(8765, ge=1, le=65535, description="Port `lead-mcp serve` listens on.")
     timezone: str = Field(
         default_factory=_system_timezone,

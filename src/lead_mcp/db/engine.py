@@ -15,7 +15,6 @@ workspace-scoped table, so isolation lives in this one place rather than in a
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import logging
 from collections.abc import AsyncIterator
@@ -23,7 +22,6 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import anyio
 
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, make_url
@@ -31,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 from sqlalchemy.pool import NullPool
 
+from lead_mcp.db.group_commit import GroupCommitter
 from lead_mcp.db.sqlite_inline import inline_url
 from lead_mcp.db.tables import WorkspaceScoped
 
@@ -54,7 +53,12 @@ def create_engine(url: str, *, pool_size: int = 5, max_overflow: int = 10, echo:
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(
-            inline_url(url), echo=echo, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+            inline_url(url),
+            echo=echo,
+            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+            # Every transaction scope ends in COMMIT or ROLLBACK itself; the pool's extra
+            # "reset" rollback on check-in cost more than the statements of a small read.
+            pool_reset_on_return=None,
         )
         _install_sqlite_hooks(engine)
     else:
@@ -94,7 +98,12 @@ def _install_sqlite_hooks(engine: AsyncEngine) -> None:
     @event.listens_for(sync_engine, "begin")
     def _on_begin(conn: Connection) -> None:
         write = conn.get_execution_options().get(WRITE_OPTION, False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+        # Straight to the driver: exec_driver_sql's execution context cost more than the BEGIN itself.
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+        finally:
+            cursor.close()
 
 
 @event.listens_for(Session, "do_orm_execute")
@@ -130,22 +139,25 @@ class Database:
         self._read_sessions = async_sessionmaker(
             self.engine.execution_options(**{WRITE_OPTION: False}), expire_on_commit=False
         )
-        # SQLite has one writer at a time. Inside a process, writers queue here in arrival order
-        # instead of in SQLite's busy handler, which polls with sleeps of up to 100 ms and lets a
-        # late writer overtake an early one (the long tail under load). Across processes the busy
-        # timeout still applies.
-        self._write_lock = anyio.Lock() if self.is_sqlite else None
+        # SQLite has one writer at a time. Inside a process, writers queue in arrival order and share
+        # durable commits (see group_commit.py) instead of meeting in SQLite's busy handler, which
+        # polls with sleeps of up to 100 ms and lets a late writer overtake an early one. Across
+        # processes the busy timeout still applies.
+        self.writer = (
+            GroupCommitter(self.engine.execution_options(**{WRITE_OPTION: True})) if self.is_sqlite else None
+        )
 
     @asynccontextmanager
     async def transaction(
         self, *, workspace_id: str | None, write: bool = True
     ) -> AsyncIterator[AsyncSession]:
         """One transaction: committed when the block ends, rolled back if it raises."""
+        if write and self.writer is not None:
+            async with self.writer.transaction(workspace_id) as session:
+                yield session
+            return
         maker = self._write_sessions if write else self._read_sessions
-        async with contextlib.AsyncExitStack() as stack:
-            if write and self._write_lock is not None:
-                await stack.enter_async_context(self._write_lock)
-            session = await stack.enter_async_context(maker())
+        async with maker() as session:
             session.info["workspace_id"] = workspace_id
             async with session.begin():
                 yield session
@@ -157,4 +169,6 @@ class Database:
 
     async def dispose(self) -> None:
         """Close every pooled connection."""
+        if self.writer is not None:
+            await self.writer.close()
         await self.engine.dispose()

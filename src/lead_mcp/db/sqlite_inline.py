@@ -40,11 +40,7 @@ from sqlalchemy.dialects.sqlite.aiosqlite import (
 )
 
 DRIVER = "lead_inline"
-import os
-COMMIT_MODE = os.environ.get("XCOMMIT", "thread")
-if os.environ.get("XSWITCH"):
-    import sys
-    sys.setswitchinterval(float(os.environ["XSWITCH"]))
+
 
 
 class InlineCursor:
@@ -166,7 +162,7 @@ class InlineConnection:
         """Commit; one that wrote goes to a worker thread, so its fsync does not stall the loop."""
         if not self._conn.in_transaction:
             return
-        if self._conn.total_changes == self._changes_at_begin or COMMIT_MODE == "inline":
+        if self._conn.total_changes == self._changes_at_begin:
             self._conn.commit()  # nothing written: no fsync to wait for
             return
         await anyio.to_thread.run_sync(self._conn.commit)

@@ -13,11 +13,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, literal_column, or_, select
+from sqlalchemy import ColumnElement, and_, bindparam, delete, insert, literal_column, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lead_mcp.db.search import fts5_query, pg_match, sqlite_fts
+from lead_mcp.db import queries
+from lead_mcp.db.search import fts5_query, tsquery
 from lead_mcp.db.tables import (
     ContactChange,
     ContactKey,
@@ -30,6 +31,7 @@ from lead_mcp.db.tables import (
 from lead_mcp.domain import (
     AddContactResult,
     ContactCreate,
+    FollowUp,
     ContactDetail,
     ContactPage,
     ContactUpdate,
@@ -44,6 +46,8 @@ from lead_mcp.services import normalize
 from lead_mcp.services.records import (
     SUMMARY_COLUMNS,
     change_model,
+    change_values,
+    contact_from_values,
     contact_model,
     contact_query,
     contact_summary,
@@ -70,6 +74,7 @@ SINGLE_FIELDS = (
 )
 LIST_FIELDS = ("emails", "phones", "tags")
 MAX_LIST_ITEMS = 50
+
 MAX_NOTES = 20_000
 DETAIL_INTERACTIONS = 50
 
@@ -184,13 +189,10 @@ async def _owners_of(session: AsyncSession, keys: set[tuple[str, str]]) -> dict[
     """Which contact holds each key now."""
     if not keys:
         return {}
-    conditions = [and_(ContactKey.kind == kind, ContactKey.value == value) for kind, value in keys]
-    rows = (
-        await session.execute(
-            select(ContactKey.kind, ContactKey.value, ContactKey.contact_id).where(or_(*conditions))
-        )
-    ).all()
-    return {(kind, value): contact_id for kind, value, contact_id in rows}
+    conn = await session.connection()
+    params = {"ws": session.info["workspace_id"], "values": sorted({value for _, value in keys})}
+    rows = (await conn.execute(queries.KEY_OWNERS, params)).all()
+    return {(kind, value): contact_id for kind, value, contact_id in rows if (kind, value) in keys}
 
 
 async def _sync_keys(session: AsyncSession, scope: Scope, row: ContactRow, old: set[tuple[str, str]]) -> None:
@@ -246,63 +248,122 @@ async def _check_referrer(session: AsyncSession, referred_by: str | None) -> Non
         await load_contact(session, referred_by, field="referred_by", lock=False)
 
 
-async def _insert(session: AsyncSession, scope: Scope, prepared: Prepared) -> ContactRow | None:
-    """Insert a new contact with its keys; None when another writer took one of its keys first.
+async def _insert(
+    session: AsyncSession, scope: Scope, prepared: Prepared, *, followup_days: int | None
+) -> AddContactResult | None:
+    """Insert a new contact with its keys, tags, history and first follow-up; None when another
+    writer took one of its keys first.
 
-    On PostgreSQL the insert runs in a savepoint: a concurrent add of the same email makes
-    the key insert fail, and the caller merges into the winner instead. SQLite write
-    transactions are serialized (BEGIN IMMEDIATE), so the duplicate check cannot race there.
+    The hot path of the product, so it is written as a handful of Core INSERTs (one per table,
+    multi-row where there are several) rather than ORM unit-of-work flushes, which cost about
+    as much again as everything else in an add_contact call. On PostgreSQL the contact and
+    its keys go in a savepoint: a concurrent add of the same email makes the key insert fail,
+    and the caller merges into the winner instead. SQLite write transactions are serialized
+    (BEGIN IMMEDIATE), so the duplicate check cannot race there.
     """
     now = scope.now()
-    row = ContactRow(
-        id=new_id(),
-        workspace_id=scope.workspace_id,
-        owner_id=scope.user_id,
-        full_name=prepared.full_name,
-        given_name=prepared.given_name,
-        family_name=prepared.family_name,
-        company=prepared.company,
-        title=prepared.title,
-        emails=prepared.emails,
-        phones=prepared.phones,
-        website=prepared.website,
-        address=prepared.address,
-        notes=prepared.notes,
-        tags=prepared.tags,
-        source=(prepared.source or Source.MANUAL).value,
-        referred_by_id=prepared.referred_by,
-        met_at=prepared.met_at,
-        stage=Stage.LEAD.value,
-        score=0,
-        consent=prepared.consent,
-        created_at=now,
-        updated_at=now,
-        search_text="",
-    )
-    _refresh_search_text(row)
+    contact_id = new_id()
+    source = (prepared.source or Source.MANUAL).value
+    due = None if followup_days is None else followup_service.first_due(scope, followup_days)
+    values: dict[str, Any] = {
+        "id": contact_id,
+        "workspace_id": scope.workspace_id,
+        "owner_id": scope.user_id,
+        "full_name": prepared.full_name,
+        "given_name": prepared.given_name,
+        "family_name": prepared.family_name,
+        "company": prepared.company,
+        "title": prepared.title,
+        "emails": prepared.emails,
+        "phones": prepared.phones,
+        "website": prepared.website,
+        "address": prepared.address,
+        "notes": prepared.notes,
+        "tags": prepared.tags,
+        "source": source,
+        "referred_by_id": prepared.referred_by,
+        "met_at": prepared.met_at,
+        "stage": Stage.LEAD.value,
+        "budget": None,
+        "authority": None,
+        "need": None,
+        "timeline": None,
+        "score": 0,
+        "consent": prepared.consent,
+        "created_at": now,
+        "updated_at": now,
+        "first_response_at": None,
+        "last_touch_at": None,
+        "next_followup_at": due,
+        "deleted_at": None,
+    }
+    values["search_text"] = _search_text_of(values)
+    keys = [("email", e) for e in prepared.emails] + [("phone", p) for p in prepared.phones]
+    if prepared.name_key:
+        keys.append(("name", prepared.name_key))
 
-    async def insert_with_keys() -> None:
-        session.add(row)
-        await session.flush()  # the contact first: its keys refer to it
-        await _sync_keys(session, scope, row, set())
+    conn = await session.connection()
+
+    async def insert_with_keys() -> int:
+        # Prebuilt statements with parameters (not .values(...)): compiled once, cheap to run.
+        inserted = await conn.execute(queries.INSERT_CONTACT, values)
+        pk = int(inserted.inserted_primary_key[0])
+        if keys:  # the contact first: its keys refer to it
+            await conn.execute(
+                queries.INSERT_KEY,
+                [
+                    {"workspace_id": scope.workspace_id, "kind": k, "value": v, "contact_id": contact_id}
+                    for k, v in keys
+                ],
+            )
+        return pk
 
     if dialect_name(session) == "sqlite":
-        await insert_with_keys()
+        pk = await insert_with_keys()
     else:
         try:
-            async with session.begin_nested():
-                await insert_with_keys()
+            async with conn.begin_nested():  # SAVEPOINT now, on the connection the inserts use
+                pk = await insert_with_keys()
         except IntegrityError:
             return None
-    await _sync_tags(session, scope, row, [])
-    record_change(
-        session,
+    if prepared.tags:
+        await conn.execute(
+            queries.INSERT_TAG, [{"workspace_id": scope.workspace_id, "tag": t, "contact_pk": pk} for t in prepared.tags]
+        )
+    change = change_values(
         scope,
-        row.id,
+        contact_id,
         "created",
-        {"source": row.source, "fields": sorted(k for k, v in _field_values(prepared).items() if v)},
+        {"source": source, "fields": sorted(k for k, v in _field_values(prepared).items() if v)},
     )
-    return row
+    await conn.execute(queries.INSERT_CHANGE, change)
+    followup = None
+    if due is not None:
+        followup_row = followup_service.first_followup_values(
+            scope, contact_id=contact_id, due=due, source=source, met_at=prepared.met_at
+        )
+        await conn.execute(queries.INSERT_FOLLOWUP, followup_row)
+        followup = FollowUp.model_validate(followup_row)
+    return AddContactResult(
+        contact=contact_from_values(values), created=True, duplicate_of=None, followup=followup
+    )
+
+
+def _search_text_of(values: dict[str, Any]) -> str:
+    return normalize.search_text(
+        full_name=values["full_name"],
+        given_name=values["given_name"],
+        family_name=values["family_name"],
+        company=values["company"],
+        title=values["title"],
+        emails=values["emails"],
+        phones=values["phones"],
+        website=values["website"],
+        notes=values["notes"],
+        tags=values["tags"],
+        met_at=values["met_at"],
+        address=values["address"],
+    )
 
 
 def _field_values(prepared: Prepared) -> dict[str, Any]:
@@ -399,31 +460,27 @@ async def add_contact(
 ) -> AddContactResult:
     """Add a lead, or merge it into the contact it duplicates; schedule its first follow-up."""
     prepared = prepare(data, scope)
+    days = scope.settings.default_followup_days if followup_in_days is None else followup_in_days
+    if schedule_followup:
+        followup_service.first_due(scope, days)  # a bad day count is refused before anything is read
     await _check_referrer(session, prepared.referred_by)
-    created = False
     row, matched_on = await find_duplicate(session, prepared)
     if row is None:
-        row = await _insert(session, scope, prepared)
-        created = row is not None
-        if row is None:  # lost a race for one of the keys: the winner is there now
-            row, matched_on = await find_duplicate(session, prepared)
-            if row is None:
-                raise Conflict("Another change to this contact is in progress; call add_contact again")
-    filled: list[str] = []
-    kept: dict[str, str] = {}
-    if not created:
-        filled, kept = await merge_into(session, scope, row, prepared, matched_on=matched_on)
-
+        added = await _insert(session, scope, prepared, followup_days=days if schedule_followup else None)
+        if added is not None:
+            return added
+        # Lost a race for one of the keys: the winner is there now.
+        row, matched_on = await find_duplicate(session, prepared)
+        if row is None:
+            raise Conflict("Another change to this contact is in progress; call add_contact again")
+    filled, kept = await merge_into(session, scope, row, prepared, matched_on=matched_on)
     followup = None
-    if schedule_followup:
-        has_pending = (not created) and await followup_service.has_pending(session, row.id)
-        if not has_pending:
-            days = scope.settings.default_followup_days if followup_in_days is None else followup_in_days
-            followup = await followup_service.create_first_followup(session, scope, row, days)
+    if schedule_followup and not await followup_service.has_pending(session, row.id):
+        followup = await followup_service.create_first_followup(session, scope, row, days)
     return AddContactResult(
         contact=contact_model(row),
-        created=created,
-        duplicate_of=None if created else row.id,
+        created=False,
+        duplicate_of=row.id,
         merged_fields=filled,
         kept_values=kept,
         followup=followup,
@@ -620,34 +677,25 @@ async def search_contacts(
     if query and query.strip() and not phrases:
         return ContactPage(items=[], next_cursor=None)
 
-    stmt = select(*SUMMARY_COLUMNS).where(ContactRow.deleted_at.is_(None))
-    order_key: Any = ContactRow.pk
+    dialect = dialect_name(session)
+    params: dict[str, Any] = {"ws": scope.workspace_id, "limit": limit + 1}
     if phrases:
-        if dialect_name(session) == "sqlite":
-            stmt = stmt.join(sqlite_fts, sqlite_fts.c.rowid == ContactRow.pk).where(
-                literal_column("contacts_fts").op("MATCH")(fts5_query(phrases))
-            )
-            order_key = sqlite_fts.c.rowid
-        else:
-            stmt = stmt.where(pg_match(phrases))
-    elif tag:
-        order_key = ContactTag.contact_pk
+        params["match"] = fts5_query(phrases) if dialect == "sqlite" else tsquery(phrases)
     if tag:
-        folded_tag = normalize.normalize_tag(tag, "tag")
-        stmt = stmt.join(
-            ContactTag, and_(ContactTag.contact_pk == ContactRow.pk, ContactTag.tag == folded_tag)
-        )
+        params["tag"] = normalize.normalize_tag(tag, "tag")
     if stage:
-        stmt = stmt.where(ContactRow.stage == Stage(stage).value)
+        params["stage"] = Stage(stage).value
     if source:
-        stmt = stmt.where(ContactRow.source == Source(source).value)
+        params["source"] = Source(source).value
     if after is not None:
         last = after.get("pk")
         if not isinstance(last, int):
             raise InvalidInput("cursor", "is damaged", "Pass next_cursor exactly as returned")
-        cond: ColumnElement[bool] = order_key < last
-        stmt = stmt.where(cond)
-    rows = (await session.execute(stmt.order_by(order_key.desc()).limit(limit + 1))).all()
+        params["after"] = last
+    stmt = queries.search_statement(
+        dialect, text=bool(phrases), tag=bool(tag), stage=bool(stage), source=bool(source), after=after is not None
+    )
+    rows = (await (await session.connection()).execute(stmt, params)).all()
     page = rows[:limit]
     next_cursor = encode_cursor("contacts", {"pk": page[-1].pk}) if len(rows) > limit and page else None
     return ContactPage(items=[summary_of(r) for r in page], next_cursor=next_cursor)

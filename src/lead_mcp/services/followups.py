@@ -16,6 +16,7 @@ from sqlalchemy import ColumnElement, and_, literal_column, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lead_mcp.clock import end_of_day, local_date, start_of_day, utc
+from lead_mcp.db import queries
 from lead_mcp.db.tables import ContactRow, FollowUpRow, new_id
 from lead_mcp.domain import (
     CompleteFollowUpResult,
@@ -110,6 +111,11 @@ def _new_followup(
 
 
 def _first_note(row: ContactRow) -> str:
+    return first_note(row.source, row.met_at)
+
+
+def first_note(source: str, met_at: str | None) -> str:
+    """The reminder on a new lead's first follow-up."""
     how = {
         "card_scan": "scanned card",
         "card_form": "form on your card page",
@@ -117,20 +123,46 @@ def _first_note(row: ContactRow) -> str:
         "referral": "referral",
         "event": "event",
         "import": "import",
-    }.get(row.source, "new lead")
-    where = f" at {row.met_at}" if row.met_at else ""
+    }.get(source, "new lead")
+    where = f" at {met_at}" if met_at else ""
     return f"First touch ({how}{where}): reach out while the meeting is fresh."
 
 
-async def create_first_followup(session: AsyncSession, scope: Scope, row: ContactRow, days: int) -> FollowUp:
-    """Start the default cadence: the first touch is due ``days`` from now (0: right away, today)."""
+def first_due(scope: Scope, days: int) -> datetime:
+    """When a new lead's first follow-up is due: ``days`` from now (0: right away, today)."""
     if days < 0 or days > MAX_DAYS_AHEAD:
         raise InvalidInput(
             "follow_up_in_days",
             f"must be between 0 and {MAX_DAYS_AHEAD}",
             "Use 0 for today, 2 for in two days",
         )
-    due = scope.now() if days == 0 else days_later(scope, scope.now(), days)
+    return scope.now() if days == 0 else days_later(scope, scope.now(), days)
+
+
+def first_followup_values(
+    scope: Scope, *, contact_id: str, due: datetime, source: str, met_at: str | None
+) -> dict[str, Any]:
+    """The row of a new lead's first follow-up (inserted with Core on the add_contact fast path)."""
+    now = scope.now()
+    return {
+        "id": new_id(),
+        "workspace_id": scope.workspace_id,
+        "contact_id": contact_id,
+        "due_at": due,
+        "status": FollowUpStatus.PENDING.value,
+        "note": first_note(source, met_at),
+        "step": 1,
+        "cadence": DEFAULT_CADENCE_NAME,
+        "outcome": None,
+        "created_at": now,
+        "updated_at": now,
+        "completed_at": None,
+    }
+
+
+async def create_first_followup(session: AsyncSession, scope: Scope, row: ContactRow, days: int) -> FollowUp:
+    """Start the default cadence: the first touch is due ``days`` from now (0: right away, today)."""
+    due = first_due(scope, days)
     followup = _new_followup(
         scope, row, due_at=due, note=_first_note(row), step=1, cadence=DEFAULT_CADENCE_NAME
     )
@@ -332,54 +364,30 @@ async def list_due_followups(
     after = decode_cursor("due", cursor)
     today = scope.today()
     upper = end_of_day(today + timedelta(days=within_days), scope.zone)
-    stmt = (
-        select(
-            FollowUpRow.id.label("followup_id"),
-            FollowUpRow.due_at,
-            FollowUpRow.step,
-            FollowUpRow.note,
-            *SUMMARY_COLUMNS,
-            ContactRow.last_touch_at,
-            ContactRow.met_at,
-        )
-        .join(ContactRow, ContactRow.id == FollowUpRow.contact_id)
-        .where(FollowUpRow.status == PENDING, FollowUpRow.due_at < upper, ContactRow.deleted_at.is_(None))
-    )
+    params: dict[str, Any] = {"ws": scope.workspace_id, "upper": upper, "limit": limit + 1}
     if not include_overdue:
-        stmt = stmt.where(FollowUpRow.due_at >= start_of_day(today, scope.zone))
+        params["lower"] = start_of_day(today, scope.zone)
     if after is not None:
-        due = cursor_datetime(after.get("d"))
         score = after.get("s")
         last_id = after.get("i")
         if not isinstance(score, int) or not isinstance(last_id, str):
             raise InvalidInput("cursor", "is damaged", "Pass next_cursor exactly as returned")
-        stmt = stmt.where(
-            or_(
-                FollowUpRow.due_at > due,
-                and_(
-                    FollowUpRow.due_at == due,
-                    or_(
-                        ContactRow.score < score,
-                        and_(ContactRow.score == score, FollowUpRow.id > last_id),
-                    ),
-                ),
-            )
-        )
-    stmt = stmt.order_by(FollowUpRow.due_at, ContactRow.score.desc(), FollowUpRow.id).limit(limit + 1)
-    rows = (await session.execute(stmt)).all()
+        params.update(d=cursor_datetime(after.get("d")), s=score, i=last_id)
+    stmt = queries.due_statement(overdue=include_overdue, after=after is not None)
+    rows = (await (await session.connection()).execute(stmt, params)).all()
     items = []
     for row in rows[:limit]:
         overdue = (today - local_date(row.due_at, scope.zone)).days
         summary = summary_of(row)
         items.append(
-            DueFollowUp.model_construct(
+            DueFollowUp(
                 followup_id=row.followup_id,
                 contact=summary,
                 due_at=row.due_at,
                 overdue_days=max(overdue, 0),
                 step=row.step,
                 note=row.note,
-                why=DueReason.model_construct(
+                why=DueReason(
                     stage=summary.stage,
                     score=row.score,
                     last_touch_at=row.last_touch_at,

@@ -15,9 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from lead_mcp.clock import utc
 from lead_mcp.db.tables import ContactRow, InteractionRow, new_id
-from lead_mcp.domain import Direction, InteractionKind, InteractionResult
-from lead_mcp.errors import InvalidInput
-from lead_mcp.services.records import contact_summary, interaction_model, load_contact
+from lead_mcp.db import queries
+from lead_mcp.domain import Direction, Interaction, InteractionKind, InteractionResult
+from lead_mcp.errors import InvalidInput, NotFound
+from lead_mcp.services.records import interaction_model, summary_of
 from lead_mcp.services.scope import Scope
 
 MAX_SUMMARY = 20_000
@@ -110,8 +111,11 @@ async def log_interaction(
     direction: Direction = Direction.OUTBOUND,
     occurred_at: str | None = None,
 ) -> InteractionResult:
-    """Record a touch (call, email, meeting...) with a contact."""
-    row = await load_contact(session, contact_id)
+    """Record a touch (call, email, meeting...) with a contact.
+
+    A hot path, so plain Core: read the contact's touch timestamps (locked on PostgreSQL),
+    update them, insert the touch. ``add_interaction`` is the ORM twin other services use.
+    """
     text = (summary or "").strip()
     if not text:
         raise InvalidInput(
@@ -131,12 +135,47 @@ async def log_interaction(
             "is in the future",
             "Log touches that happened; for a planned one call schedule_followup",
         )
-    interaction = add_interaction(
-        session, scope, row, kind=kind, direction=direction, summary=text, occurred_at=when
+    conn = await session.connection()
+    found = None
+    if isinstance(contact_id, str) and 0 < len(contact_id) <= 64:
+        # Locked for the rest of the transaction (FOR UPDATE on PostgreSQL; SQLite writers are serialized).
+        select_contact = queries.TOUCHED_CONTACT_LOCKED if conn.dialect.name != "sqlite" else queries.TOUCHED_CONTACT
+        found = (
+            await conn.execute(select_contact, {"ws": scope.workspace_id, "contact_id": contact_id.strip()})
+        ).first()
+    if found is None:
+        raise NotFound(
+            f"contact_id: no contact {contact_id!r} in this workspace; call search_contacts to find the right id"
+        )
+    last_touch_at = when if found.last_touch_at is None or when > found.last_touch_at else found.last_touch_at
+    first_response_at = found.first_response_at
+    if direction is Direction.OUTBOUND and (first_response_at is None or when < first_response_at):
+        first_response_at = when
+    await conn.execute(
+        queries.APPLY_TOUCH,
+        {
+            "pk_": found.pk,
+            "ws": scope.workspace_id,
+            "updated_at": now,
+            "first_response_at": first_response_at,
+            "last_touch_at": last_touch_at,
+        },
     )
-    await session.flush()
+    values = {
+        "id": new_id(),
+        "workspace_id": scope.workspace_id,
+        "contact_id": found.id,
+        "user_id": scope.user_id,
+        "kind": kind.value,
+        "direction": direction.value,
+        "occurred_at": when,
+        "summary": text,
+        "data": None,
+        "created_at": now,
+    }
+    await conn.execute(queries.INSERT_INTERACTION, values)
     return InteractionResult(
-        interaction=interaction_model(interaction),
-        contact=contact_summary(row),
-        first_response_at=row.first_response_at,
+        interaction=Interaction(**values),
+        contact=summary_of(found),
+        first_response_at=first_response_at,
     )
