@@ -205,6 +205,7 @@ class Result:
     latencies: list[float]
     errors: list[str]
     cpu: float = float("nan")
+    by_op: dict[str, list[float]] = field(default_factory=dict)
 
     @property
     def cpu_ms_per_call(self) -> float:
@@ -245,6 +246,7 @@ async def drive(target: Target, *, clients: int, calls: int, seconds: float, see
     ops = [op for op, weight in MIX for _ in range(weight)]
     latencies: list[float] = []
     errors: list[str] = []
+    by_op: dict[str, list[float]] = {op: [] for op, _ in MIX}
     remaining = [calls]
     deadline = time.perf_counter() + seconds
     run_id = uuid.uuid4().hex[:6]
@@ -255,7 +257,8 @@ async def drive(target: Target, *, clients: int, calls: int, seconds: float, see
         while remaining[0] > 0 and time.perf_counter() < deadline:
             remaining[0] -= 1
             n += 1
-            tool, args = target.request(rng.choice(ops), rng, f"{run_id}.{index}.{n}")
+            op = rng.choice(ops)
+            tool, args = target.request(op, rng, f"{run_id}.{index}.{n}")
             started = time.perf_counter()
             try:
                 await client.call(tool, args)
@@ -263,12 +266,13 @@ async def drive(target: Target, *, clients: int, calls: int, seconds: float, see
                 errors.append(f"{tool}: {exc}"[:300])
                 continue
             latencies.append(time.perf_counter() - started)
+            by_op[op].append(latencies[-1])
 
     started = time.perf_counter()
     await asyncio.gather(*(worker(i, c) for i, c in enumerate(connected)))
     elapsed = time.perf_counter() - started
     await asyncio.gather(*(c.close() for c in connected))
-    return Result(calls=len(latencies), seconds=elapsed, latencies=latencies, errors=errors)
+    return Result(calls=len(latencies), seconds=elapsed, latencies=latencies, errors=errors, by_op=by_op)
 
 
 @contextlib.contextmanager
@@ -299,6 +303,7 @@ def lead_env(database_url: str) -> dict[str, str]:
     """Environment of a lead-mcp server process for the benchmark."""
     env = {k: os.environ[k] for k in ("PATH", "HOME", "LANG") if k in os.environ}
     env.update({"LEAD_MCP_DATABASE_URL": database_url, "LEAD_MCP_LOG_LEVEL": "WARNING"})
+    env.update({k: v for k, v in os.environ.items() if k.startswith("LEAD_MCP_DB_")})
     return env
 
 
@@ -319,6 +324,11 @@ async def measure(target: Target, args: argparse.Namespace, repeat: int) -> Resu
     result.cpu = cpu_seconds(target.pid) - before
     if result.errors:
         print(f"    {target.name}: {len(result.errors)} failed calls, e.g. {result.errors[0]}")
+    if args.per_op:
+        print(
+            "    p50 by operation: "
+            + ", ".join(f"{op} {1000 * statistics.median(v):.1f} ms" for op, v in result.by_op.items() if v)
+        )
     return result
 
 
@@ -344,7 +354,7 @@ async def compare(label: str, lead_url: str, args: argparse.Namespace, tmp: Path
         "--db", str(tmp / f"floor-{label}.db"), *(["--tuned-gc"] if args.floor_tuned_gc else []),
     ]
     floor_env = {**lead_env(""), "PYTHONPATH": str(HERE.parent)}
-    lead_cmd = [*args.wrap.split(), LEAD_MCP, "serve", "--port", str(lead_port)]
+    lead_cmd = [*args.wrap.split(), *(args.lead_command.split() or [LEAD_MCP]), "serve", "--port", str(lead_port)]
     floors: list[Result] = []
     leads: list[Result] = []
     with (
@@ -402,7 +412,13 @@ def main() -> None:
     parser.add_argument("--seed-contacts", type=int, default=500)
     parser.add_argument("--skip-postgres", action="store_true")
     parser.add_argument("--skip-sqlite", action="store_true")
+    parser.add_argument("--per-op", action="store_true", help="also print p50 latency by operation")
     parser.add_argument("--wrap", default="", help="prefix for the lead-mcp command, e.g. a profiler")
+    parser.add_argument(
+        "--lead-command",
+        default="",
+        help="run lead-mcp another way, e.g. an older checkout: 'env PYTHONPATH=/tmp/old/src python -m lead_mcp'",
+    )
     parser.add_argument(
         "--floor-tuned-gc",
         action="store_true",

@@ -190,7 +190,11 @@ async def _owners_of(session: AsyncSession, keys: set[tuple[str, str]]) -> dict[
     if not keys:
         return {}
     conn = await session.connection()
-    params = {"ws": session.info["workspace_id"], "values": sorted({value for _, value in keys})}
+    params = {
+        "ws": session.info["workspace_id"],
+        "kinds": sorted({kind for kind, _ in keys}),
+        "values": sorted({value for _, value in keys}),
+    }
     rows = (await conn.execute(queries.KEY_OWNERS, params)).all()
     return {(kind, value): contact_id for kind, value, contact_id in rows if (kind, value) in keys}
 

@@ -374,7 +374,11 @@ async def list_due_followups(
             raise InvalidInput("cursor", "is damaged", "Pass next_cursor exactly as returned")
         params.update(d=cursor_datetime(after.get("d")), s=score, i=last_id)
     stmt = queries.due_statement(overdue=include_overdue, after=after is not None)
-    rows = (await (await session.connection()).execute(stmt, params)).all()
+    rows = [
+        row
+        for row in (await (await session.connection()).execute(stmt, params)).all()
+        if row.contact_workspace_id == scope.workspace_id  # never another workspace's contact
+    ]
     items = []
     for row in rows[:limit]:
         overdue = (today - local_date(row.due_at, scope.zone)).days
