@@ -70,6 +70,10 @@ def create_engine(url: str, *, pool_size: int = 5, max_overflow: int = 10, echo:
 
 def create_engine_unpooled(url: str) -> AsyncEngine:
     """An engine without a pool (migrations, one-shot CLI commands)."""
+    if url.startswith("sqlite"):
+        path = _sqlite_file(url)
+        if path is not None:  # the first `db upgrade` on a new machine creates the data folder too
+            path.parent.mkdir(parents=True, exist_ok=True)
     engine = create_async_engine(inline_url(url), poolclass=NullPool)
     if url.startswith("sqlite"):
         _install_sqlite_hooks(engine)

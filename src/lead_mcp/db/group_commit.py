@@ -56,6 +56,8 @@ class GroupCommitter:
         self.conn: AsyncConnection | None = None  # the writer connection, kept between groups
         self.commits = 0
         self.writes = 0
+        self.max_members = MAX_MEMBERS
+        self.max_age_seconds = MAX_AGE_SECONDS
 
     @asynccontextmanager
     async def transaction(self, workspace_id: str | None) -> AsyncIterator[AsyncSession]:
@@ -117,8 +119,8 @@ class GroupCommitter:
             return self.lock.statistics().tasks_waiting == 0  # nothing to save; close an empty group
         return (
             self.lock.statistics().tasks_waiting == 0
-            or group.members >= MAX_MEMBERS
-            or time.monotonic() - group.opened >= MAX_AGE_SECONDS
+            or group.members >= self.max_members
+            or time.monotonic() - group.opened >= self.max_age_seconds
         )
 
     async def _commit(self, group: _Group) -> None:
