@@ -99,6 +99,41 @@ def _cmd_db_current(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if current == head else 1
 
 
+def _cmd_db_backup(args: argparse.Namespace, settings: Settings) -> int:
+    from pathlib import Path
+
+    from lead_mcp.db import backup
+
+    if not settings.is_sqlite:
+        print(f"lead-mcp: {backup.pg_dump_advice(settings.database_url)}", file=sys.stderr)
+        return 2
+    info = backup.backup(settings.database_url, Path(args.file))
+    print(
+        f"backed up {backup.sqlite_path(settings.database_url)} to {info.path} "
+        f"(schema {info.revision}, {info.contacts} contacts, {info.bytes / 1e6:.1f} MB)"
+    )
+    return 0
+
+
+def _cmd_db_restore(args: argparse.Namespace, settings: Settings) -> int:
+    from pathlib import Path
+
+    from lead_mcp.db import backup, migrate
+
+    if not settings.is_sqlite:
+        print(f"lead-mcp: {backup.pg_dump_advice(settings.database_url)}", file=sys.stderr)
+        return 2
+    info, kept = backup.restore(settings.database_url, Path(args.file), force=args.force)
+    asyncio.run(migrate.upgrade(settings.database_url))
+    current = asyncio.run(migrate.current_revision(settings.database_url))
+    print(
+        f"restored {info.path} ({info.contacts} contacts, schema {info.revision}) into "
+        f"{backup.sqlite_path(settings.database_url)}, now at schema {current}"
+        + (f"; the previous store is kept as {kept}" if kept else "")
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (also used to document the commands)."""
     parser = argparse.ArgumentParser(
@@ -126,6 +161,21 @@ def build_parser() -> argparse.ArgumentParser:
     upgrade.set_defaults(handler=_cmd_db_upgrade)
     current = db_sub.add_parser("current", help="show the store's schema revision")
     current.set_defaults(handler=_cmd_db_current)
+    backup = db_sub.add_parser(
+        "backup",
+        help="copy the SQLite store to FILE, consistent even while servers write (PostgreSQL: pg_dump advice)",
+    )
+    backup.add_argument("file", help="where to write the backup (a single SQLite file)")
+    backup.set_defaults(handler=_cmd_db_backup)
+    restore = db_sub.add_parser(
+        "restore",
+        help="replace the SQLite store with a backup FILE (checked first; the old store is kept beside it)",
+    )
+    restore.add_argument("file", help="a file made by `lead-mcp db backup`")
+    restore.add_argument(
+        "--force", action="store_true", help="restore even while a lead-mcp server has the store open"
+    )
+    restore.set_defaults(handler=_cmd_db_restore)
     db.set_defaults(handler=None, subparser=db)
     return parser
 

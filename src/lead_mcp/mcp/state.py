@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 from lead_mcp.clock import Clock, SystemClock
 from lead_mcp.config import Settings
 from lead_mcp.db import migrate
+from lead_mcp.db.backup import running_lock
 from lead_mcp.db.engine import Database
 from lead_mcp.services.workspaces import ensure_local_workspace
 
@@ -24,14 +26,22 @@ class AppState:
     clock: Clock
     local_workspace_id: str
     extras: dict[str, Any] = field(default_factory=dict)
+    closers: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
 
     @classmethod
     async def open(
         cls, settings: Settings, *, clock: Clock | None = None, migrate_db: bool = True
     ) -> AppState:
         """Migrate the store to head (unless told not to), connect, and find the local workspace."""
-        if migrate_db:
-            await migrate.upgrade(settings.database_url)
+        closers = contextlib.ExitStack()
+        # While this process runs, `lead-mcp db restore` sees the store in use (see db/backup.py).
+        closers.enter_context(running_lock(settings.database_url))
+        try:
+            if migrate_db:
+                await migrate.upgrade(settings.database_url)
+        except BaseException:
+            closers.close()
+            raise
         db = Database(
             settings.database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow
         )
@@ -41,13 +51,19 @@ class AppState:
                 workspace_id = await ensure_local_workspace(session, the_clock)
         except BaseException:
             await db.dispose()
+            closers.close()
             raise
         log.info("store ready: %s", _redacted(settings.database_url))
-        return cls(settings=settings, db=db, clock=the_clock, local_workspace_id=workspace_id)
+        return cls(
+            settings=settings, db=db, clock=the_clock, local_workspace_id=workspace_id, closers=closers
+        )
 
     async def close(self) -> None:
-        """Release the store's connections."""
-        await self.db.dispose()
+        """Release the store's connections (and its running lock)."""
+        try:
+            await self.db.dispose()
+        finally:
+            self.closers.close()
 
 
 def _redacted(url: str) -> str:
