@@ -46,6 +46,7 @@ from lead_mcp.clock import Clock
 from lead_mcp.config import Settings
 from lead_mcp.db.engine import Database
 from lead_mcp.domain import ContactCreate, InteractionKind
+from lead_mcp.mcp.limits import without_nul
 from lead_mcp.mcp.server import build_server
 from lead_mcp.services import contacts, interactions
 from lead_mcp.services.scope import Scope
@@ -272,7 +273,7 @@ class Slot:
             options = pools.ids.get(self.kind) or [i for _, ids in sorted(pools.ids.items()) for i in ids]
         if not options:
             return None if self.pool in ("own", "cursor") else str(uuid.UUID(int=self.index + 1))
-        return options[self.index % len(options)]
+        return options[-1 - self.index % len(options)]  # hypothesis favours small indexes: the newest ids
 
 
 def resolve(value: Any, pools: Pools) -> Any:
@@ -467,13 +468,15 @@ class ToolFuzzer:
     def hard_violations(self, call: PlannedCall) -> list[str]:
         """Top-level arguments that break a hard limit of the schema: the server must refuse each."""
         names: list[str] = []
-        for error in self.validators[call.tool].iter_errors(_printable(call.arguments)):
+        # The server removes NUL characters before validating (lead_mcp/mcp/limits.py): judge what it sees.
+        seen = without_nul(call.arguments)
+        for error in self.validators[call.tool].iter_errors(_printable(seen)):
             if _strict(error):
                 if error.validator == "required":
                     names.append(str(error.message).split("'")[1])
                 elif error.absolute_path:
                     names.append(str(error.absolute_path[0]))
-        for name, value in call.arguments.items():
+        for name, value in seen.items():
             if name in self.properties[call.tool] and _has_bad_chars(value):
                 names.append(name)
         return sorted(set(names))

@@ -127,6 +127,9 @@ class Settings(BaseSettings):
     default_region: str = Field(
         "US", description="Two-letter region used to read phone numbers written without a country code."
     )
+    outbound_timeout_seconds: float = Field(
+        15.0, ge=1, le=300, description="Deadline for each call to an outside service (HubSpot, image URLs)."
+    )
     hubspot_token: SecretStr | None = Field(None, description="HubSpot private-app token for sync_hubspot.")
     hubspot_base_url: str = Field("https://api.hubapi.com", description="HubSpot API base URL.")
     scan_roots: Annotated[list[Path], NoDecode] = Field(
