@@ -121,7 +121,9 @@ def build_floor_server(path: str) -> MCPServer:
 
 def main() -> None:
     """Serve the floor on loopback."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--db", required=True)
     parser.add_argument("--tuned-gc", action="store_true", help="lead-mcp's GC tuning (for comparison)")

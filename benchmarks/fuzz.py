@@ -20,10 +20,11 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
+from tests.fuzzing import FuzzReport, run_fuzz
+
 from lead_mcp.clock import FixedClock
 from lead_mcp.config import Settings
 from lead_mcp.db import migrate
-from tests.fuzzing import FuzzReport, run_fuzz
 
 PG_ADMIN_DSN = os.environ.get("LEAD_MCP_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -62,7 +63,9 @@ def fuzz(label: str, url: str, folder: Path, args: argparse.Namespace) -> FuzzRe
 
 def main() -> None:
     """Entry point."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--calls", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=20260310)
     parser.add_argument("--postgres", action="store_true", help="also run on a fresh PostgreSQL database")

@@ -220,7 +220,7 @@ class Result:
     def pct(self, p: float) -> float:
         """The p-th latency percentile in milliseconds."""
         ordered = sorted(self.latencies)
-        return 1000 * ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+        return 1000 * ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 async def seed_target(target: Target, contacts: int) -> None:
@@ -283,7 +283,9 @@ def serving(command: list[str], port: int, env: dict[str, str]) -> Iterator[subp
         deadline = time.monotonic() + 60
         while True:
             if process.poll() is not None:
-                raise RuntimeError(f"{command[0]} exited: {process.stderr.read().decode()[-2000:] if process.stderr else ''}")
+                raise RuntimeError(
+                    f"{command[0]} exited: {process.stderr.read().decode()[-2000:] if process.stderr else ''}"
+                )
             with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
                 break
             if time.monotonic() > deadline:
@@ -335,7 +337,8 @@ async def measure(target: Target, args: argparse.Namespace, repeat: int) -> Resu
 def line(name: str, result: Result) -> str:
     """One printed row."""
     return (
-        f"  {name:24} {result.rate:8.0f} calls/s   p50 {result.pct(50):7.1f} ms   p99 {result.pct(99):7.1f} ms"
+        f"  {name:24} {result.rate:8.0f} calls/s   p50 {result.pct(50):7.1f} ms"
+        f"   p99 {result.pct(99):7.1f} ms"
         f"   server CPU {result.cpu_ms_per_call:5.2f} ms/call"
         f"   ({result.calls} calls in {result.seconds:.1f} s, {len(result.errors)} errors)"
     )
@@ -350,11 +353,23 @@ async def compare(label: str, lead_url: str, args: argparse.Namespace, tmp: Path
     """Alternate floor and lead-mcp runs; print each and the medians' ratios."""
     floor_port, lead_port = free_port(), free_port()
     floor_cmd = [
-        sys.executable, "-m", "benchmarks.floor_server", "--port", str(floor_port),
-        "--db", str(tmp / f"floor-{label}.db"), *(["--tuned-gc"] if args.floor_tuned_gc else []),
+        sys.executable,
+        "-m",
+        "benchmarks.floor_server",
+        "--port",
+        str(floor_port),
+        "--db",
+        str(tmp / f"floor-{label}.db"),
+        *(["--tuned-gc"] if args.floor_tuned_gc else []),
     ]
     floor_env = {**lead_env(""), "PYTHONPATH": str(HERE.parent)}
-    lead_cmd = [*args.wrap.split(), *(args.lead_command.split() or [LEAD_MCP]), "serve", "--port", str(lead_port)]
+    lead_cmd = [
+        *args.wrap.split(),
+        *(args.lead_command.split() or [LEAD_MCP]),
+        "serve",
+        "--port",
+        str(lead_port),
+    ]
     floors: list[Result] = []
     leads: list[Result] = []
     with (
@@ -404,7 +419,9 @@ async def main_async(args: argparse.Namespace) -> None:
 
 def main() -> None:
     """Entry point."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--calls", type=int, default=4000, help="calls per timed run")
     parser.add_argument("--seconds", type=float, default=60.0, help="time bound per timed run")
@@ -417,7 +434,8 @@ def main() -> None:
     parser.add_argument(
         "--lead-command",
         default="",
-        help="run lead-mcp another way, e.g. an older checkout: 'env PYTHONPATH=/tmp/old/src python -m lead_mcp'",
+        help="run lead-mcp another way, e.g. an older checkout: "
+        "'env PYTHONPATH=/tmp/old/src python -m lead_mcp'",
     )
     parser.add_argument(
         "--floor-tuned-gc",

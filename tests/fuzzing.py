@@ -30,8 +30,8 @@ import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import partial
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 import anyio
@@ -41,6 +41,7 @@ from hypothesis import HealthCheck, Phase, given, seed
 from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 from hypothesis_jsonschema import from_schema
+from mcp_types import CallToolResult, Tool
 
 from lead_mcp.clock import Clock
 from lead_mcp.config import Settings
@@ -52,7 +53,6 @@ from lead_mcp.services import contacts, interactions
 from lead_mcp.services.scope import Scope
 from lead_mcp.services.workspaces import create_workspace
 from mcp import Client
-from mcp_types import CallToolResult, Tool
 from tests.invariants import store_violations, table_dump
 
 CALL_TIMEOUT_SECONDS = 60.0
@@ -113,7 +113,7 @@ INJECTIONS = [
     "ana* OR tom^2 AND -x",
     "%_%\\",
     "contacts_fts MATCH 'x'",
-    "=HYPERLINK(\"http://evil\")",
+    '=HYPERLINK("http://evil")',
     "+cmd|' /C calc'!A0",
     "../../../etc/passwd",
     "${jndi:ldap://x/y}",
@@ -178,7 +178,7 @@ def hostile_value() -> st.SearchStrategy[Any]:
         scalar,
         st.lists(scalar, max_size=5),
         st.dictionaries(st.text(max_size=10), scalar, max_size=4),
-        # Deeper values than 200 levels: the SDK client itself refuses to serialize them (tested over raw HTTP).
+        # Deeper than 200 levels the SDK client itself refuses to serialize (see tests/e2e/test_limits.py).
         st.builds(nested, st.sampled_from([5, 40, 200]), st.sampled_from(["list", "dict"])),
         st.builds(lambda n: ["x@y.io"] * n, st.sampled_from([51, 1_000, 100_000])),
     )
@@ -379,14 +379,18 @@ class ToolFuzzer:
                 st.integers(0, 1000),
                 st.sampled_from(DOMAINS),
             )
-            bad = st.sampled_from(["not-an-email", "a@b", "@x.io", "ana@@x.io", "ANA@Fintech.IO", "<ana@x.io>"])
+            bad = st.sampled_from(
+                ["not-an-email", "a@b", "@x.io", "ana@@x.io", "ANA@Fintech.IO", "<ana@x.io>"]
+            )
         elif "phone" in lower:
             good = st.one_of(
                 st.builds(lambda n: f"+1 415 555 {n:04d}", st.integers(0, 30)),
                 st.builds(lambda n: f"(415) 555-{n:04d}", st.integers(0, 30)),
                 st.builds(lambda n: f"+49 30 1234{n:03d}", st.integers(0, 30)),
             )
-            bad = st.sampled_from(["12", "phone", "+1 (555)", "++1 415 555 0100", "0" * 40, "+1 415 555 0100 x123"])
+            bad = st.sampled_from(
+                ["12", "phone", "+1 (555)", "++1 415 555 0100", "0" * 40, "+1 415 555 0100 x123"]
+            )
         elif lower in ("full_name", "name", "given_name", "family_name"):
             good = st.builds(lambda f, last: f"{f} {last}", st.sampled_from(FIRST), st.sampled_from(LAST))
         elif lower == "company":
@@ -500,7 +504,9 @@ class ToolFuzzer:
                 f"{where}: the error names no argument: {text[:400]!r}"
             )
             return "error"
-        assert not must_refuse, f"{where}: accepted arguments that break the schema ({must_refuse}): {text[:200]!r}"
+        assert not must_refuse, (
+            f"{where}: accepted arguments that break the schema ({must_refuse}): {text[:200]!r}"
+        )
         assert result.structured_content is not None, f"{where}: no structured content"
         shown = (text + repr(result.structured_content)).lower()
         for marker in OTHER_MARKERS:
@@ -546,13 +552,15 @@ def _strict(error: jsonschema.ValidationError) -> bool:
             return True
         if isinstance(instance, list) and "array" not in expected:
             return True
-        if isinstance(instance, float) and "integer" in expected and not (
-            math.isfinite(instance) and instance.is_integer()
+        if (
+            isinstance(instance, float)
+            and "integer" in expected
+            and not (math.isfinite(instance) and instance.is_integer())
         ):
             return "number" not in expected
-        if isinstance(instance, (int, float)) and not isinstance(instance, bool) and expected == {"string"}:
-            return True
-        return False
+        return (
+            isinstance(instance, (int, float)) and not isinstance(instance, bool) and expected == {"string"}
+        )
     if error.validator in ("anyOf", "oneOf"):
         branches: dict[int, list[jsonschema.ValidationError]] = {}
         for sub in error.context or []:
@@ -729,12 +737,15 @@ def _drive(
                 result = portal.call(_call, client, call)
             except Exception as exc:
                 raise AssertionError(
-                    f"protocol failure on {call.tool}({_short(call.arguments)}): {type(exc).__name__}: {exc!s:.300}"
+                    f"protocol failure on {call.tool}({_short(call.arguments)}): "
+                    f"{type(exc).__name__}: {exc!s:.300}"
                 ) from exc
             verdict = fuzzer.judge(call, result)
             if VERBOSE:
                 text = " ".join(getattr(b, "text", "") or "" for b in result.content)
-                print(f"[{verdict}] {call.tool}({_short(call.arguments, 200)}) {call.mutations}: {text[:160]!r}")
+                print(
+                    f"[{verdict}] {call.tool}({_short(call.arguments, 200)}) {call.mutations}: {text[:160]!r}"
+                )
             report.calls += 1
             report.by_tool[call.tool] += 1
             if verdict == "ok":

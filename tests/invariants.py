@@ -54,9 +54,7 @@ async def _rows(conn: AsyncConnection, sql: str, **params: Any) -> list[Any]:
 
 async def _orphans(conn: AsyncConnection) -> list[str]:
     out = []
-    existing = set(
-        await conn.run_sync(lambda sync: inspect(sync).get_table_names())
-    )
+    existing = set(await conn.run_sync(lambda sync: inspect(sync).get_table_names()))
     for table in Base.metadata.sorted_tables:
         if table.name not in existing:
             continue
@@ -140,7 +138,8 @@ async def _violations(conn: AsyncConnection) -> list[str]:
                 out.append(f"live contact {cid} has no name, email or phone")
         if keys.get(cid, set()) != expected_keys:
             out.append(
-                f"contact {cid}: contact_keys {sorted(keys.get(cid, set()))} != expected {sorted(expected_keys)}"
+                f"contact {cid}: contact_keys {sorted(keys.get(cid, set()))} "
+                f"!= expected {sorted(expected_keys)}"
             )
         if tags.get(m["pk"], set()) != set(tag_list):
             out.append(f"contact {cid}: contact_tags {sorted(tags.get(m['pk'], set()))} != tags {tag_list}")
@@ -148,7 +147,9 @@ async def _violations(conn: AsyncConnection) -> list[str]:
         if not live and pending.get(cid):
             out.append(f"deleted contact {cid} still has {len(pending[cid])} pending follow-ups")
         if _utc(m["next_followup_at"]) != (earliest if live else None):
-            out.append(f"contact {cid}: next_followup_at {m['next_followup_at']} != earliest pending {earliest}")
+            out.append(
+                f"contact {cid}: next_followup_at {m['next_followup_at']} != earliest pending {earliest}"
+            )
         its = touches.get(cid, [])
         if its:
             last = max(t for t, _ in its)
@@ -157,7 +158,8 @@ async def _violations(conn: AsyncConnection) -> list[str]:
                 out.append(f"contact {cid}: last_touch_at {m['last_touch_at']} != latest touch {last}")
             if outbound and _utc(m["first_response_at"]) != min(outbound):
                 out.append(
-                    f"contact {cid}: first_response_at {m['first_response_at']} != first outbound {min(outbound)}"
+                    f"contact {cid}: first_response_at {m['first_response_at']} "
+                    f"!= first outbound {min(outbound)}"
                 )
         expected_text = normalize.search_text(
             full_name=m["full_name"],
@@ -209,9 +211,7 @@ async def table_dump(url: str, *, workspace_id: str | None = None) -> dict[str, 
     out: dict[str, list[tuple[Any, ...]]] = {}
     try:
         async with engine.connect() as conn:
-            existing = set(
-                await conn.run_sync(lambda sync: inspect(sync).get_table_names())
-            )
+            existing = set(await conn.run_sync(lambda sync: inspect(sync).get_table_names()))
             for table in Base.metadata.sorted_tables:
                 if table.name not in existing:
                     continue

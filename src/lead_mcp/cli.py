@@ -163,7 +163,8 @@ def build_parser() -> argparse.ArgumentParser:
     current.set_defaults(handler=_cmd_db_current)
     backup = db_sub.add_parser(
         "backup",
-        help="copy the SQLite store to FILE, consistent even while servers write (PostgreSQL: pg_dump advice)",
+        help="copy the SQLite store to FILE, consistent even while servers write "
+        "(PostgreSQL: pg_dump advice)",
     )
     backup.add_argument("file", help="where to write the backup (a single SQLite file)")
     backup.set_defaults(handler=_cmd_db_backup)

@@ -16,11 +16,17 @@ from tests.invariants import store_violations, table_dump
 
 def _cli(*args: str, **settings: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [LEAD_MCP, "db", *args], env=lead_env(log_level="WARNING", **settings), capture_output=True, text=True, timeout=120
+        [LEAD_MCP, "db", *args],
+        env=lead_env(log_level="WARNING", **settings),
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
-async def test_backups_taken_while_a_server_writes_are_consistent_and_restore_identically(tmp_path: Path) -> None:
+async def test_backups_taken_while_a_server_writes_are_consistent_and_restore_identically(
+    tmp_path: Path,
+) -> None:
     store = f"sqlite+aiosqlite:///{tmp_path / 'live' / 'lead.db'}"
     stop = anyio.Event()
     written = [0]
@@ -30,8 +36,14 @@ async def test_backups_taken_while_a_server_writes_are_consistent_and_restore_id
         async with Client(url) as client:
             n = 0
             while not stop.is_set():
-                added = await call(client, "add_contact", {"full_name": f"B {w} {n}", "email": f"b{w}.{n}@bk.io"})
-                await call(client, "log_interaction", {"contact_id": added["contact"]["id"], "kind": "call", "summary": "x"})
+                added = await call(
+                    client, "add_contact", {"full_name": f"B {w} {n}", "email": f"b{w}.{n}@bk.io"}
+                )
+                await call(
+                    client,
+                    "log_interaction",
+                    {"contact_id": added["contact"]["id"], "kind": "call", "summary": "x"},
+                )
                 n += 1
                 written[0] += 1
                 if written[0] in milestones:
@@ -45,7 +57,9 @@ async def test_backups_taken_while_a_server_writes_are_consistent_and_restore_id
             for i, milestone in enumerate(milestones.values()):  # backups in the middle of the writes
                 await milestone.wait()
                 target = tmp_path / f"mid-{i}.db"
-                done = await anyio.to_thread.run_sync(lambda t=target: _cli("backup", str(t), database_url=store))
+                done = await anyio.to_thread.run_sync(
+                    lambda t=target: _cli("backup", str(t), database_url=store)
+                )
                 assert done.returncode == 0, done.stderr
                 assert "backed up" in done.stdout
                 backups.append(target)

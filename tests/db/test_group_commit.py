@@ -1,4 +1,4 @@
-"""Group commit on SQLite: calls share one durable COMMIT, yet each stays atomic and is acknowledged only once on disk."""
+"""Group commit on SQLite: calls share one durable COMMIT, each stays atomic, acknowledged once on disk."""
 
 from __future__ import annotations
 
@@ -25,7 +25,9 @@ async def _setup(db: Database) -> None:
         await session.execute(text("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL)"))
 
 
-async def test_concurrent_writers_share_commits_and_every_acknowledged_write_is_committed(sqlite_url: str) -> None:
+async def test_concurrent_writers_share_commits_and_every_acknowledged_write_is_committed(
+    sqlite_url: str,
+) -> None:
     db = Database(sqlite_url)
     await _setup(db)
     assert db.writer is not None
@@ -76,7 +78,9 @@ async def test_a_failing_call_in_a_group_rolls_back_alone(sqlite_url: str) -> No
     assert stored == {i for i in range(30) if i % 3}
 
 
-async def test_when_the_group_commit_fails_every_member_is_told_and_nothing_is_stored(sqlite_url: str) -> None:
+async def test_when_the_group_commit_fails_every_member_is_told_and_nothing_is_stored(
+    sqlite_url: str,
+) -> None:
     db = Database(sqlite_url)
     async with db.transaction(workspace_id=None) as session:
         await session.execute(text("CREATE TABLE parents (id INTEGER PRIMARY KEY)"))

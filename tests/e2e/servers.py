@@ -120,7 +120,7 @@ class ServerProcess:
 def start_server(*, port: int | None = None, **settings: str) -> ServerProcess:
     """Launch one `lead-mcp serve` without waiting for it (see :func:`wait_healthy`)."""
     port = port or free_port()
-    log = tempfile.TemporaryFile("w+", encoding="utf-8")
+    log = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115 - closed by ServerProcess.stop
     process = subprocess.Popen(
         [LEAD_MCP, "serve", "--port", str(port)],
         env=lead_env(**settings),

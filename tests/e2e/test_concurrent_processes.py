@@ -1,4 +1,4 @@
-"""Many writers across several `lead-mcp serve` processes on one store: no "database is locked", no duplicates.
+"""Many writers across several `lead-mcp serve` processes on one store: no "database is locked", no twins.
 
 Three real server processes share one SQLite file (or one PostgreSQL database);
 fifty MCP clients write through them at once. Every call must succeed (a busy

@@ -103,7 +103,9 @@ async def _burst(url: str, name: str, acked: Acknowledged) -> None:
             tools = {t.name for t in (await client.list_tools()).tools}
             if "import_contacts" in tools:
                 rows = 400
-                csv = "full_name,email\n" + "".join(f"Batch {name} {i},{name}.b{i}@batch.io\n" for i in range(rows))
+                csv = "full_name,email\n" + "".join(
+                    f"Batch {name} {i},{name}.b{i}@batch.io\n" for i in range(rows)
+                )
                 done = await _ok(client, "import_contacts", {"content": csv, "format": "csv"})
                 if done is not None:
                     acked.imported.append((f"{name}.b", rows))
@@ -111,7 +113,11 @@ async def _burst(url: str, name: str, acked: Acknowledged) -> None:
                 return
 
             async def one(i: int) -> None:
-                added = await _ok(client, "add_contact", {"full_name": f"Burst {name} {i}", "email": f"{name}.b{i}@batch.io"})
+                added = await _ok(
+                    client,
+                    "add_contact",
+                    {"full_name": f"Burst {name} {i}", "email": f"{name}.b{i}@batch.io"},
+                )
                 if added is not None:
                     acked.contacts[added["contact"]["id"]] = f"{name}.b{i}@batch.io"
                     acked.note()
@@ -149,17 +155,22 @@ async def _check(url: str, acked: Acknowledged) -> None:
             interactions = {r[0] for r in (await conn.execute(text("SELECT id FROM interactions"))).all()}
             assert acked.interactions <= interactions
             done = {
-                r[0] for r in (await conn.execute(text("SELECT id FROM followups WHERE status = 'done'"))).all()
+                r[0]
+                for r in (await conn.execute(text("SELECT id FROM followups WHERE status = 'done'"))).all()
             }
             assert acked.completed <= done
             # Whole contacts: each has its creation in the history and a follow-up (nothing half-written).
             created = {
                 r[0]
                 for r in (
-                    await conn.execute(text("SELECT contact_id FROM contact_changes WHERE action = 'created'"))
+                    await conn.execute(
+                        text("SELECT contact_id FROM contact_changes WHERE action = 'created'")
+                    )
                 ).all()
             }
-            with_followup = {r[0] for r in (await conn.execute(text("SELECT contact_id FROM followups"))).all()}
+            with_followup = {
+                r[0] for r in (await conn.execute(text("SELECT contact_id FROM followups"))).all()
+            }
             assert set(stored) <= created
             assert set(stored) <= with_followup
             for prefix, count in acked.imported:
@@ -196,7 +207,7 @@ async def test_serve_killed_mid_write_keeps_every_acknowledged_write(database_ur
 
 
 async def _stdio_round(db_url: str, acked: Acknowledged, rng: random.Random, round_no: int) -> None:
-    """Raw JSON-RPC over a `lead-mcp stdio` child, many calls pipelined, SIGKILL after a seeded number of answers."""
+    """Raw JSON-RPC to a `lead-mcp stdio` child, calls pipelined, SIGKILL after a seeded number of answers."""
     kill_after = rng.randint(5, 80)
     env = lead_env(database_url=db_url, log_level="WARNING")
     async with await anyio.open_process([LEAD_MCP, "stdio"], env=env) as process:
@@ -210,7 +221,11 @@ async def _stdio_round(db_url: str, acked: Acknowledged, rng: random.Random, rou
                 "jsonrpc": "2.0",
                 "id": 0,
                 "method": "initialize",
-                "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}},
+                "params": {
+                    "protocolVersion": "2025-11-25",
+                    "capabilities": {},
+                    "clientInfo": {"name": "t", "version": "1"},
+                },
             }
         )
         buffer = b""
@@ -233,7 +248,10 @@ async def _stdio_round(db_url: str, acked: Acknowledged, rng: random.Random, rou
                                 "jsonrpc": "2.0",
                                 "id": i,
                                 "method": "tools/call",
-                                "params": {"name": "add_contact", "arguments": {"full_name": f"Stdio {i}", "email": email}},
+                                "params": {
+                                    "name": "add_contact",
+                                    "arguments": {"full_name": f"Stdio {i}", "email": email},
+                                },
                             }
                         )
                     continue

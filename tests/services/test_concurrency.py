@@ -80,10 +80,20 @@ async def test_fifty_concurrent_writers_over_three_connection_pools_all_succeed(
 
         async def writer(i: int) -> None:
             client = clients[i % 3]
-            added = await call(client, "add_contact", {"full_name": f"Pool Writer {i}", "email": f"w{i}@pools.io"})
+            added = await call(
+                client, "add_contact", {"full_name": f"Pool Writer {i}", "email": f"w{i}@pools.io"}
+            )
             ids.append(added["contact"]["id"])
-            await call(client, "log_interaction", {"contact_id": added["contact"]["id"], "kind": "email", "summary": "hi"})
-            await call(client, "add_contact", {"full_name": "Everybody", "email": "all@pools.io", "phone": f"+1415555{i:04d}"})
+            await call(
+                client,
+                "log_interaction",
+                {"contact_id": added["contact"]["id"], "kind": "email", "summary": "hi"},
+            )
+            await call(
+                client,
+                "add_contact",
+                {"full_name": "Everybody", "email": "all@pools.io", "phone": f"+1415555{i:04d}"},
+            )
 
         async with anyio.create_task_group() as group:
             for i in range(50):

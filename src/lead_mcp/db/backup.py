@@ -61,7 +61,9 @@ def sqlite_path(url: str) -> Path:
         raise SetupError(pg_dump_advice(url))
     database = parsed.database
     if not database or database == ":memory:" or database.startswith("file:"):
-        raise InvalidInput("LEAD_MCP_DATABASE_URL", "is not a SQLite file", "Point it at the store's .db file")
+        raise InvalidInput(
+            "LEAD_MCP_DATABASE_URL", "is not a SQLite file", "Point it at the store's .db file"
+        )
     return Path(database)
 
 
@@ -99,7 +101,9 @@ def inspect_store(path: Path, *, what: str = "FILE") -> StoreInfo:
         raise InvalidInput(what, f"{path} does not exist", "Give the path of a lead-mcp backup")
     with path.open("rb") as handle:
         if handle.read(16) != b"SQLite format 3\x00":
-            raise InvalidInput(what, f"{path} is not a SQLite database", "Give a file made by `lead-mcp db backup`")
+            raise InvalidInput(
+                what, f"{path} is not a SQLite database", "Give a file made by `lead-mcp db backup`"
+            )
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
         tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
@@ -219,7 +223,7 @@ def store_in_use(store: Path) -> bool:
 
 
 def restore(url: str, source: Path, *, force: bool = False) -> tuple[StoreInfo, Path | None]:
-    """Replace the store at ``url`` with the backup ``source``; returns it and where the old store was kept."""
+    """Replace the store at ``url`` with the backup ``source``; returns it and where the old store went."""
     target = sqlite_path(url)
     source = source.expanduser().resolve()
     info = inspect_store(source)

@@ -22,6 +22,7 @@ this.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -155,7 +156,5 @@ class GroupCommitter:
 
 
 async def _quietly_rollback(conn: AsyncConnection) -> None:
-    try:
+    with contextlib.suppress(Exception):  # the connection is dropped next; the first error is what counts
         await conn.rollback()
-    except Exception:  # noqa: S110 - the connection is closed next; the COMMIT error is what counts
-        pass

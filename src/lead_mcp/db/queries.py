@@ -17,10 +17,12 @@ automatic filter.
 from __future__ import annotations
 
 import functools
+from typing import cast
 
 from sqlalchemy import (
     ColumnElement,
     Select,
+    Table,
     and_,
     bindparam,
     func,
@@ -41,15 +43,17 @@ from lead_mcp.db.tables import (
     InteractionRow,
 )
 
-CONTACTS = ContactRow.__table__
-CONTACT_KEYS = ContactKey.__table__
-CONTACT_TAGS = ContactTag.__table__
-CONTACT_CHANGES = ContactChange.__table__
-FOLLOWUPS = FollowUpRow.__table__
-INTERACTIONS = InteractionRow.__table__
+CONTACTS = cast(Table, ContactRow.__table__)
+CONTACT_KEYS = cast(Table, ContactKey.__table__)
+CONTACT_TAGS = cast(Table, ContactTag.__table__)
+CONTACT_CHANGES = cast(Table, ContactChange.__table__)
+FOLLOWUPS = cast(Table, FollowUpRow.__table__)
+INTERACTIONS = cast(Table, InteractionRow.__table__)
 
 c = CONTACTS.c
-PENDING: ColumnElement[str] = literal_column("'pending'")  # a literal: the partial index on pending rows applies
+PENDING: ColumnElement[str] = literal_column(
+    "'pending'"
+)  # a literal: the partial index on pending rows applies
 
 # What a contact summary shows (plus pk, the search order key).
 SUMMARY = (

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import aiosqlite
 import anyio
@@ -40,7 +40,6 @@ from sqlalchemy.dialects.sqlite.aiosqlite import (
 )
 
 DRIVER = "lead_inline"
-
 
 
 class InlineCursor:
@@ -128,7 +127,7 @@ class InlineConnection:
 
     @isolation_level.setter
     def isolation_level(self, value: str | None) -> None:
-        self._conn.isolation_level = value
+        self._conn.isolation_level = value  # type: ignore[assignment]  # sqlite3 checks the value
 
     def cursor(self) -> InlineCursor:
         """A new cursor (SQLAlchemy enters it with ``async with``)."""
@@ -191,7 +190,7 @@ class InlineAdaptedConnection(AsyncAdapt_aiosqlite_connection):
 
     @property
     def isolation_level(self) -> str | None:
-        return self._connection.isolation_level  # type: ignore[no-any-return]
+        return cast(str | None, self._connection.isolation_level)
 
     @isolation_level.setter
     def isolation_level(self, value: str | None) -> None:
@@ -201,7 +200,7 @@ class InlineAdaptedConnection(AsyncAdapt_aiosqlite_connection):
         await self._connection.close()
 
     def _terminate_force_close(self) -> None:
-        self._connection.stop()  # type: ignore[attr-defined]
+        self._connection.stop()
 
 
 class InlineDBAPI(AsyncAdapt_aiosqlite_dbapi):
@@ -210,14 +209,14 @@ class InlineDBAPI(AsyncAdapt_aiosqlite_dbapi):
     def __init__(self) -> None:
         super().__init__(aiosqlite, sqlite3)
 
-    def connect(self, *args: Any, **kwargs: Any) -> InlineAdaptedConnection:  # type: ignore[override]
+    def connect(self, *args: Any, **kwargs: Any) -> InlineAdaptedConnection:
         kwargs.pop("async_creator_fn", None)
         kwargs["check_same_thread"] = False  # COMMIT and a contended BEGIN run on worker threads
         raw = sqlite3.connect(*args, **kwargs)
-        return InlineAdaptedConnection(self, InlineConnection(raw))
+        return InlineAdaptedConnection(self, cast(Any, InlineConnection(raw)))
 
 
-class SQLiteDialect_inline(SQLiteDialect_aiosqlite):  # noqa: N801 - SQLAlchemy's dialect naming
+class SQLiteDialect_inline(SQLiteDialect_aiosqlite):
     """``sqlite+lead_inline://``: the aiosqlite dialect over :class:`InlineConnection`."""
 
     driver = DRIVER
@@ -226,7 +225,7 @@ class SQLiteDialect_inline(SQLiteDialect_aiosqlite):  # noqa: N801 - SQLAlchemy'
     has_terminate = True
 
     @classmethod
-    def import_dbapi(cls) -> InlineDBAPI:  # type: ignore[override]
+    def import_dbapi(cls) -> InlineDBAPI:
         return InlineDBAPI()
 
     def do_terminate(self, dbapi_connection: Any) -> None:

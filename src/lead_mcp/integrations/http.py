@@ -46,22 +46,22 @@ async def read_limited(
     max_bytes: int = MAX_RESPONSE_BYTES,
     **kwargs: object,
 ) -> httpx.Response:
-    """Send a request and read its body, refusing answers over ``max_bytes`` and slow servers, with clear errors."""
+    """Send a request and read its body; too slow or over ``max_bytes`` is an ExternalServiceError."""
     try:
         async with client.stream(method, url, **kwargs) as response:  # type: ignore[arg-type]
             declared = response.headers.get("content-length")
             if declared is not None and declared.isdigit() and int(declared) > max_bytes:
                 raise ExternalServiceError(
-                    f"{service}: the answer from {url} is {int(declared):,} bytes; at most {max_bytes:,} bytes are read. "
-                    "Use a smaller file or another source"
+                    f"{service}: the answer from {url} is {int(declared):,} bytes; "
+                    f"at most {max_bytes:,} bytes are read. Use a smaller file or another source"
                 )
             body = bytearray()
             async for chunk in response.aiter_bytes():
                 body.extend(chunk)
                 if len(body) > max_bytes:
                     raise ExternalServiceError(
-                        f"{service}: the answer from {url} is larger than {max_bytes:,} bytes; reading stopped. "
-                        "Use a smaller file or another source"
+                        f"{service}: the answer from {url} is larger than {max_bytes:,} bytes; "
+                        "reading stopped. Use a smaller file or another source"
                     )
             return httpx.Response(
                 response.status_code, headers=response.headers, content=bytes(body), request=response.request
@@ -69,8 +69,8 @@ async def read_limited(
     except httpx.TimeoutException as exc:
         limit = client.timeout.read if not isinstance(exc, httpx.ConnectTimeout) else client.timeout.connect
         raise ExternalServiceError(
-            f"{service}: {url} did not answer within {limit:g} s ({type(exc).__name__}); nothing was changed. "
-            "Try again later, or check the address"
+            f"{service}: {url} did not answer within {limit:g} s ({type(exc).__name__}); "
+            "nothing was changed. Try again later, or check the address"
         ) from None
     except httpx.TransportError as exc:
         raise ExternalServiceError(

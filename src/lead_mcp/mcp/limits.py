@@ -61,7 +61,8 @@ def argument_problems(arguments: dict[str, Any]) -> list[str]:
         problems.insert(
             0,
             f"{largest}: {chars[largest]:,} characters; a whole call may carry at most "
-            f"{MAX_ARGUMENT_CHARS:,} (larger files go through a path under the scan roots or the upload page)",
+            f"{MAX_ARGUMENT_CHARS:,} (larger files go through a path under the scan roots "
+            "or the upload page)",
         )
     return problems
 

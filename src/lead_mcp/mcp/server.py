@@ -6,9 +6,9 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
+import pydantic_core
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
-import pydantic_core
 from mcp.server.mcpserver.utilities.func_metadata import FuncMetadata
 from mcp_types import CallToolResult, InputRequiredResult, TextContent
 from pydantic import ValidationError
@@ -63,7 +63,10 @@ class LeadServer(MCPServer[AppState]):
                 schema_problems = [describe_validation_item(item) for item in exc.errors(include_url=False)]
             except Exception:  # noqa: S110 - the problems found above are reason enough to refuse
                 pass
-        listed = [*problems, *(p for p in schema_problems if p.split(":")[0] not in {q.split(":")[0] for q in problems})]
+        listed = [
+            *problems,
+            *(p for p in schema_problems if p.split(":")[0] not in {q.split(":")[0] for q in problems}),
+        ]
         return f"Invalid arguments for {name}: " + "; ".join(listed) + ". Fix these and call again."
 
 
@@ -171,7 +174,7 @@ class CompactResults(FuncMetadata):
 
 def compact_results(server: MCPServer[Any]) -> None:
     """Give every registered tool :class:`CompactResults` (tools added by any module are covered)."""
-    for tool in server._tool_manager.list_tools():  # noqa: SLF001 - no public hook for result shaping
+    for tool in server._tool_manager.list_tools():
         meta = tool.fn_metadata
         if type(meta) is FuncMetadata:
             tool.fn_metadata = CompactResults.model_construct(

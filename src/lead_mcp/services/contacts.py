@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, bindparam, delete, insert, literal_column, select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -31,11 +31,11 @@ from lead_mcp.db.tables import (
 from lead_mcp.domain import (
     AddContactResult,
     ContactCreate,
-    FollowUp,
     ContactDetail,
     ContactPage,
     ContactUpdate,
     DeleteResult,
+    FollowUp,
     FollowUpStatus,
     Source,
     Stage,
@@ -44,13 +44,11 @@ from lead_mcp.errors import Conflict, InvalidInput
 from lead_mcp.services import followups as followup_service
 from lead_mcp.services import normalize
 from lead_mcp.services.records import (
-    SUMMARY_COLUMNS,
     change_model,
     change_values,
     contact_from_values,
     contact_model,
     contact_query,
-    contact_summary,
     decode_cursor,
     dialect_name,
     encode_cursor,
@@ -311,6 +309,7 @@ async def _insert(
     async def insert_with_keys() -> int:
         # Prebuilt statements with parameters (not .values(...)): compiled once, cheap to run.
         inserted = await conn.execute(queries.INSERT_CONTACT, values)
+        assert inserted.inserted_primary_key is not None  # an INSERT of one row always has one
         pk = int(inserted.inserted_primary_key[0])
         if keys:  # the contact first: its keys refer to it
             await conn.execute(
@@ -332,7 +331,8 @@ async def _insert(
             return None
     if prepared.tags:
         await conn.execute(
-            queries.INSERT_TAG, [{"workspace_id": scope.workspace_id, "tag": t, "contact_pk": pk} for t in prepared.tags]
+            queries.INSERT_TAG,
+            [{"workspace_id": scope.workspace_id, "tag": t, "contact_pk": pk} for t in prepared.tags],
         )
     change = change_values(
         scope,
@@ -697,7 +697,12 @@ async def search_contacts(
             raise InvalidInput("cursor", "is damaged", "Pass next_cursor exactly as returned")
         params["after"] = last
     stmt = queries.search_statement(
-        dialect, text=bool(phrases), tag=bool(tag), stage=bool(stage), source=bool(source), after=after is not None
+        dialect,
+        text=bool(phrases),
+        tag=bool(tag),
+        stage=bool(stage),
+        source=bool(source),
+        after=after is not None,
     )
     rows = (await (await session.connection()).execute(stmt, params)).all()
     page = rows[:limit]

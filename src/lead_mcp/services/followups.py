@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, literal_column, or_, select, update
+from sqlalchemy import ColumnElement, literal_column, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lead_mcp.clock import end_of_day, local_date, start_of_day, utc
@@ -32,7 +32,6 @@ from lead_mcp.domain import (
 from lead_mcp.errors import Conflict, InvalidInput, NotFound
 from lead_mcp.services import interactions as interaction_service
 from lead_mcp.services.records import (
-    SUMMARY_COLUMNS,
     cursor_datetime,
     decode_cursor,
     encode_cursor,
@@ -51,7 +50,9 @@ DATE_ONLY_TIME = time(9, 0)
 MAX_NOTE = 5_000
 MAX_DAYS_AHEAD = 3650
 CLOSED_STAGES = frozenset({Stage.CUSTOMER.value, Stage.LOST.value})
-PENDING: ColumnElement[str] = literal_column("'pending'")  # a literal, so the partial index on pending rows applies
+PENDING: ColumnElement[str] = literal_column(
+    "'pending'"
+)  # a literal, so the partial index on pending rows applies
 
 
 def cadence_days(name: str) -> tuple[int, ...]:

@@ -14,11 +14,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lead_mcp.clock import utc
-from lead_mcp.db.tables import ContactRow, InteractionRow, new_id
 from lead_mcp.db import queries
+from lead_mcp.db.tables import ContactRow, InteractionRow, new_id
 from lead_mcp.domain import Direction, Interaction, InteractionKind, InteractionResult
 from lead_mcp.errors import InvalidInput, NotFound
-from lead_mcp.services.records import interaction_model, summary_of
+from lead_mcp.services.records import summary_of
 from lead_mcp.services.scope import Scope
 
 MAX_SUMMARY = 20_000
@@ -139,13 +139,16 @@ async def log_interaction(
     found = None
     if isinstance(contact_id, str) and 0 < len(contact_id) <= 64:
         # Locked for the rest of the transaction (FOR UPDATE on PostgreSQL; SQLite writers are serialized).
-        select_contact = queries.TOUCHED_CONTACT_LOCKED if conn.dialect.name != "sqlite" else queries.TOUCHED_CONTACT
+        select_contact = (
+            queries.TOUCHED_CONTACT_LOCKED if conn.dialect.name != "sqlite" else queries.TOUCHED_CONTACT
+        )
         found = (
             await conn.execute(select_contact, {"ws": scope.workspace_id, "contact_id": contact_id.strip()})
         ).first()
     if found is None:
         raise NotFound(
-            f"contact_id: no contact {contact_id!r} in this workspace; call search_contacts to find the right id"
+            f"contact_id: no contact {contact_id!r} in this workspace; "
+            "call search_contacts to find the right id"
         )
     last_touch_at = when if found.last_touch_at is None or when > found.last_touch_at else found.last_touch_at
     first_response_at = found.first_response_at
