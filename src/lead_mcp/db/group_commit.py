@@ -52,7 +52,7 @@ class GroupCommitter:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
-        self.lock = anyio.Lock()
+        self.lock = anyio.Lock(fast_acquire=True)  # no extra trip round the event loop when free
         self.group: _Group | None = None
         self.conn: AsyncConnection | None = None  # the writer connection, kept between groups
         self.commits = 0

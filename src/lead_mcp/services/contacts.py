@@ -11,6 +11,7 @@ contact: the loser's insert fails inside a savepoint and it merges instead.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -97,7 +98,7 @@ class Prepared:
     referred_by: str | None = None
     consent: dict[str, Any] | None = None
 
-    @property
+    @cached_property  # read by the duplicate check and the insert: fold once
     def name_key(self) -> str | None:
         return normalize.name_key(self.full_name, self.company)
 
