@@ -9,7 +9,7 @@ session's connection, so their compiled form and cache key are reused.
 
 Because they bypass the ORM, the session's automatic workspace filter
 (``engine._scope_to_workspace``) does not see them: every statement here filters
-on ``workspace_id = :ws`` itself, and ``tests/services/test_workspace_filters.py``
+on ``workspace_id = :ws`` itself, and ``tests/db/test_queries.py``
 checks that each one does. Everything else keeps using the ORM and its
 automatic filter.
 """
