@@ -23,7 +23,9 @@ def _statements() -> list[tuple[str, Executable]]:
             out.append(
                 (
                     f"search {dialect} {flags}",
-                    queries.search_statement(dialect, text=text, tag=tag, stage=stage, source=source, after=after),
+                    queries.search_statement(
+                        dialect, text=text, tag=tag, stage=stage, source=source, after=after
+                    ),
                 )
             )
     for overdue, after in itertools.product([False, True], repeat=2):
