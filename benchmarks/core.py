@@ -22,7 +22,6 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from mcp import Client, StdioServerParameters
 from sqlalchemy import event
 
 from benchmarks import seed
@@ -33,6 +32,7 @@ from lead_mcp.mcp.server import build_server
 from lead_mcp.services import contacts, followups
 from lead_mcp.services.scope import Scope
 from lead_mcp.services.workspaces import LOCAL_WORKSPACE_ID
+from mcp import Client, StdioServerParameters
 
 HERE = Path(__file__).resolve().parent
 LEAD_MCP = str(Path(sys.executable).with_name("lead-mcp"))
@@ -70,7 +70,7 @@ async def timed(calls: int, fn: Callable[[int], Awaitable[Any]], warmup: int = 2
 def percentile(values: list[float], p: float) -> float:
     """The p-th percentile (0-100) of the values."""
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 async def _protocol(calls: int) -> None:
@@ -86,7 +86,11 @@ async def _protocol(calls: int) -> None:
             async def call(i: int) -> None:
                 result = await client.call_tool(
                     "add_contact",
-                    {"full_name": f"Bench {prefix}{i}", "email": f"{prefix}{i}@bench.io", "company": "Bench Inc"},
+                    {
+                        "full_name": f"Bench {prefix}{i}",
+                        "email": f"{prefix}{i}@bench.io",
+                        "company": "Bench Inc",
+                    },
                 )
                 assert not result.is_error, result.content
 
@@ -110,10 +114,16 @@ async def _protocol(calls: int) -> None:
             f"no-op p50 {ms(statistics.median(noop_times))}  -> ratio {ratio_mem:.2f}x (goal <= 2x)"
         )
 
-        env = {"LEAD_MCP_DATABASE_URL": f"sqlite+aiosqlite:///{tmp}/bench-stdio.db", "LEAD_MCP_LOG_LEVEL": "WARNING"}
+        env = {
+            "LEAD_MCP_DATABASE_URL": f"sqlite+aiosqlite:///{tmp}/bench-stdio.db",
+            "LEAD_MCP_LOG_LEVEL": "WARNING",
+        }
         lead_params = StdioServerParameters(command=LEAD_MCP, args=["stdio"], env=env)
-        noop_params = StdioServerParameters(command=sys.executable, args=["-m", "benchmarks.noop_server"], env={
-            "PYTHONPATH": str(HERE.parent)})
+        noop_params = StdioServerParameters(
+            command=sys.executable,
+            args=["-m", "benchmarks.noop_server"],
+            env={"PYTHONPATH": str(HERE.parent)},
+        )
         async with Client(lead_params) as lead, Client(noop_params) as bare:
             add_times = await timed(calls, add(lead, "io"))
             noop_times = await timed(calls, nothing(bare))
@@ -168,16 +178,21 @@ async def _queries(size: int, repeats: int) -> None:
         print(f"  search_contacts {query!r:24} p50 {ms(statistics.median(times)):>10}  ({found} on page 1)")
     times = await timed(repeats, lambda _i: tag_page(), warmup=3)
     print(f"  search_contacts tag='investor'          p50 {ms(statistics.median(times)):>10}")
-    print(f"  search_contacts all queries: p50 {ms(statistics.median(all_search))}, p90 "
-          f"{ms(percentile(all_search, 90))} (goal at 1M: p50 <= 30 ms)")
+    print(
+        f"  search_contacts all queries: p50 {ms(statistics.median(all_search))}, p90 "
+        f"{ms(percentile(all_search, 90))} (goal at 1M: p50 <= 30 ms)"
+    )
     for days in (0, 7):
         times = await timed(repeats, lambda _i, d=days: due(d), warmup=3)
-        print(f"  list_due_followups within_days={days}   p50 {ms(statistics.median(times)):>10}  "
-              f"p90 {ms(percentile(times, 90))} (goal at 1M: p50 <= 20 ms)")
+        print(
+            f"  list_due_followups within_days={days}   p50 {ms(statistics.median(times)):>10}  "
+            f"p90 {ms(percentile(times, 90))} (goal at 1M: p50 <= 20 ms)"
+        )
 
     # Through the MCP layer too (in-memory client): what an assistant's call costs end to end.
     server = build_server(settings, clock=FixedClock(seed.NOW))
     async with Client(server) as client:
+
         async def tool(name: str, args: dict[str, Any]) -> None:
             result = await client.call_tool(name, args)
             assert not result.is_error, result.content
@@ -218,7 +233,9 @@ async def main_async(args: argparse.Namespace) -> None:
 
 def main() -> None:
     """Entry point."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sizes", type=int, nargs="*", default=[100_000, 1_000_000])
     parser.add_argument("--calls", type=int, default=300, help="calls per protocol measurement")
     parser.add_argument("--repeats", type=int, default=30, help="repetitions per query")

@@ -26,28 +26,177 @@ from lead_mcp.services.workspaces import LOCAL_WORKSPACE_ID
 DATA = Path(__file__).resolve().parent / ".data"
 NOW = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)
 
-GIVEN = (
-    "Ana Maria José Li Wei Chen Sofia Lucas Emma Noah Olivia Liam Mia Ethan Aisha Omar Fatima Yuki Hiro "
-    "Priya Arjun Lena Jonas Clara Felix Nora Elias Ines Mateo Chloe Hugo Zoe Ivan Olga Tom Kate Raj Mei"
-).split()
-FAMILY = (
-    "Souza Silva Müller Schmidt Nguyen Tran Kim Lee Park Garcia Martinez Rossi Russo Dubois Martin "
-    "Smith Johnson Brown Taylor Wilson Khan Patel Singh Sato Suzuki Ivanova Novak Horvat Berg Jensen "
-    "Hansen Larsen Costa Pereira Santos Ali Hassan Cohen Levi O'Brien van der Berg de la Cruz"
-).split(" ")
-COMPANY_WORDS = (
-    "Fintech Acme Globex Initech Umbrella Stark Wayne Hooli Vandelay Soylent Evergreen Sterling Greenleaf "
-    "Bluebird Northwind Contoso Fabrikam Tailspin Wingtip Litware Proseware Adatum Lamna Margie Relecloud"
-).split()
-COMPANY_SECOND = (
-    "Labs Partners Capital Systems Solutions Health Dental Logistics Foods Energy Media Studio Works Analytics "
-    "Robotics Payments Security Cloud Networks Ventures Consulting Design Retail Motors Bio Pharma Learning "
-    "Travel Homes Finance Insurance Legal Data Digital Global Group Holdings Industries Technologies"
-).split()
+GIVEN = [
+    "Ana",
+    "Maria",
+    "José",
+    "Li",
+    "Wei",
+    "Chen",
+    "Sofia",
+    "Lucas",
+    "Emma",
+    "Noah",
+    "Olivia",
+    "Liam",
+    "Mia",
+    "Ethan",
+    "Aisha",
+    "Omar",
+    "Fatima",
+    "Yuki",
+    "Hiro",
+    "Priya",
+    "Arjun",
+    "Lena",
+    "Jonas",
+    "Clara",
+    "Felix",
+    "Nora",
+    "Elias",
+    "Ines",
+    "Mateo",
+    "Chloe",
+    "Hugo",
+    "Zoe",
+    "Ivan",
+    "Olga",
+    "Tom",
+    "Kate",
+    "Raj",
+    "Mei",
+]
+FAMILY = [
+    "Souza",
+    "Silva",
+    "Müller",
+    "Schmidt",
+    "Nguyen",
+    "Tran",
+    "Kim",
+    "Lee",
+    "Park",
+    "Garcia",
+    "Martinez",
+    "Rossi",
+    "Russo",
+    "Dubois",
+    "Martin",
+    "Smith",
+    "Johnson",
+    "Brown",
+    "Taylor",
+    "Wilson",
+    "Khan",
+    "Patel",
+    "Singh",
+    "Sato",
+    "Suzuki",
+    "Ivanova",
+    "Novak",
+    "Horvat",
+    "Berg",
+    "Jensen",
+    "Hansen",
+    "Larsen",
+    "Costa",
+    "Pereira",
+    "Santos",
+    "Ali",
+    "Hassan",
+    "Cohen",
+    "Levi",
+    "O'Brien",
+    "van",
+    "der",
+    "Berg",
+    "de",
+    "la",
+    "Cruz",
+]
+COMPANY_WORDS = [
+    "Fintech",
+    "Acme",
+    "Globex",
+    "Initech",
+    "Umbrella",
+    "Stark",
+    "Wayne",
+    "Hooli",
+    "Vandelay",
+    "Soylent",
+    "Evergreen",
+    "Sterling",
+    "Greenleaf",
+    "Bluebird",
+    "Northwind",
+    "Contoso",
+    "Fabrikam",
+    "Tailspin",
+    "Wingtip",
+    "Litware",
+    "Proseware",
+    "Adatum",
+    "Lamna",
+    "Margie",
+    "Relecloud",
+]
+COMPANY_SECOND = [
+    "Labs",
+    "Partners",
+    "Capital",
+    "Systems",
+    "Solutions",
+    "Health",
+    "Dental",
+    "Logistics",
+    "Foods",
+    "Energy",
+    "Media",
+    "Studio",
+    "Works",
+    "Analytics",
+    "Robotics",
+    "Payments",
+    "Security",
+    "Cloud",
+    "Networks",
+    "Ventures",
+    "Consulting",
+    "Design",
+    "Retail",
+    "Motors",
+    "Bio",
+    "Pharma",
+    "Learning",
+    "Travel",
+    "Homes",
+    "Finance",
+    "Insurance",
+    "Legal",
+    "Data",
+    "Digital",
+    "Global",
+    "Group",
+    "Holdings",
+    "Industries",
+    "Technologies",
+]
 SUFFIXES = ["Inc", "GmbH", "Ltd", "LLC", "AG", "Co.", "Pty Ltd", "SA", "", ""]
 TITLES = [
-    "CEO", "CTO", "Head of Sales", "VP Marketing", "Account Executive", "Founder", "Product Manager",
-    "Engineer", "Consultant", "Director of Operations", "Event Planner", "Buyer", None,
+    "CEO",
+    "CTO",
+    "Head of Sales",
+    "VP Marketing",
+    "Account Executive",
+    "Founder",
+    "Product Manager",
+    "Engineer",
+    "Consultant",
+    "Director of Operations",
+    "Event Planner",
+    "Buyer",
+    None,
 ]
 TAGS = ["fintech", "hot", "event", "partner", "investor", "lisbon", "berlin", "saas", "retail", "vip"]
 EVENTS = ["Web Summit 2025", "Fintech Meetup Lisbon", "SaaStr Europa", "CES 2026", None, None]
@@ -95,8 +244,18 @@ def _contact(rng: random.Random, i: int) -> tuple[dict[str, object], list[tuple[
         "notes": notes,
         "created_at": created,
         "search_text": normalize.search_text(
-            full_name=full_name, given_name=given, family_name=family, company=company, title=title,
-            emails=emails, phones=phones, website=None, notes=notes, tags=tags, met_at=met_at, address=None,
+            full_name=full_name,
+            given_name=given,
+            family_name=family,
+            company=company,
+            title=title,
+            emails=emails,
+            phones=phones,
+            website=None,
+            notes=notes,
+            tags=tags,
+            met_at=met_at,
+            address=None,
         ),
     }
     keys = [("email", email)] + [("phone", p) for p in phones]
@@ -140,22 +299,59 @@ def build(contacts: int, path: Path, *, seed: int = 42, quiet: bool = False) -> 
                 due = NOW + timedelta(minutes=rng.randint(-60 * 24 * 60, 30 * 24 * 60))
                 next_due = due
                 followups.append(
-                    (str(uuid.UUID(int=rng.getrandbits(128), version=4)), LOCAL_WORKSPACE_ID, row["id"], _ts(due),
-                     "pending", None, rng.randint(1, 4), "default", _ts(row["created_at"]), _ts(row["created_at"]))
+                    (
+                        str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+                        LOCAL_WORKSPACE_ID,
+                        row["id"],
+                        _ts(due),
+                        "pending",
+                        None,
+                        rng.randint(1, 4),
+                        "default",
+                        _ts(row["created_at"]),
+                        _ts(row["created_at"]),
+                    )
                 )
             if rng.random() < 0.5:
                 done_at = row["created_at"] + timedelta(days=rng.randint(0, 30))
                 followups.append(
-                    (str(uuid.UUID(int=rng.getrandbits(128), version=4)), LOCAL_WORKSPACE_ID, row["id"], _ts(done_at),
-                     "done", "Sent intro", 1, "default", _ts(row["created_at"]), _ts(done_at))
+                    (
+                        str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+                        LOCAL_WORKSPACE_ID,
+                        row["id"],
+                        _ts(done_at),
+                        "done",
+                        "Sent intro",
+                        1,
+                        "default",
+                        _ts(row["created_at"]),
+                        _ts(done_at),
+                    )
                 )
-            rows.append((
-                pk, row["id"], LOCAL_WORKSPACE_ID, row["full_name"], row["given_name"], row["family_name"],
-                row["title"], row["company"], json.dumps(row["emails"]), json.dumps(row["phones"]),
-                json.dumps(row["tags"]), row["source"], row["met_at"], row["stage"], row["score"], row["notes"],
-                _ts(row["created_at"]), _ts(row["created_at"]), _ts(next_due) if next_due else None,
-                row["search_text"],
-            ))
+            rows.append(
+                (
+                    pk,
+                    row["id"],
+                    LOCAL_WORKSPACE_ID,
+                    row["full_name"],
+                    row["given_name"],
+                    row["family_name"],
+                    row["title"],
+                    row["company"],
+                    json.dumps(row["emails"]),
+                    json.dumps(row["phones"]),
+                    json.dumps(row["tags"]),
+                    row["source"],
+                    row["met_at"],
+                    row["stage"],
+                    row["score"],
+                    row["notes"],
+                    _ts(row["created_at"]),
+                    _ts(row["created_at"]),
+                    _ts(next_due) if next_due else None,
+                    row["search_text"],
+                )
+            )
             for key in row_keys:
                 if key not in seen_keys:  # a repeated name at a repeated company stays one key owner
                     seen_keys.add(key)
@@ -163,11 +359,13 @@ def build(contacts: int, path: Path, *, seed: int = 42, quiet: bool = False) -> 
             tags.extend((LOCAL_WORKSPACE_ID, t, pk) for t in row_tags)
         db.executemany(
             "INSERT INTO contacts (pk, id, workspace_id, full_name, given_name, family_name, title, company, "
-            "emails, phones, tags, source, met_at, stage, score, notes, created_at, updated_at, next_followup_at, "
-            "search_text) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            "emails, phones, tags, source, met_at, stage, score, notes, created_at, updated_at, "
+            "next_followup_at, search_text) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             rows,
         )
-        db.executemany("INSERT INTO contact_keys (workspace_id, kind, value, contact_id) VALUES (?,?,?,?)", keys)
+        db.executemany(
+            "INSERT INTO contact_keys (workspace_id, kind, value, contact_id) VALUES (?,?,?,?)", keys
+        )
         db.executemany("INSERT INTO contact_tags (workspace_id, tag, contact_pk) VALUES (?,?,?)", tags)
         db.executemany(
             "INSERT INTO followups (id, workspace_id, contact_id, due_at, status, outcome, step, cadence, "
@@ -177,7 +375,11 @@ def build(contacts: int, path: Path, *, seed: int = 42, quiet: bool = False) -> 
         db.commit()
         if not quiet:
             done = min(start + batch, contacts)
-            print(f"\r  seeding {done:,}/{contacts:,} ({time.perf_counter() - started:.0f} s)", end="", file=sys.stderr)
+            print(
+                f"\r  seeding {done:,}/{contacts:,} ({time.perf_counter() - started:.0f} s)",
+                end="",
+                file=sys.stderr,
+            )
     db.execute("ANALYZE")
     db.execute("INSERT INTO contacts_fts(contacts_fts) VALUES ('optimize')")
     db.commit()

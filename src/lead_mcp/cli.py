@@ -35,8 +35,11 @@ def _setup_logging(level: str) -> None:
 
 def _cmd_stdio(args: argparse.Namespace, settings: Settings) -> int:
     from lead_mcp.mcp.server import build_server
+    from lead_mcp.runtime import freeze_startup_heap, tune_gc
 
+    tune_gc()
     server = build_server(settings)
+    freeze_startup_heap()
     asyncio.run(server.run_stdio_async())
     return 0
 
@@ -51,6 +54,7 @@ def claude_desktop_snippet() -> str:
 def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
+    from lead_mcp.runtime import tune_gc
     from lead_mcp.web.app import build_app
 
     host = args.host or settings.host
@@ -60,7 +64,8 @@ def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     except ValueError as exc:
         print(f"lead-mcp: {exc}", file=sys.stderr)
         return 2
-    app = build_app(settings)
+    tune_gc()
+    app = build_app(settings, freeze_heap=True)
     shown_host = f"[{host}]" if ":" in host else host
     print(f"lead-mcp {__version__}: MCP endpoint  http://{shown_host}:{port}/mcp", flush=True)
     print(f"  health check   http://{shown_host}:{port}/healthz", flush=True)
@@ -349,6 +354,22 @@ def _cmd_card_export(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _cmd_db_backup(args: argparse.Namespace, settings: Settings) -> int:
+    from pathlib import Path
+
+    from lead_mcp.db import backup
+
+    if not settings.is_sqlite:
+        print(f"lead-mcp: {backup.pg_dump_advice(settings.database_url)}", file=sys.stderr)
+        return 2
+    info = backup.backup(settings.database_url, Path(args.file))
+    print(
+        f"backed up {backup.sqlite_path(settings.database_url)} to {info.path} "
+        f"(schema {info.revision}, {info.contacts} contacts, {info.bytes / 1e6:.1f} MB)"
+    )
+    return 0
+
+
 def _cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     from lead_mcp.cli_exchange import run_import
 
@@ -359,6 +380,25 @@ def _cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     from lead_mcp.cli_exchange import run_export
 
     return asyncio.run(run_export(args, settings))
+
+
+def _cmd_db_restore(args: argparse.Namespace, settings: Settings) -> int:
+    from pathlib import Path
+
+    from lead_mcp.db import backup, migrate
+
+    if not settings.is_sqlite:
+        print(f"lead-mcp: {backup.pg_dump_advice(settings.database_url)}", file=sys.stderr)
+        return 2
+    info, kept = backup.restore(settings.database_url, Path(args.file), force=args.force)
+    asyncio.run(migrate.upgrade(settings.database_url))
+    current = asyncio.run(migrate.current_revision(settings.database_url))
+    print(
+        f"restored {info.path} ({info.contacts} contacts, schema {info.revision}) into "
+        f"{backup.sqlite_path(settings.database_url)}, now at schema {current}"
+        + (f"; the previous store is kept as {kept}" if kept else "")
+    )
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -388,6 +428,22 @@ def build_parser() -> argparse.ArgumentParser:
     upgrade.set_defaults(handler=_cmd_db_upgrade)
     current = db_sub.add_parser("current", help="show the store's schema revision")
     current.set_defaults(handler=_cmd_db_current)
+    backup = db_sub.add_parser(
+        "backup",
+        help="copy the SQLite store to FILE, consistent even while servers write "
+        "(PostgreSQL: pg_dump advice)",
+    )
+    backup.add_argument("file", help="where to write the backup (a single SQLite file)")
+    backup.set_defaults(handler=_cmd_db_backup)
+    restore = db_sub.add_parser(
+        "restore",
+        help="replace the SQLite store with a backup FILE (checked first; the old store is kept beside it)",
+    )
+    restore.add_argument("file", help="a file made by `lead-mcp db backup`")
+    restore.add_argument(
+        "--force", action="store_true", help="restore even while a lead-mcp server has the store open"
+    )
+    restore.set_defaults(handler=_cmd_db_restore)
     db.set_defaults(handler=None, subparser=db)
 
     card = sub.add_parser("card", help="your own business card page")

@@ -32,6 +32,13 @@ class OcrEngineName(StrEnum):
     EASYOCR = "easyocr"
 
 
+class HttpResponses(StrEnum):
+    """How `lead-mcp serve` answers a tool call over streamable HTTP."""
+
+    JSON = "json"
+    SSE = "sse"
+
+
 class AuthMode(StrEnum):
     """How HTTP clients authenticate."""
 
@@ -107,6 +114,11 @@ class Settings(BaseSettings):
         "http://127.0.0.1:8765", description="Base URL that card pages, QR codes and links are built on."
     )
     host: str = Field("127.0.0.1", description="Address `lead-mcp serve` binds to.")
+    http_responses: HttpResponses = Field(
+        HttpResponses.SSE,
+        description="How /mcp answers: sse (an event stream that also carries progress notifications "
+        "of long calls such as scans and imports) or json (one JSON body per call, a little cheaper).",
+    )
     port: int = Field(8765, ge=1, le=65535, description="Port `lead-mcp serve` listens on.")
     timezone: str = Field(
         default_factory=_system_timezone,
@@ -117,6 +129,9 @@ class Settings(BaseSettings):
     )
     default_region: str = Field(
         "US", description="Two-letter region used to read phone numbers written without a country code."
+    )
+    outbound_timeout_seconds: float = Field(
+        15.0, ge=1, le=300, description="Deadline for each call to an outside service (HubSpot, image URLs)."
     )
     hubspot_token: SecretStr | None = Field(None, description="HubSpot private-app token for sync_hubspot.")
     hubspot_base_url: str = Field("https://api.hubapi.com", description="HubSpot API base URL.")

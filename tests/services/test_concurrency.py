@@ -62,3 +62,44 @@ async def test_concurrent_completions_of_one_followup_complete_it_once(
     assert sorted(outcomes) == [False, True, True, True, True, True]
     assert len(detail["interactions"]) == 1
     assert [f["step"] for f in detail["followups"] if f["status"] == "pending"] == [2]
+
+
+async def test_fifty_concurrent_writers_over_three_connection_pools_all_succeed(
+    settings: Settings, clock: FixedClock
+) -> None:
+    """Three servers in one process (three pools, three SQLite writers) and fifty writers: no busy errors."""
+    from tests.invariants import store_violations
+
+    async with (
+        Client(build_server(settings, clock=clock)) as first,
+        Client(build_server(settings, clock=clock)) as second,
+        Client(build_server(settings, clock=clock)) as third,
+    ):
+        clients = [first, second, third]
+        ids: list[str] = []
+
+        async def writer(i: int) -> None:
+            client = clients[i % 3]
+            added = await call(
+                client, "add_contact", {"full_name": f"Pool Writer {i}", "email": f"w{i}@pools.io"}
+            )
+            ids.append(added["contact"]["id"])
+            await call(
+                client,
+                "log_interaction",
+                {"contact_id": added["contact"]["id"], "kind": "email", "summary": "hi"},
+            )
+            await call(
+                client,
+                "add_contact",
+                {"full_name": "Everybody", "email": "all@pools.io", "phone": f"+1415555{i:04d}"},
+            )
+
+        async with anyio.create_task_group() as group:
+            for i in range(50):
+                group.start_soon(writer, i)
+        everybody = await call(first, "search_contacts", {"query": "all@pools.io"})
+        assert len(everybody["items"]) == 1 and len(everybody["items"][0]["phones"]) == 50
+        page = await call(second, "search_contacts", {"query": "pools.io", "limit": 200})
+        assert {c["id"] for c in page["items"]} >= set(ids) and len(ids) == 50
+    assert await store_violations(settings.database_url) == []

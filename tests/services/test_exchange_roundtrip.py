@@ -186,3 +186,12 @@ async def test_reimporting_an_export_into_a_fresh_store_recreates_the_same_conta
             assert len((await contacts.search_contacts(session, fresh_scope, limit=50)).items) == len(TRICKY)
     finally:
         await fresh.close()
+
+
+async def test_csv_export_writes_met_at_as_text_not_a_timestamp(client) -> None:
+    from tests.helpers import call
+
+    await call(client, "add_contact", {"full_name": "Ana", "email": "ana@x.io", "met_at": "Web Summit 2026"})
+    exported = await call(client, "export_csv", {})
+    text = exported.get("content") or exported.get("text") or str(exported)
+    assert "Web Summit 2026" in text

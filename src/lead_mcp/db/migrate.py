@@ -14,7 +14,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 
-from lead_mcp.db.engine import create_engine_unpooled
+from lead_mcp.db.engine import WRITE_OPTION, create_engine_unpooled
 from lead_mcp.errors import SetupError
 
 MIGRATION_LOCK_ID = 0x1EAD_3C9
@@ -44,7 +44,9 @@ def head_revision() -> str | None:
 
 async def _run(url: str, action: str, target: str) -> None:
     cfg = alembic_config(url)
-    engine = create_engine_unpooled(url)
+    # BEGIN IMMEDIATE on SQLite: processes starting together on a new file queue for the write lock
+    # instead of failing with "database is locked" when a read transaction tries to turn into a write.
+    engine = create_engine_unpooled(url).execution_options(**{WRITE_OPTION: True})
 
     def go(connection: Connection) -> None:
         if connection.dialect.name == "postgresql":

@@ -7,11 +7,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from typing import Any
 
+import pydantic_core
 from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel.helper_types import ReadResourceContents
 from mcp.server.mcpserver import Context, MCPServer, RequestStateSecurity
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError, UnexpectedToolError
 from mcp.server.mcpserver.resources import FunctionResource
+from mcp.server.mcpserver.utilities.func_metadata import FuncMetadata
 from mcp.shared.exceptions import MCPError
 from mcp_types import (
     INTERNAL_ERROR,
@@ -24,6 +26,7 @@ from mcp_types import (
     InputRequiredResult,
     PromptReference,
     ResourceTemplateReference,
+    TextContent,
     ToolAnnotations,
 )
 from mcp_types import Tool as MCPTool
@@ -38,6 +41,7 @@ from lead_mcp.mcp import completions as completion_handlers
 from lead_mcp.mcp import prompts as prompt_handlers
 from lead_mcp.mcp import resources as resource_handlers
 from lead_mcp.mcp.access import check_tool_scope, required_scope
+from lead_mcp.mcp.limits import argument_problems, has_nul, without_nul
 from lead_mcp.mcp.sealing import SharedKeyCodec, shared_request_state
 from lead_mcp.mcp.state import AppState
 from lead_mcp.mcp.tools import bulk as bulk_tools
@@ -177,6 +181,11 @@ class LeadServer(MCPServer[AppState]):
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[AppState, Any] | None = None
     ) -> CallToolResult | InputRequiredResult:
+        problems = argument_problems(arguments or {})
+        if problems:
+            raise ToolError(self._describe_refusal(name, arguments or {}, problems))
+        if has_nul(arguments):
+            arguments = without_nul(arguments)
         known = await self.tool_annotations()
         if name in known:
             annotations = known[name]
@@ -196,18 +205,47 @@ class LeadServer(MCPServer[AppState]):
                 raise ToolError(describe_argument_errors(name, cause)) from cause
             raise
 
+    def _describe_refusal(self, name: str, arguments: dict[str, Any], problems: list[str]) -> str:
+        """Our own argument problems together with the schema's, so one answer lists every fix."""
+        tool = self._tool_manager.get_tool(name)
+        schema_problems: list[str] = []
+        if tool is not None:
+            try:
+                tool.fn_metadata.validate_arguments(arguments)
+            except ValidationError as exc:
+                schema_problems = [describe_validation_item(item) for item in exc.errors(include_url=False)]
+            except Exception:  # noqa: S110 - the problems found above are reason enough to refuse
+                pass
+        listed = [
+            *problems,
+            *(p for p in schema_problems if p.split(":")[0] not in {q.split(":")[0] for q in problems}),
+        ]
+        return f"Invalid arguments for {name}: " + "; ".join(listed) + ". Fix these and call again."
+
+
+def describe_validation_item(item: Any) -> str:
+    """One pydantic error as "field: problem (got value)"."""
+    field = ".".join(str(part) for part in item["loc"]) or "arguments"
+    value = item.get("input")
+    shown = ""
+    if item["type"] != "missing" and (isinstance(value, (str, int, float, bool)) or value is None):
+        text = _safe_repr(value)
+        shown = f" (got {text[:60]}{'...' if len(text) > 60 else ''})"
+    return f"{field}: {item['msg']}{shown}"
+
+
+def _safe_repr(value: Any) -> str:
+    """repr() that survives integers too long to print (Python refuses over 4,300 digits)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 14_000:
+        return f"<an integer of about {int(value.bit_length() * 0.30103):,} digits>"
+    if isinstance(value, str) and len(value) > 200:
+        return repr(value[:200])
+    return repr(value)
+
 
 def describe_argument_errors(tool: str, error: ValidationError) -> str:
     """Each bad argument with what is wrong, in one message a model can act on."""
-    problems = []
-    for item in error.errors(include_url=False):
-        field = ".".join(str(part) for part in item["loc"]) or "arguments"
-        value = item.get("input")
-        shown = ""
-        if item["type"] != "missing" and (isinstance(value, (str, int, float, bool)) or value is None):
-            text = repr(value)
-            shown = f" (got {text[:60]}{'...' if len(text) > 60 else ''})"
-        problems.append(f"{field}: {item['msg']}{shown}")
+    problems = [describe_validation_item(item) for item in error.errors(include_url=False)]
     return (
         f"Invalid arguments for {tool}: " + "; ".join(problems) + ". Fix these and call again; "
         "the tool's input schema says what each argument takes."
@@ -292,4 +330,35 @@ def build_server(
     server.read_only = settings.read_only
     for register in REGISTRARS:
         register(server)
+    compact_results(server)
     return server
+
+
+class CompactResults(FuncMetadata):
+    """Tool results with the text block as compact JSON, built from the structured dump.
+
+    The SDK fills a tool result's text block (what clients without structured output read)
+    with the result serialized a second time, indented: for a page of contacts that is about
+    a third more bytes than the structured content, serialized and sent on every call. Here the
+    same JSON is written once, without indentation, from the dump the structured content
+    already needed.
+    """
+
+    def convert_result(self, result: Any) -> CallToolResult | InputRequiredResult:
+        """Structured content and its compact JSON text, for a tool returning its declared model."""
+        model = self.output_model
+        if model is None or self.wrap_output or self.output_schema is None or type(result) is not model:
+            return super().convert_result(result)
+        structured = result.model_dump(mode="json", by_alias=True)
+        text = pydantic_core.to_json(structured).decode()
+        return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=structured)
+
+
+def compact_results(server: MCPServer[Any]) -> None:
+    """Give every registered tool :class:`CompactResults` (tools added by any module are covered)."""
+    for tool in server._tool_manager.list_tools():
+        meta = tool.fn_metadata
+        if type(meta) is FuncMetadata:
+            tool.fn_metadata = CompactResults.model_construct(
+                **{name: getattr(meta, name) for name in FuncMetadata.model_fields}
+            )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 from lead_mcp.clock import Clock, SystemClock
 from lead_mcp.config import Settings
 from lead_mcp.db import migrate
+from lead_mcp.db.backup import running_lock
 from lead_mcp.db.engine import Database
 from lead_mcp.services.server_secrets import REQUEST_STATE_SECRET, get_or_create_secret
 from lead_mcp.services.workspaces import ensure_local_workspace
@@ -29,14 +31,22 @@ class AppState:
     require_token: bool = False
     # Shared by every replica (kept in the database): seals multi-round-trip request state.
     request_state_key: str = ""
+    closers: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
 
     @classmethod
     async def open(
         cls, settings: Settings, *, clock: Clock | None = None, migrate_db: bool = True
     ) -> AppState:
         """Migrate the store to head (unless told not to), connect, and find the local workspace."""
-        if migrate_db:
-            await migrate.upgrade(settings.database_url)
+        closers = contextlib.ExitStack()
+        # While this process runs, `lead-mcp db restore` sees the store in use (see db/backup.py).
+        closers.enter_context(running_lock(settings.database_url))
+        try:
+            if migrate_db:
+                await migrate.upgrade(settings.database_url)
+        except BaseException:
+            closers.close()
+            raise
         db = Database(
             settings.database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow
         )
@@ -47,6 +57,7 @@ class AppState:
                 state_key = await get_or_create_secret(session, the_clock, REQUEST_STATE_SECRET)
         except BaseException:
             await db.dispose()
+            closers.close()
             raise
         log.info("store ready: %s", _redacted(settings.database_url))
         return cls(
@@ -55,15 +66,19 @@ class AppState:
             clock=the_clock,
             local_workspace_id=workspace_id,
             request_state_key=state_key,
+            closers=closers,
         )
 
     async def close(self) -> None:
-        """Release the store's connections and whatever extras hold (the OCR pool)."""
-        for extra in list(self.extras.values()):
-            closer = getattr(extra, "close", None)
-            if callable(closer):
-                closer()
-        await self.db.dispose()
+        """Release the store's connections, whatever extras hold (the OCR pool) and the running lock."""
+        try:
+            for extra in list(self.extras.values()):
+                closer = getattr(extra, "close", None)
+                if callable(closer):
+                    closer()
+            await self.db.dispose()
+        finally:
+            self.closers.close()
 
 
 def _redacted(url: str) -> str:

@@ -10,6 +10,7 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import ToolAnnotations
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError  # no pooled connection free in time
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lead_mcp.errors import LeadError
@@ -74,7 +75,7 @@ async def unit(ctx: Context[Any, Any], *, write: bool) -> AsyncIterator[tuple[As
             yield session, scope
     except LeadError as exc:
         raise ToolError(str(exc)) from exc
-    except OperationalError as exc:
+    except (OperationalError, PoolTimeoutError) as exc:
         raise ToolError(
             "The store is busy or unreachable right now; nothing was saved. "
             "Try the same call again in a moment."

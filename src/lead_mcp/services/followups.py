@@ -359,10 +359,20 @@ async def list_due_followups(
     after = decode_cursor("due", cursor)
     today = scope.today()
     upper = end_of_day(today + timedelta(days=within_days), scope.zone)
+    # The workspace is filtered on the follow-ups only (and the contact checked below): with the
+    # session guard's `contacts.workspace_id = :ws` as well, PostgreSQL with young statistics chose a
+    # nested loop over every contact of the workspace per follow-up (800 ms at 3,000 contacts)
+    # instead of looking each contact up by its id.
     stmt = (
         select(FollowUpRow, ContactRow)
         .join(ContactRow, ContactRow.id == FollowUpRow.contact_id)
-        .where(FollowUpRow.status == PENDING, FollowUpRow.due_at < upper, ContactRow.deleted_at.is_(None))
+        .where(
+            FollowUpRow.workspace_id == scope.workspace_id,
+            FollowUpRow.status == PENDING,
+            FollowUpRow.due_at < upper,
+            ContactRow.deleted_at.is_(None),
+        )
+        .execution_options(all_workspaces=True)
     )
     if not include_overdue:
         stmt = stmt.where(FollowUpRow.due_at >= start_of_day(today, scope.zone))
@@ -388,6 +398,8 @@ async def list_due_followups(
     rows = (await session.execute(stmt)).all()
     items = []
     for followup, contact in rows[:limit]:
+        if contact.workspace_id != scope.workspace_id:  # never: a follow-up's contact shares its workspace
+            raise RuntimeError("a follow-up points at another workspace's contact")
         overdue = (today - local_date(followup.due_at, scope.zone)).days
         items.append(
             DueFollowUp(

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Row, delete, func, literal_column, select, update
@@ -148,10 +148,6 @@ async def iter_selected(session: AsyncSession, selection: Selection) -> AsyncIte
             return
 
 
-def _iso(value: Any) -> str:
-    return value.isoformat() if value is not None else ""
-
-
 def csv_cells(row: Any) -> list[str]:
     """One contact as export cells, in ``tabular.EXPORT_COLUMNS`` order."""
     cells = []
@@ -159,8 +155,8 @@ def csv_cells(row: Any) -> list[str]:
         value = getattr(row, name)
         if isinstance(value, list):
             cells.append(tabular.LIST_JOINER.join(value))
-        elif name.endswith("_at"):
-            cells.append(_iso(value))
+        elif isinstance(value, datetime):  # by type: met_at ends in "_at" too, and is a place
+            cells.append(value.isoformat())
         elif value is None:
             cells.append("")
         else:
