@@ -27,7 +27,7 @@ from lead_mcp.config import OcrEngineName, Settings
 from lead_mcp.integrations.ocr import imaging, load_engine, read_card
 from lead_mcp.services.card_fields import Extraction, extract
 
-DEFAULT_CARDS = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "cards"
+DEFAULT_CARDS = Path(__file__).resolve().parents[1] / "tests" / "data" / "cards"
 TEXT_FIELDS = ("given_name", "family_name", "full_name", "title", "company", "address")
 MAX_BYTES = 20_000_000
 MAX_PIXELS = 40_000_000

@@ -26,7 +26,9 @@ from mcp import Client
 
 PG_ADMIN_DSN = os.environ.get("LEAD_MCP_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 PG_URL_BASE = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
-FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures"
+# Copies of the steering repo's shared fixtures (shared/fixtures/cards, shared/schemas), kept in the
+# repo so a clean clone tests without a sibling folder.
+FIXTURES = Path(__file__).resolve().parent / "data"
 DATA = Path(__file__).resolve().parent / "data"
 
 
