@@ -78,3 +78,14 @@ def test_the_server_refuses_to_start_with_a_bad_setting(tmp_path: Path) -> None:
         "lead-mcp: invalid setting: LEAD_MCP_TIMEZONE: must be an IANA time zone such as Europe/Berlin "
         "or America/New_York (got 'Nowhere/Land')"
     ]
+
+
+def test_the_claude_desktop_snippet_names_an_absolute_command_that_exists() -> None:
+    import json
+
+    from lead_mcp.cli import claude_desktop_snippet
+
+    entry = json.loads(claude_desktop_snippet())["mcpServers"]["lead-mcp"]
+    command = Path(entry["command"])
+    assert command.is_absolute() and command.exists()
+    assert entry["args"] == ["stdio"]

@@ -9,6 +9,7 @@ import logging
 import shutil
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import ValidationError
@@ -46,7 +47,10 @@ def _cmd_stdio(args: argparse.Namespace, settings: Settings) -> int:
 
 def claude_desktop_snippet() -> str:
     """A ready-to-paste Claude Desktop ``mcpServers`` entry for this installation."""
-    command = shutil.which("lead-mcp") or sys.argv[0]
+    # An absolute path: Claude Desktop starts the server from its own working folder.
+    beside_python = Path(sys.executable).with_name("lead-mcp")
+    command = str(beside_python) if beside_python.exists() else shutil.which("lead-mcp") or sys.argv[0]
+    command = str(Path(command).resolve())
     config = {"mcpServers": {"lead-mcp": {"command": command, "args": ["stdio"]}}}
     return json.dumps(config, indent=2)
 
