@@ -29,6 +29,7 @@ ever held, which conversion rates count) in step with ``stage``.
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -280,13 +281,18 @@ def apply_deltas(connection: Connection, deltas: Deltas) -> None:
         by_table[table].append(row)
     dialect = connection.dialect.name
     for table_name, rows in by_table.items():
-        target = _TABLES[table_name]
-        stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(target)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=list(_KEYS[table_name]),
-            set_={name: target.c[name] + stmt.excluded[name] for name in _VALUES[table_name]},
-        )
-        connection.execute(stmt, rows)
+        connection.execute(_upsert(table_name, dialect), rows)
+
+
+@functools.cache
+def _upsert(table_name: str, dialect: str) -> Any:
+    """The counter upsert of one table, built once (it runs on every flush that changes a contact)."""
+    target = _TABLES[table_name]
+    stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(target)
+    return stmt.on_conflict_do_update(
+        index_elements=list(_KEYS[table_name]),
+        set_={name: target.c[name] + stmt.excluded[name] for name in _VALUES[table_name]},
+    )
 
 
 def _sort_key(key: Key) -> tuple[str, ...]:
