@@ -614,9 +614,18 @@ async def submit_lead(
 
 
 def card_vcard(
-    card: Card, settings: Settings, *, photo: bytes | None = None, photo_type: str | None = None
+    card: Card,
+    settings: Settings,
+    *,
+    photo: bytes | None = None,
+    photo_type: str | None = None,
+    source_url: str | None = None,
 ) -> str:
-    """The card as one vCard 3.0 that phones import ("Save contact")."""
+    """The card as one vCard 3.0 that phones import ("Save contact").
+
+    ``SOURCE`` (where the card can be fetched again) is ``source_url`` when given (a static
+    copy's own address), else the live server's ``/c/{slug}.vcf``.
+    """
     given, family = normalize.split_name(card.full_name)
     lines = [
         vcard_text.content_line("PRODID", "-//lead-mcp//card//EN"),
@@ -642,7 +651,8 @@ def card_vcard(
         lines.append(vcard_text.content_line(f"item{index}.X-ABLabel", vcard_text.escape(link.label)))
     if card.bio:
         lines.append(vcard_text.content_line("NOTE", vcard_text.escape(card.bio)))
-    lines.append(vcard_text.content_line("SOURCE", f"{page_url(settings, card.slug)}.vcf"))
+    source = source_url or f"{page_url(settings, card.slug)}.vcf"
+    lines.append(vcard_text.content_line("SOURCE", source))
     if photo and photo_type:
         lines.append(vcard_text.photo_line(photo, photo_type))
     lines.append(vcard_text.content_line("REV", card.updated_at.strftime("%Y-%m-%dT%H:%M:%SZ")))

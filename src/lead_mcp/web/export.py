@@ -6,6 +6,11 @@ there is one, and a ``_headers`` file with the security headers for hosts
 that read it (Netlify, Cloudflare Pages). A static host cannot take form
 posts, so the copy has no lead form: when the live server is public, its
 "Leave your details" button opens the live page's form instead.
+
+The QR code, NFC record, canonical link and the vCard's ``SOURCE`` all point
+at where the copy will be served (``--url``). Without ``--url`` they would
+point at the live server; when that is a loopback address (nobody else can
+open it) the export is refused and asks for ``--url``.
 """
 
 from __future__ import annotations
@@ -34,6 +39,14 @@ class ExportResult:
     url: str
 
 
+def _file_url(target: str, name: str) -> str:
+    """The URL of a file of the copy, beside its index.html at ``target``."""
+    base = target.split("?", 1)[0].split("#", 1)[0]
+    if base.endswith(".html"):
+        base = base.rsplit("/", 1)[0]
+    return f"{base.rstrip('/')}/{name}"
+
+
 async def _load_card(settings: Settings, workspace_id: str | None) -> cards.PublicCard:
     state = await AppState.open(settings)
     try:
@@ -50,11 +63,21 @@ def export_card(
     settings: Settings, directory: Path, *, url: str | None = None, workspace_id: str | None = None
 ) -> ExportResult:
     """Write the static copy of a workspace's card (default: the local workspace) into ``directory``."""
-    if url is not None and not url.startswith(("https://", "http://")):
+    if url is not None and (
+        not url.startswith(("https://", "http://")) or any(c.isspace() or ord(c) < 32 for c in url)
+    ):
         raise InvalidInput(
             "--url",
             f"{url!r} is not an http(s) URL",
             "Give where the copy will live, e.g. https://ana.example.com/",
+        )
+    if url is None and settings.public_base_is_loopback:
+        raise InvalidInput(
+            "--url",
+            f"without it the QR code, NFC record and links would open {settings.public_base_url}, "
+            "a loopback address that only this computer can reach",
+            "Give where the copy will be served, e.g. --url https://ana.example.com/ "
+            "(or set LEAD_MCP_PUBLIC_BASE_URL to the server's public address)",
         )
     public = asyncio.run(_load_card(settings, workspace_id))
     card = public.card
@@ -85,14 +108,17 @@ def export_card(
         form=None,
         canonical_url=target,
         qr_target=qr_target,
-        og_image=f"{target.rstrip('/')}/{photo_name}" if photo_name and url else None,
+        og_image=_file_url(target, photo_name) if photo_name and url else None,
         live_form_href=live_form,
         meta_csp=True,
     )
     write("index.html", html)
-    write(
-        f"{card.slug}.vcf", cards.card_vcard(card, settings, photo=public.photo, photo_type=public.photo_type)
+    vcf_name = f"{card.slug}.vcf"
+    vcf_source = _file_url(target, vcf_name) if url else None  # None: the live server's own .vcf
+    vcf = cards.card_vcard(
+        card, settings, photo=public.photo, photo_type=public.photo_type, source_url=vcf_source
     )
+    write(vcf_name, vcf)
     write("qr.svg", qr.svg(qr_target, title=f"QR code: {card.full_name}"))
     write("qr.png", qr.png(qr_target))
     write("nfc.ndef", qr.ndef_uri_message(f"{target}{'&' if '?' in target else '?'}src=nfc"))
