@@ -81,6 +81,7 @@ def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         port=port,
         log_level=settings.log_level.lower(),
         proxy_headers=True,
+        access_log=False,  # an access log would keep every visitor's address and the card they opened
         server_header=False,
         timeout_graceful_shutdown=5,
     )

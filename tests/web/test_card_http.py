@@ -47,7 +47,7 @@ async def open_form(http: httpx.AsyncClient, slug: str) -> str:
 def lead_form(token: str, **fields: str) -> dict[str, str]:
     form = {
         "token": token,
-        "website": "",
+        "leave_blank": "",
         "name": "Bruno Lima",
         "email": "bruno@example.com",
         "phone": "",
@@ -204,14 +204,15 @@ async def test_posts_beyond_the_rate_limit_are_refused_and_only_a_keyed_hash_of_
     with live_server(database_url, card_form_min_seconds="0", card_form_rate_limit="3") as server:
         slug = (await publish(server))["slug"]
         async with httpx.AsyncClient(base_url=server.base_url) as http:
-            token = await open_form(http, slug)
             for n in range(3):
+                token = await open_form(http, slug)
                 ok = await http.post(
                     f"/c/{slug}/lead",
                     data=lead_form(token, email=f"p{n}@example.com"),
                     headers=BROWSER_HEADERS,
                 )
                 assert ok.status_code == 303
+            token = await open_form(http, slug)
             refused = await http.post(
                 f"/c/{slug}/lead", data=lead_form(token, email="p9@example.com"), headers=BROWSER_HEADERS
             )
@@ -225,7 +226,7 @@ async def test_posts_beyond_the_rate_limit_are_refused_and_only_a_keyed_hash_of_
             buckets = await ratelimit.stored_keys(session)
     finally:
         await db.dispose()
-    assert [hits for _, hits in buckets] == [4]
+    assert [hits for key, hits in buckets if key.startswith("card-form:")] == [4]
     assert all("127.0.0.1" not in bucket and "127-0-0-1" not in bucket for bucket, _ in buckets)
 
 
@@ -240,7 +241,7 @@ async def test_bots_are_refused_honeypot_too_fast_forged_token_and_foreign_origi
 
             honeypot = await http.post(
                 f"/c/{slug}/lead",
-                data=lead_form(token, website="http://spam.example"),
+                data=lead_form(token, leave_blank="http://spam.example"),
                 headers=BROWSER_HEADERS,
             )
             assert honeypot.status_code == 303  # a bot is told nothing
@@ -348,15 +349,173 @@ async def test_concurrent_form_posts_from_one_person_end_in_one_contact(database
     with live_server(database_url, card_form_min_seconds="0") as server:
         slug = (await publish(server))["slug"]
         async with httpx.AsyncClient(base_url=server.base_url, timeout=30) as http:
-            token = await open_form(http, slug)
+            tokens = [await open_form(http, slug) for _ in range(5)]  # five open tabs
             responses = await asyncio.gather(
                 *(
                     http.post(
                         f"/c/{slug}/lead", data=lead_form(token, message=f"try {n}"), headers=BROWSER_HEADERS
                     )
-                    for n in range(5)
+                    for n, token in enumerate(tokens)
                 )
             )
         assert sorted(r.status_code for r in responses) == [303] * 5
         items = (await mcp(server, "search_contacts", {"query": "bruno@example.com"}))["items"]
         assert len(items) == 1
+
+
+async def test_a_form_token_is_good_for_one_send_and_a_replay_stores_nothing(database_url):
+    with live_server(database_url, card_form_min_seconds="0") as server:
+        slug = (await publish(server))["slug"]
+        async with httpx.AsyncClient(base_url=server.base_url) as http:
+            token = await open_form(http, slug)
+            bad = await http.post(
+                f"/c/{slug}/lead", data=lead_form(token, consent=""), headers=BROWSER_HEADERS
+            )
+            assert bad.status_code == 422  # nothing stored, so the token is not used up
+            first = await http.post(f"/c/{slug}/lead", data=lead_form(token), headers=BROWSER_HEADERS)
+            assert first.status_code == 303
+            replay = await http.post(
+                f"/c/{slug}/lead",
+                data=lead_form(token, email="other@example.com", message="replayed"),
+                headers=BROWSER_HEADERS,
+            )
+            assert replay.status_code == 409 and "sent already" in replay.text
+            assert form_token_of(replay.text) != token  # a fresh token to send a new message with
+            assert 'value="other@example.com"' in replay.text
+        async with Client(server.mcp_url) as client:
+            found = await call(client, "search_contacts", {})
+            assert [i["full_name"] for i in found["items"]] == ["Bruno Lima"]
+            detail = await call(client, "get_contact", {"contact_id": found["items"][0]["id"]})
+        assert [i["summary"] for i in detail["interactions"] if i["kind"] == "message"] == [
+            "Can we talk about payments?"
+        ]
+
+
+async def test_posts_from_another_site_are_refused_also_with_origin_null_or_sec_fetch_site(database_url):
+    with live_server(database_url, card_form_min_seconds="0") as server:
+        slug = (await publish(server))["slug"]
+        async with httpx.AsyncClient(base_url=server.base_url) as http:
+            for headers in (
+                {"Origin": "null"},
+                {"Sec-Fetch-Site": "cross-site"},
+                {"Origin": server.base_url, "Sec-Fetch-Site": "cross-site"},
+            ):
+                token = await open_form(http, slug)
+                refused = await http.post(
+                    f"/c/{slug}/lead", data=lead_form(token), headers={**BROWSER_HEADERS, **headers}
+                )
+                assert refused.status_code == 403, headers
+            token = await open_form(http, slug)
+            own = await http.post(
+                f"/c/{slug}/lead",
+                data=lead_form(token),
+                headers={**BROWSER_HEADERS, "Origin": server.base_url, "Sec-Fetch-Site": "same-origin"},
+            )
+            assert own.status_code == 303
+        assert len((await mcp(server, "search_contacts"))["items"]) == 1
+
+
+async def test_malformed_slugs_answer_404_wrong_methods_405_and_redirects_carry_security_headers(
+    database_url,
+):
+    with live_server(database_url) as server:
+        slug = (await publish(server))["slug"]
+        async with httpx.AsyncClient(base_url=server.base_url) as http:
+            for path in ("/c/..%2f", "/c/..%2f/", "/c/..%2f/lead", "/c/%2e%2e/", "/c/Bad_Slug!/lead"):
+                missing = await http.get(path, headers=BROWSER_HEADERS)
+                assert missing.status_code == 404, path
+                assert "location" not in missing.headers
+                assert "default-src 'none'" in missing.headers["content-security-policy"]
+            posted = await http.post("/c/..%2f/lead", data=lead_form("x"), headers=BROWSER_HEADERS)
+            assert posted.status_code == 404
+            for method in ("PUT", "DELETE", "PATCH"):
+                wrong = await http.request(method, f"/c/{slug}/lead", headers=BROWSER_HEADERS)
+                assert wrong.status_code == 405, method
+                assert wrong.headers["allow"] == "GET, HEAD, POST"
+                assert wrong.headers["x-frame-options"] == "DENY"
+            page_post = await http.post(f"/c/{slug}", data={"a": "b"}, headers=BROWSER_HEADERS)
+            assert page_post.status_code == 405 and page_post.headers["allow"] == "GET, HEAD"
+            for path, target in ((f"/c/{slug}/", f"/c/{slug}"), (f"/c/{slug}/lead", f"/c/{slug}#contact")):
+                moved = await http.get(path, headers=BROWSER_HEADERS)
+                assert moved.status_code in {301, 303} and moved.headers["location"] == target
+                assert moved.headers["x-content-type-options"] == "nosniff"
+                assert moved.headers["x-frame-options"] == "DENY"
+                assert "content-security-policy" in moved.headers
+            token = await open_form(http, slug)
+            trap = await http.post(
+                f"/c/{slug}/lead", data=lead_form(token, leave_blank="x"), headers=BROWSER_HEADERS
+            )
+            assert trap.status_code == 303 and trap.headers["x-frame-options"] == "DENY"
+
+
+async def test_a_card_visit_and_a_form_post_leave_no_visitor_address_in_the_server_log(database_url):
+    visitor = "203.0.113.77"  # reaches the app through the trusted local proxy (X-Forwarded-For)
+    with live_server(database_url, card_form_min_seconds="0") as server:
+        slug = (await publish(server))["slug"]
+        headers = {**BROWSER_HEADERS, "X-Forwarded-For": visitor}
+        async with httpx.AsyncClient(base_url=server.base_url) as http:
+            page = await http.get(f"/c/{slug}?src=qr", headers=headers)
+            token = form_token_of(page.text)
+            await http.get(f"/c/{slug}.vcf", headers=headers)
+            await http.get("/c/nobody-here", headers=headers)
+            posted = await http.post(f"/c/{slug}/lead", data=lead_form(token), headers=headers)
+            assert posted.status_code == 303
+        assert len((await mcp(server, "search_contacts"))["items"]) == 1
+        log = "\n".join(server.log)
+    assert "Uvicorn running on" in log  # the log was read
+    assert visitor not in log
+    assert f"/c/{slug}" not in log and "nobody-here" not in log
+    assert not re.search(r"127\.0\.0\.1:\d+ - ", log)  # no access-log line for the test client either
+
+
+async def test_a_known_contacts_later_followup_moves_to_today_after_a_form_post(database_url):
+    with live_server(database_url, card_form_min_seconds="0") as server:
+        slug = (await publish(server))["slug"]
+        async with Client(server.mcp_url) as client:
+            added = await call(
+                client,
+                "add_contact",
+                {"full_name": "Kim Park", "email": "kim@example.com", "follow_up_in_days": 7},
+            )
+        later = added["followup"]["due_at"]
+        async with httpx.AsyncClient(base_url=server.base_url) as http:
+            token = await open_form(http, slug)
+            posted = await http.post(
+                f"/c/{slug}/lead",
+                data=lead_form(token, name="Kim Park", email="KIM@example.com", message="Saw your card"),
+                headers=BROWSER_HEADERS,
+            )
+            assert posted.status_code == 303
+        async with Client(server.mcp_url) as client:
+            due = await call(client, "list_due_followups", {"within_days": 0})
+            [item] = due["items"]
+            assert item["contact"]["id"] == added["contact"]["id"] and item["overdue_days"] == 0
+            assert item["due_at"] < later
+            detail = await call(client, "get_contact", {"contact_id": added["contact"]["id"]})
+        assert detail["contact"]["consent"]["basis"] == "consent"
+        assert len((await mcp(server, "search_contacts"))["items"]) == 1  # merged, not doubled
+
+
+async def test_two_replicas_on_one_store_share_the_form_rate_limit_and_token_claims(database_url):
+    """Two `lead-mcp serve` processes on one store (SQLite file or PostgreSQL) count together."""
+    limits = {"card_form_min_seconds": "0", "card_form_rate_limit": "4"}
+    with live_server(database_url, **limits) as one, live_server(database_url, **limits) as two:
+        slug = (await publish(one))["slug"]
+
+        async def post(server: LiveServer, token: str | None, email: str) -> tuple[int, str]:
+            async with httpx.AsyncClient(base_url=server.base_url) as http:
+                token = token or await open_form(http, slug)
+                posted = await http.post(
+                    f"/c/{slug}/lead", data=lead_form(token, email=email), headers=BROWSER_HEADERS
+                )
+            return posted.status_code, token
+
+        assert (await post(one, None, "p0@example.com"))[0] == 303
+        assert (await post(two, None, "p1@example.com"))[0] == 303
+        status, token = await post(one, None, "p2@example.com")
+        assert status == 303
+        assert (await post(two, token, "replay@example.com"))[0] == 409  # used on one, used on both
+        assert (await post(one, None, "p4@example.com"))[0] == 429  # the fifth post of the shared window
+        assert (await post(two, None, "p5@example.com"))[0] == 429
+        emails = {i["emails"][0] for i in (await mcp(two, "search_contacts"))["items"]}
+    assert emails == {"p0@example.com", "p1@example.com", "p2@example.com"}
