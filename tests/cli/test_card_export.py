@@ -105,3 +105,17 @@ async def test_card_export_without_url_points_at_the_public_live_server(settings
     html = (out / "index.html").read_text()
     assert '<link rel="canonical" href="https://cards.example.com/c/ana-souza">' in html
     assert 'href="https://cards.example.com/c/ana-souza#contact"' in html  # the live form
+
+
+async def test_card_export_of_a_card_without_photo_carries_a_drawn_preview_picture(settings, clock, tmp_path):
+    async with Client(build_server(settings, clock=clock), raise_exceptions=True) as client:
+        await call(client, "publish_card", CARD)
+    out = tmp_path / "site"
+    done = run_cli(settings, "card", "export", str(out), "--url", "https://ana.example.com/card/")
+    assert done.returncode == 0, done.stderr
+    assert "og.png" in {p.name for p in out.iterdir()}
+    assert Image.open(out / "og.png").size == (1200, 630)
+    html = (out / "index.html").read_text()
+    assert '<meta property="og:image" content="https://ana.example.com/card/og.png">' in html
+    card = vobject.readOne((out / "ana-souza.vcf").read_text())
+    assert card.source.value == "https://ana.example.com/card/ana-souza.vcf"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import io
 import re
 from collections.abc import AsyncIterator
 from urllib.parse import urlsplit
@@ -11,6 +12,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 import vobject
+from PIL import Image
 
 from lead_mcp.db.engine import Database
 from lead_mcp.integrations.qr import parse_ndef_uri_message
@@ -79,7 +81,11 @@ async def test_card_page_vcard_qr_and_nfc_are_served_with_strict_security_header
             html = page.text
             assert 'class="card h-card vcard"' in html and 'class="p-name fn">Ana Souza<' in html
             assert '<meta property="og:title" content="Ana Souza">' in html
-            assert '<meta name="twitter:card" content="summary">' in html
+            # No photo: the preview picture is drawn (initials on the theme), at an absolute URL.
+            assert f'<meta property="og:image" content="{server.base_url}/c/ana-souza/og.png">' in html
+            assert '<meta name="twitter:card" content="summary_large_image">' in html
+            assert "<small>Phone</small>" in html and "<small>Mobile</small>" not in html  # a US number
+            assert "Digital card made with" in html  # the footer, on by default
             assert "Founder &amp; CEO" in html and "Fintech.io; Payments, Lending" in html
             assert 'href="/c/ana-souza.vcf"' in html and "<svg" in html
             assert not re.search(r"https?://(?!127\.0\.0\.1)[\w.-]+/[^\"']*\.(js|css|woff2?)", html)
@@ -100,9 +106,14 @@ async def test_card_page_vcard_qr_and_nfc_are_served_with_strict_security_header
             assert parsed.org.value == ["Fintech.io; Payments, Lending"]
             assert parsed.title.value == "Founder & CEO"
             assert parsed.tel.value == "+14155550100"
+            assert parsed.tel.params["TYPE"] == ["WORK", "VOICE"]  # not claimed to be a mobile
             assert parsed.email.value == "ana@fintech.io"
             assert parsed.note.value == CARD["bio"]
             assert "https://fintech.io/team" in [u.value for u in parsed.contents["url"]]
+
+            preview = await http.get(f"/c/{slug}/og.png")
+            assert preview.status_code == 200 and preview.headers["content-type"] == "image/png"
+            assert Image.open(io.BytesIO(preview.content)).size == (1200, 630)
 
             png = await http.get(f"/c/{slug}/qr.png")
             assert png.headers["content-type"] == "image/png"
@@ -339,6 +350,7 @@ async def test_a_changed_slug_keeps_old_links_and_printed_codes_working(database
             page = await http.get("/c/ana", headers=BROWSER_HEADERS)
             assert page.status_code == 200 and 'src="/c/ana/photo"' in page.text
             assert f'<meta property="og:image" content="{server.base_url}/c/ana/photo">' in page.text
+            assert '<meta name="twitter:card" content="summary">' in page.text
             photo = await http.get("/c/ana/photo")
             assert photo.headers["content-type"] == "image/png" and photo.content == PNG
             assert "sandbox" in photo.headers["content-security-policy"]
@@ -519,3 +531,21 @@ async def test_two_replicas_on_one_store_share_the_form_rate_limit_and_token_cla
         assert (await post(two, None, "p5@example.com"))[0] == 429
         emails = {i["emails"][0] for i in (await mcp(two, "search_contacts"))["items"]}
     assert emails == {"p0@example.com", "p1@example.com", "p2@example.com"}
+
+
+async def test_the_footer_can_be_turned_off_and_notice_pages_follow_the_card_theme(database_url):
+    with live_server(database_url, card_form_min_seconds="0", card_footer="false") as server:
+        slug = (await publish(server, theme="forest", phone="+44 7911 123456"))["slug"]
+        async with httpx.AsyncClient(base_url=server.base_url) as http:
+            page = await http.get(f"/c/{slug}", headers=BROWSER_HEADERS)
+            assert "made with" not in page.text and 'class="theme-forest"' in page.text
+            assert "<small>Mobile</small>" in page.text  # a UK mobile number says so
+            thanks = await http.get(f"/c/{slug}/thanks", headers=BROWSER_HEADERS)
+            assert "made with" not in thanks.text and "theme-forest notice-page" in thanks.text
+            assert "Ana will get back to you soon." in thanks.text and "Save Ana&#39;s contact" in thanks.text
+            missing = await http.get("/c/nobody-here", headers=BROWSER_HEADERS)
+            assert missing.status_code == 404 and "made with" not in missing.text
+            await mcp(server, "unpublish_card")
+            gone = await http.get(f"/c/{slug}", headers=BROWSER_HEADERS)
+            assert gone.status_code == 410 and "This card is offline" in gone.text
+            assert "theme-forest" in gone.text and "made with" not in gone.text

@@ -23,6 +23,7 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
 
+import phonenumbers
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -637,9 +638,8 @@ def card_vcard(
     if card.title:
         lines.append(vcard_text.content_line("TITLE", vcard_text.escape(card.title)))
     if card.phone:
-        lines.append(
-            vcard_text.content_line("TEL", vcard_text.escape(card.phone), ["TYPE=CELL", "TYPE=VOICE"])
-        )
+        kind = "TYPE=CELL" if phone_kind(card.phone) == "Mobile" else "TYPE=WORK"
+        lines.append(vcard_text.content_line("TEL", vcard_text.escape(card.phone), [kind, "TYPE=VOICE"]))
     if card.email:
         lines.append(
             vcard_text.content_line("EMAIL", vcard_text.escape(card.email), ["TYPE=INTERNET", "TYPE=PREF"])
@@ -657,6 +657,18 @@ def card_vcard(
         lines.append(vcard_text.photo_line(photo, photo_type))
     lines.append(vcard_text.content_line("REV", card.updated_at.strftime("%Y-%m-%dT%H:%M:%SZ")))
     return vcard_text.card(lines)
+
+
+def phone_kind(e164: str) -> str:
+    """What the number is, as a card labels it: "Mobile" only when the numbering plan says so."""
+    try:
+        kind = phonenumbers.number_type(phonenumbers.parse(e164))
+    except phonenumbers.NumberParseException:
+        return "Phone"
+    return {
+        phonenumbers.PhoneNumberType.MOBILE: "Mobile",
+        phonenumbers.PhoneNumberType.TOLL_FREE: "Toll-free",
+    }.get(kind, "Phone")
 
 
 def _empty_day(day: date) -> CardStatsDay:

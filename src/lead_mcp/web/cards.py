@@ -6,6 +6,7 @@
     GET  /c/{slug}/qr.png     QR code (PNG)
     GET  /c/{slug}/nfc.ndef   NDEF message with one URI record (/c/{slug}?src=nfc) for NFC tags
     GET  /c/{slug}/photo      the card's photo
+    GET  /c/{slug}/og.png     link-preview picture (initials on the theme) for a card without a photo
     POST /c/{slug}/lead       the lead form -> 303 to /c/{slug}/thanks
     GET  /c/{slug}/thanks     thank-you page
 
@@ -21,6 +22,7 @@ in the database, so a replay is refused on every replica).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -42,8 +44,8 @@ from lead_mcp.services import cards, normalize, ratelimit
 from lead_mcp.services.cards import CardEvent, LeadForm, Lookup, PublicCard
 from lead_mcp.services.scope import Scope
 from lead_mcp.services.server_secrets import get_or_create_secret
-from lead_mcp.web import form_token
-from lead_mcp.web.card_page import FormView, render_card, render_notice, security_headers
+from lead_mcp.web import form_token, og_image
+from lead_mcp.web.card_page import FormView, initials, render_card, render_notice, security_headers
 from lead_mcp.web.form_token import TokenCheck
 
 log = logging.getLogger(__name__)
@@ -118,21 +120,32 @@ class CardSite:
             response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
         return response
 
+    def _notice(self, **kwargs: Any) -> str:
+        """A notice page (see ``render_notice``) with this server's footer setting."""
+        return render_notice(footer=self.settings.card_footer, **kwargs)
+
     def _not_found(self) -> HTMLResponse:
         return self._html(
-            render_notice(
+            self._notice(
                 heading="No card here",
                 message="There is no card at this address. Check the link, or ask the person for a new one.",
+                badge="search",
             ),
             404,
         )
 
     def _gone(self, card: PublicCard) -> HTMLResponse:
+        first = _first_name(card)
         return self._html(
-            render_notice(
-                heading="This card is no longer shared",
-                message=f"{card.card.full_name} has taken this card offline.",
+            self._notice(
+                heading="This card is offline",
+                message=f"{card.card.full_name} is not sharing this card any more.",
                 theme=card.card.theme,
+                badge="card-off",
+                points=[
+                    f"If you saved {first}'s contact before, it still works.",
+                    f"Ask {first} for their new card or link.",
+                ],
             ),
             410,
         )
@@ -171,7 +184,8 @@ class CardSite:
             self.settings,
             vcf_href=f"/c/{slug}.vcf",
             photo_href=f"/c/{slug}/photo" if card.card.has_photo else None,
-            og_image=f"{base}/photo" if card.card.has_photo else None,
+            og_image=f"{base}/photo" if card.card.has_photo else f"{base}/og.png",
+            og_image_generated=not card.card.has_photo,
             qr_png_href=f"/c/{slug}/qr.png",
             form=form,
         )
@@ -252,6 +266,19 @@ class CardSite:
             return self._not_found()
         return self._file(card.photo, card.photo_type)
 
+    async def preview(self, request: Request) -> Response:
+        """The link-preview picture (og:image) of a card without a photo."""
+        card, other = await self._resolve(request, "/og.png")
+        if card is None:
+            assert other is not None
+            return other
+        shown = card.card
+        role = " at ".join(p for p in (shown.title, shown.company) if p)
+        png = await asyncio.to_thread(
+            og_image.preview_png, initials(shown.full_name), shown.full_name, role, shown.theme
+        )
+        return self._file(png, "image/png")
+
     async def thanks(self, request: Request) -> Response:
         """The thank-you page after a form post."""
         card, other = await self._resolve(request, "/thanks")
@@ -260,11 +287,15 @@ class CardSite:
             return other
         first = _first_name(card)
         return self._html(
-            render_notice(
+            self._notice(
                 heading="Thank you!",
-                message=f"Your message is on its way. {first} will get back to you soon.",
+                message=f"{first} will get back to you soon.",
                 theme=card.card.theme,
                 success=True,
+                points=[
+                    f"{first} has your details and your message.",
+                    f"Save {first}'s contact so you know who is calling or writing back.",
+                ],
                 owner=first,
                 vcf_href=f"/c/{card.card.slug}.vcf",
                 back_href=f"/c/{card.card.slug}",
@@ -292,7 +323,7 @@ class CardSite:
     def method_not_allowed(self, allowed: list[str]) -> HTMLResponse:
         """405 for a method a card route does not take (instead of falling through to /mcp's 404)."""
         response = self._html(
-            render_notice(heading="Not here", message="This address does not take that kind of request."), 405
+            self._notice(heading="Not here", message="This address does not take that kind of request."), 405
         )
         response.headers["Allow"] = ", ".join(allowed)
         return response
@@ -308,11 +339,11 @@ class CardSite:
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type != "application/x-www-form-urlencoded":
             return self._html(
-                render_notice(heading="Unsupported form", message="Send the form from the card page."), 415
+                self._notice(heading="Unsupported form", message="Send the form from the card page."), 415
             )
         if not self._same_site(request):
             return self._html(
-                render_notice(heading="Not sent", message="This form can only be sent from its card page."),
+                self._notice(heading="Not sent", message="This form can only be sent from its card page."),
                 403,
             )
         body = await self._read_body(request, limit)
@@ -333,7 +364,7 @@ class CardSite:
                 body.decode("utf-8"), keep_blank_values=True, max_num_fields=len(FORM_FIELDS) + 5
             )
         except (UnicodeDecodeError, ValueError):
-            return self._html(render_notice(heading="Not sent", message="The form could not be read."), 400)
+            return self._html(self._notice(heading="Not sent", message="The form could not be read."), 400)
         values = {name: (fields.get(name) or [""])[0] for name in FORM_FIELDS}
         shown = {k: values[k] for k in ("name", "email", "phone", "message", "consent")}
 
@@ -432,7 +463,7 @@ class CardSite:
         except (ClientDisconnect, RuntimeError):  # RuntimeError: the stream was partly read already
             pass
         response = self._html(
-            render_notice(heading="Too long", message="That message is too long to send. Please shorten it."),
+            self._notice(heading="Too long", message="That message is too long to send. Please shorten it."),
             413,
         )
         response.headers["Connection"] = "close"
@@ -479,7 +510,8 @@ class CardSite:
             return None
         wait = ratelimit.retry_after(now, window)
         response = self._html(
-            render_notice(
+            self._notice(
+                badge="clock",
                 heading="Too many messages",
                 message=f"Too many messages came from your network. Please try again in {max(1, wait // 60)} "
                 f"minute{'s' if wait >= 120 else ''}.",
@@ -546,6 +578,7 @@ def routes(ref: StateRef, settings: Settings) -> list[BaseRoute]:
         route("/c/{slug}/qr.png", site.qr_png),
         route("/c/{slug}/nfc.ndef", site.nfc),
         route("/c/{slug}/photo", site.photo),
+        route("/c/{slug}/og.png", site.preview),
         route("/c/{slug}/lead", site.lead_get, post=site.lead),
         route("/c/{slug}/thanks", site.thanks),
         route("/c/{slug}/", site.trailing_slash),

@@ -2,10 +2,11 @@
 
 The folder holds ``index.html`` (the page, with its stylesheet inline and no
 script), ``{slug}.vcf``, ``qr.svg``, ``qr.png``, ``nfc.ndef``, the photo when
-there is one, and a ``_headers`` file with the security headers for hosts
-that read it (Netlify, Cloudflare Pages). A static host cannot take form
-posts, so the copy has no lead form: when the live server is public, its
-"Leave your details" button opens the live page's form instead.
+there is one (else, with ``--url``, ``og.png``: the drawn link-preview
+picture), and a ``_headers`` file with the security headers for hosts that
+read it (Netlify, Cloudflare Pages). A static host cannot take form posts, so
+the copy has no lead form: when the live server is public, its "Leave your
+details" button opens the live page's form instead.
 
 The QR code, NFC record, canonical link and the vCard's ``SOURCE`` all point
 at where the copy will be served (``--url``). Without ``--url`` they would
@@ -25,7 +26,8 @@ from lead_mcp.integrations import qr
 from lead_mcp.mcp.state import AppState
 from lead_mcp.services import cards
 from lead_mcp.services.scope import Scope
-from lead_mcp.web.card_page import export_headers_file, render_card
+from lead_mcp.web import og_image
+from lead_mcp.web.card_page import export_headers_file, initials, render_card
 
 PHOTO_SUFFIXES = {"image/png": "png", "image/jpeg": "jpg"}
 
@@ -95,6 +97,9 @@ def export_card(
     if public.photo and public.photo_type:
         photo_name = f"photo.{PHOTO_SUFFIXES.get(public.photo_type, 'jpg')}"
         write(photo_name, public.photo)
+    elif url:  # no photo: the drawn preview picture, for link previews of the copy
+        role = " at ".join(p for p in (card.title, card.company) if p)
+        write("og.png", og_image.preview_png(initials(card.full_name), card.full_name, role, card.theme))
     qr_target = f"{target}{'&' if '?' in target else '?'}src=qr"
     live_form = None
     if card.published and not settings.public_base_is_loopback:
@@ -108,7 +113,8 @@ def export_card(
         form=None,
         canonical_url=target,
         qr_target=qr_target,
-        og_image=_file_url(target, photo_name) if photo_name and url else None,
+        og_image=_file_url(target, photo_name or "og.png") if url else None,
+        og_image_generated=photo_name is None,
         live_form_href=live_form,
         meta_csp=True,
     )
