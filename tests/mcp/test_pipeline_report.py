@@ -190,6 +190,37 @@ async def test_running_aggregates_match_a_recount_after_every_kind_of_change(cli
     assert maintained["pipeline_counts"], "the counters were never written"
     assert maintained == await _recount(settings.database_url)
 
+    # Referrers that go for good: one erased, one deleted and purged after the restore window.
+    erased = (await call(client, "add_contact", {"full_name": "Erin Erased"}))["contact"]["id"]
+    purged = (await call(client, "add_contact", {"full_name": "Paul Purged"}))["contact"]["id"]
+    brought = []
+    for referrer in (erased, purged, erased):
+        lead = await call(
+            client, "add_contact", {"full_name": f"Lead of {referrer[:6]}", "referred_by": referrer}
+        )
+        await call(client, "qualify_lead", {"contact_id": lead["contact"]["id"], "stage": "customer"})
+        brought.append(lead["contact"]["id"])
+    shown = {r["referrer_id"] for r in (await call(client, "pipeline_report"))["top_referrers"]}
+    assert {erased, purged} <= shown
+    await call(client, "delete_contact", {"contact_id": purged, "confirm": True})
+    shown = {r["referrer_id"] for r in (await call(client, "pipeline_report"))["top_referrers"]}
+    assert purged not in shown  # deleted: gone from the report at once, not shown as a nameless id
+    await call(client, "delete_contact", {"contact_id": erased, "erase": True, "confirm": True})
+    clock.advance(timedelta(days=settings.deleted_retention_days + 1))
+    other = await call(client, "add_contact", {"full_name": "Trigger Purge"})
+    await call(client, "delete_contact", {"contact_id": other["contact"]["id"], "confirm": True})  # purges
+
+    report = await call(client, "pipeline_report")
+    assert not {erased, purged} & {r["referrer_id"] for r in report["top_referrers"]}
+    assert all(r["full_name"] for r in report["top_referrers"])
+    for lead_id in brought:
+        detail = await call(client, "get_contact", {"contact_id": lead_id})
+        assert detail["contact"]["referred_by"] is None
+        assert "referrer_removed" in {h["action"] for h in detail["history"]}
+    maintained = await _counter_rows(settings.database_url)
+    assert not {row[3] for row in maintained["pipeline_referrers"]} & {erased, purged}
+    assert maintained == await _recount(settings.database_url)
+
 
 async def test_the_report_never_counts_another_workspace(client, clock, settings):
     from lead_mcp.clock import FixedClock
