@@ -75,6 +75,9 @@ MAX_PHOTO_BYTES = 512 * 1024
 MAX_FORM_NAME = 200
 MAX_FORM_MESSAGE = 2000
 MAX_STATS_DAYS = 366
+# The summary of a form post without a message: what happened, said for the user, never their words
+# (the interaction's data says ``verbatim: false``, so drafts never quote it back to them).
+NO_MESSAGE_SUMMARY = "Left their details on your card page (no message)."
 PHOTO_TYPES = (
     (b"\x89PNG\r\n\x1a\n", "image/png"),
     (b"\xff\xd8\xff", "image/jpeg"),
@@ -580,9 +583,10 @@ async def submit_lead(
         row,
         kind=InteractionKind.MESSAGE,
         direction=Direction.INBOUND,
-        summary=message or "Left their details on your card page (no message).",
+        summary=message or NO_MESSAGE_SUMMARY,
         occurred_at=now,
-        data={"source": Source.CARD_FORM.value, "card": card.card.slug},
+        # verbatim: the summary is the visitor's own message (drafts may quote it back to them).
+        data={"source": Source.CARD_FORM.value, "card": card.card.slug, "verbatim": bool(message)},
     )
     if result.followup is None:
         # They were known and already had a follow-up: a new message means answering today.
