@@ -489,6 +489,11 @@ async def test_a_known_contacts_later_followup_moves_to_today_after_a_form_post(
                 "add_contact",
                 {"full_name": "Kim Park", "email": "kim@example.com", "follow_up_in_days": 7},
             )
+            await call(  # we wrote to them first; their form post later is still not a reply
+                client,
+                "log_interaction",
+                {"contact_id": added["contact"]["id"], "kind": "email", "summary": "Sent the deck"},
+            )
         later = added["followup"]["due_at"]
         async with httpx.AsyncClient(base_url=server.base_url) as http:
             token = await open_form(http, slug)
@@ -505,7 +510,11 @@ async def test_a_known_contacts_later_followup_moves_to_today_after_a_form_post(
             assert item["due_at"] < later
             detail = await call(client, "get_contact", {"contact_id": added["contact"]["id"]})
         assert detail["contact"]["consent"]["basis"] == "consent"
-        assert len((await mcp(server, "search_contacts"))["items"]) == 1  # merged, not doubled
+        [found] = (await mcp(server, "search_contacts"))["items"]  # merged, not doubled
+        qualified = await mcp(server, "qualify_lead", {"contact_id": added["contact"]["id"]})
+        reasons = {r["factor"]: r for r in qualified["reasons"]}
+        assert reasons["form_post"]["points"] == 8 and reasons["replied"]["points"] == 0
+        assert found["score"] == qualified["score"]  # rescored when the post came in
 
 
 async def test_two_replicas_on_one_store_share_the_form_rate_limit_and_token_claims(database_url):

@@ -53,7 +53,7 @@ from lead_mcp.errors import Conflict, InvalidInput, NotFound
 from lead_mcp.services import contacts as contact_service
 from lead_mcp.services import followups as followup_service
 from lead_mcp.services import interactions as interaction_service
-from lead_mcp.services import normalize, vcard_text
+from lead_mcp.services import normalize, scoring, vcard_text
 from lead_mcp.services.records import contact_model, dialect_name, followup_model, load_contact
 from lead_mcp.services.scope import Scope
 
@@ -608,7 +608,7 @@ async def submit_lead(
             )
         else:
             result.followup = followup_model(pending)
-    await session.flush()
+    await scoring.rescore(session, scope, row)  # the post counts as form_post (and is recent engagement)
     extra = [CardEvent.NEW_LEAD] if result.created else []
     await count(session, scope, card.id, CardEvent.FORM_SUBMISSION, *extra)
     result.contact = contact_model(row)
