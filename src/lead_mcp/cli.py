@@ -81,6 +81,7 @@ def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         port=port,
         log_level=settings.log_level.lower(),
         proxy_headers=True,
+        access_log=False,  # an access log would keep every visitor's address and the card they opened
         server_header=False,
         timeout_graceful_shutdown=5,
     )
@@ -457,7 +458,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     export.add_argument("directory", metavar="DIR", help="folder to write into (created if missing)")
     export.add_argument(
-        "--url", help="where the copy will be served, e.g. https://ana.example.com/ (default: the live URL)"
+        "--url",
+        help="where the copy will be served, e.g. https://ana.example.com/ (default: the live URL; "
+        "required when LEAD_MCP_PUBLIC_BASE_URL is a loopback address)",
     )
     export.add_argument("--workspace", help="workspace id (default: the local workspace)")
     export.set_defaults(handler=_cmd_card_export)

@@ -234,6 +234,9 @@ class Settings(BaseSettings):
         max_length=1000,
         description="Wording of the consent box on the card page's lead form ({owner}: the card's name).",
     )
+    card_footer: bool = Field(
+        True, description="Show the small 'Digital card made with lead-mcp' line at the foot of card pages."
+    )
     form_secret: SecretStr | None = Field(
         None,
         description="Key that signs card form tokens and hashes visitor IPs for rate limiting "

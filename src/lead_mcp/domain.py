@@ -209,6 +209,9 @@ class Interaction(_Model):
     direction: Direction
     occurred_at: datetime
     summary: str
+    user_id: str | None = Field(
+        None, description="The seat who logged it (null: the local user or a visitor)."
+    )
     created_at: datetime
 
 
@@ -236,6 +239,9 @@ class ChangeRecord(_Model):
 
     id: str = Field(description="Id of this history entry (undo_merge takes the id of a 'merged' entry).")
     at: datetime
+    user_id: str | None = Field(
+        None, description="The seat who made the change (null: the local user, a card visitor, the system)."
+    )
     action: str = Field(description="created, merged, updated, deleted ...")
     detail: dict[str, Any] = Field(description="What changed: fields with old and new values, kept values.")
 

@@ -31,11 +31,28 @@ async def _people(client):
 
 async def test_resources_and_templates_are_listed(client):
     resources = {str(r.uri): r for r in (await client.list_resources()).resources}
-    assert "lead://followups/due" in resources
+    assert {"lead://followups/due", "lead://card"} <= set(resources)
     assert resources["lead://followups/due"].mime_type == "application/json"
     templates = {t.uri_template: t for t in (await client.list_resource_templates()).resource_templates}
-    assert "lead://contacts/{id}" in templates
+    assert {"lead://contacts/{id}", "lead://contacts/{contact_id}.vcf"} <= set(templates)
     assert templates["lead://contacts/{id}"].mime_type == "application/json"
+    assert templates["lead://contacts/{contact_id}.vcf"].mime_type == "text/vcard"
+
+
+async def test_reading_a_deleted_contacts_vcard_is_a_not_found_resource_error(client):
+    import pytest
+    from mcp.shared.exceptions import MCPError
+    from mcp_types import INVALID_PARAMS
+
+    ana, _ = await _people(client)
+    vcard = await client.read_resource(f"lead://contacts/{ana['id']}.vcf")
+    assert "FN:Ana Souza" in vcard.contents[0].text
+    await call(client, "delete_contact", {"contact_id": ana["id"], "confirm": True})
+    for uri in (f"lead://contacts/{ana['id']}.vcf", f"lead://contacts/{ana['id']}"):
+        with pytest.raises(MCPError) as failure:
+            await client.read_resource(uri)
+        assert failure.value.error.code == INVALID_PARAMS, uri  # not found, not an internal error
+        assert "was deleted" in str(failure.value) and "restore_contact" in str(failure.value)
 
 
 async def test_contact_resource_reads_the_full_record(client):
@@ -162,3 +179,28 @@ async def test_completion_is_declared_and_offers_contacts_tags_stages_and_places
     places = await client.complete(cards, {"name": "met_at", "value": "web"})
     assert places.completion.values == ["Web Summit 2026", "Webinar"]
     assert (await client.complete(prompt, {"name": "tone", "value": "w"})).completion.values == []
+    assert (await client.complete(prompt, {"name": "tone", "value": "p"})).completion.values == [
+        "professional"
+    ]
+
+
+async def test_completion_covers_the_vcard_template_labels_nameless_contacts_and_ignores_unknown_prompts(
+    client,
+):
+    ana, _ = await _people(client)
+    nameless = (await call(client, "add_contact", {"email": "x@gmail.com"}))["contact"]
+    vcf = ResourceTemplateReference(uri="lead://contacts/{contact_id}.vcf")
+    assert (await client.complete(vcf, {"name": "contact_id", "value": "ana"})).completion.values == [
+        ana["id"]
+    ]
+    prompt = PromptReference(name="follow_up_email")
+    by_id = await client.complete(prompt, {"name": "contact_id", "value": nameless["id"][:6]})
+    assert by_id.completion.values == [f"x@gmail.com ({nameless['id']})"]
+    by_word = await client.complete(prompt, {"name": "contact_id", "value": "x@gmail"})
+    assert by_word.completion.values == [f"x@gmail.com ({nameless['id']})"]
+    unknown = PromptReference(name="no_such_prompt")
+    assert (await client.complete(unknown, {"name": "contact_id", "value": "a"})).completion.values == []
+    review = PromptReference(name="weekly_review")  # weekly_review takes no contact_id
+    assert (await client.complete(review, {"name": "contact_id", "value": "a"})).completion.values == []
+    other = ResourceTemplateReference(uri="lead://exports/{export_id}.csv")
+    assert (await client.complete(other, {"name": "export_id", "value": "a"})).completion.values == []

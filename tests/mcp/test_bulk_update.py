@@ -55,9 +55,11 @@ async def test_bulk_update_applies_tags_and_stage_in_one_go_and_records_history(
     assert {c["id"] for c in (await call(client, "search_contacts", {"query": "hot"}))["items"]} == set(
         ids[:3]
     )
-    entry = (await call(client, "get_contact", {"contact_id": ids[0]}))["history"][0]
-    assert entry["action"] == "bulk_updated"
+    history = (await call(client, "get_contact", {"contact_id": ids[0]}))["history"]
+    [entry] = [h for h in history if h["action"] == "bulk_updated"]
     assert entry["detail"]["fields"]["stage"] == {"old": "lead", "new": "mql"}
+    [moved] = [h for h in history if h["action"] == "stage_changed"]  # as one stage change records it
+    assert moved["detail"] == {"from": "lead", "to": "mql", "by": None, "via": "bulk_update"}
     assert entry["detail"]["fields"]["tags"] == {"old": ["websummit"], "new": ["hot"]}
     # The same call again changes nothing more (idempotent).
     again = await call(

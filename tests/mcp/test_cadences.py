@@ -161,9 +161,12 @@ async def test_results_move_the_lead_sensibly(client, clock):
     assert replied["contact"]["stage"] == "mql" and replied["next_followup"] is None
     assert "logged their reply" in replied["effects"]
     touches = (await call(client, "get_contact", {"contact_id": contact_id}))["interactions"]
-    assert [(t["direction"], t["summary"]) for t in touches] == [
+    assert [(t["direction"], t["summary"]) for t in touches if t["kind"] != "note"] == [
         ("inbound", "I called, replied"),
         ("outbound", "I called, replied"),
+    ]
+    assert [t["summary"] for t in touches if t["kind"] == "note"] == [
+        "Stage lead → mql via complete_followup"
     ]
     assert any(
         r["factor"] == "replied" and r["points"] == 12

@@ -72,5 +72,10 @@ async def test_fetch_returns_the_contact_as_one_document(client):
     assert len(result.content) == 1 and json.loads(result.content[0].text) == document
 
 
-async def test_fetch_of_an_unknown_id_is_an_error_naming_search(client):
-    assert "search_contacts" in await call_error(client, "fetch", {"id": "nope"})
+async def test_fetch_of_an_unknown_id_is_an_error_naming_the_id_and_search(client):
+    error = await call_error(client, "fetch", {"id": "nope"})
+    assert "fetch: id: " in error and "call search and pass" in error and "search_contacts" not in error
+    ana = (await call(client, "add_contact", {"full_name": "Ana Souza"}))["contact"]
+    await call(client, "delete_contact", {"contact_id": ana["id"], "confirm": True})
+    gone = await call_error(client, "fetch", {"id": ana["id"]})
+    assert "fetch: id: " in gone and "was deleted" in gone and "restore_contact" in gone

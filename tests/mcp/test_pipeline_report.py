@@ -190,6 +190,37 @@ async def test_running_aggregates_match_a_recount_after_every_kind_of_change(cli
     assert maintained["pipeline_counts"], "the counters were never written"
     assert maintained == await _recount(settings.database_url)
 
+    # Referrers that go for good: one erased, one deleted and purged after the restore window.
+    erased = (await call(client, "add_contact", {"full_name": "Erin Erased"}))["contact"]["id"]
+    purged = (await call(client, "add_contact", {"full_name": "Paul Purged"}))["contact"]["id"]
+    brought = []
+    for referrer in (erased, purged, erased):
+        lead = await call(
+            client, "add_contact", {"full_name": f"Lead of {referrer[:6]}", "referred_by": referrer}
+        )
+        await call(client, "qualify_lead", {"contact_id": lead["contact"]["id"], "stage": "customer"})
+        brought.append(lead["contact"]["id"])
+    shown = {r["referrer_id"] for r in (await call(client, "pipeline_report"))["top_referrers"]}
+    assert {erased, purged} <= shown
+    await call(client, "delete_contact", {"contact_id": purged, "confirm": True})
+    shown = {r["referrer_id"] for r in (await call(client, "pipeline_report"))["top_referrers"]}
+    assert purged not in shown  # deleted: gone from the report at once, not shown as a nameless id
+    await call(client, "delete_contact", {"contact_id": erased, "erase": True, "confirm": True})
+    clock.advance(timedelta(days=settings.deleted_retention_days + 1))
+    other = await call(client, "add_contact", {"full_name": "Trigger Purge"})
+    await call(client, "delete_contact", {"contact_id": other["contact"]["id"], "confirm": True})  # purges
+
+    report = await call(client, "pipeline_report")
+    assert not {erased, purged} & {r["referrer_id"] for r in report["top_referrers"]}
+    assert all(r["full_name"] for r in report["top_referrers"])
+    for lead_id in brought:
+        detail = await call(client, "get_contact", {"contact_id": lead_id})
+        assert detail["contact"]["referred_by"] is None
+        assert "referrer_removed" in {h["action"] for h in detail["history"]}
+    maintained = await _counter_rows(settings.database_url)
+    assert not {row[3] for row in maintained["pipeline_referrers"]} & {erased, purged}
+    assert maintained == await _recount(settings.database_url)
+
 
 async def test_the_report_never_counts_another_workspace(client, clock, settings):
     from lead_mcp.clock import FixedClock
@@ -263,3 +294,56 @@ async def test_update_and_delete_statements_on_contacts_keep_the_counters_exact(
     assert report["by_stage"]["customer"] == 2 and report["second_touch"]["touched_twice"] == 2
     maintained = await _counter_rows(settings.database_url)
     assert maintained == await _recount(settings.database_url)
+
+
+async def test_stage_changes_are_notes_with_who_and_when_that_never_count_as_touches(client, clock, settings):
+    from lead_mcp.clock import FixedClock
+    from lead_mcp.domain import Stage
+    from lead_mcp.services import accounts, stages
+    from lead_mcp.services.scope import Scope
+
+    added = await call(client, "add_contact", {"full_name": "Nora Notes", "email": "nora@acme.io"})
+    contact_id = added["contact"]["id"]
+    clock.advance(timedelta(minutes=30))
+    await call(client, "qualify_lead", {"contact_id": contact_id, "stage": "mql"})
+    await call(client, "bulk_update", {"contact_ids": [contact_id], "set_stage": "sql", "dry_run": False})
+    db = Database(settings.database_url)  # a seat of the workspace moves it on: the note names them
+    try:
+        async with db.transaction(workspace_id=None) as session:
+            seat = await accounts.add_user(
+                session, FixedClock(clock.now()), workspace_id=LOCAL_WORKSPACE_ID, email="sam@team.io"
+            )
+        scope = Scope(workspace_id=LOCAL_WORKSPACE_ID, settings=settings, clock=clock, user_id=seat.id)
+        async with db.transaction(workspace_id=LOCAL_WORKSPACE_ID) as session:
+            await stages.qualify_lead(session, scope, contact_id=contact_id, stage=Stage.OPPORTUNITY)
+    finally:
+        await db.dispose()
+
+    detail = await call(client, "get_contact", {"contact_id": contact_id})
+    notes = [i for i in detail["interactions"] if i["kind"] == "note"]
+    assert sorted(n["summary"] for n in notes) == [
+        "Stage lead → mql via qualify_lead",
+        "Stage mql → sql via bulk_update",
+        "Stage sql → opportunity via qualify_lead",
+    ]
+    assert [n["user_id"] for n in notes if "opportunity" in n["summary"]] == [seat.id]
+    moves = [h for h in detail["history"] if h["action"] == "stage_changed"]
+    assert {(h["detail"]["to"], h["detail"]["via"]) for h in moves} == {
+        ("mql", "qualify_lead"),
+        ("sql", "bulk_update"),
+        ("opportunity", "qualify_lead"),
+    }
+    assert all("by" in h["detail"] for h in moves)
+    assert [h["user_id"] for h in moves if h["detail"]["to"] == "opportunity"] == [seat.id]
+
+    # Not touches: no first response, no last touch, no second touch, no reply.
+    contact = detail["contact"]
+    assert contact["first_response_at"] is None and contact["last_touch_at"] is None
+    report = await call(client, "pipeline_report")
+    assert report["speed_to_lead"]["responded"] == 0 and report["second_touch"]["touched"] == 0
+    qualified = await call(client, "qualify_lead", {"contact_id": contact_id})
+    reasons = {r["factor"]: r for r in qualified["reasons"]}
+    assert reasons["replied"]["points"] == 0 and reasons["engagement_recency"]["points"] == 0
+    draft = await call(client, "draft_followup", {"contact_id": contact_id})
+    assert draft["first_touch"] is True and "Stage" not in draft["text"]
+    assert await _counter_rows(settings.database_url) == await _recount(settings.database_url)

@@ -158,6 +158,49 @@ async def test_withdrawing_consent_cancels_follow_ups_and_stops_new_ones(client,
     assert withdrawn[0]["detail"]["note"] == "Replied: please stop emailing me"
 
 
+async def test_a_referrer_who_withdrew_consent_gets_no_automatic_thank_you(client):
+    tom = (await call(client, "add_contact", {"full_name": "Tom Referrer", "email": "tom@ref.io"}))["contact"]
+    await call(client, "withdraw_consent", {"contact_id": tom["id"], "note": "stop"})
+    lee = await call(client, "add_contact", {"full_name": "Lee Lead", "referred_by": tom["id"]})
+    booked = await call(client, "qualify_lead", {"contact_id": lee["contact"]["id"], "stage": "opportunity"})
+    assert booked["also_scheduled"] == []
+    won = await call(client, "qualify_lead", {"contact_id": lee["contact"]["id"], "stage": "customer"})
+    assert won["also_scheduled"] == []
+    detail = await call(client, "get_contact", {"contact_id": tom["id"]})
+    assert [f for f in detail["followups"] if f["status"] == "pending"] == []
+    skipped = [h["detail"] for h in detail["history"] if h["action"] == "referral_milestone"]
+    assert skipped and all("withdrew consent" in d["thank_you"] for d in skipped)
+    # A referrer who did not withdraw is still thanked.
+    ria = (await call(client, "add_contact", {"full_name": "Ria Referrer"}))["contact"]
+    kim = await call(client, "add_contact", {"full_name": "Kim Lead", "referred_by": ria["id"]})
+    thanked = await call(client, "qualify_lead", {"contact_id": kim["contact"]["id"], "stage": "customer"})
+    assert [f["contact_id"] for f in thanked["also_scheduled"]] == [ria["id"]]
+
+
+async def test_completing_a_follow_up_of_a_contact_who_withdrew_consent_schedules_nothing_by_itself(client):
+    ana = (await call(client, "add_contact", ANA))["contact"]
+    await call(client, "withdraw_consent", {"contact_id": ana["id"]})
+    for result in (None, "no_answer", "not_now"):
+        # The user's own choice (they asked to be called back once) is still allowed.
+        manual = await call(client, "schedule_followup", {"contact_id": ana["id"], "due": "2026-03-10"})
+        args = {"followup_id": manual["id"]}
+        if result:
+            args["result"] = result
+        done = await call(client, "complete_followup", args)
+        assert done["next_followup"] is None and done["also_scheduled"] == [], result
+        assert any("withdrew consent" in e for e in done["effects"]), done["effects"]
+    manual = await call(client, "schedule_followup", {"contact_id": ana["id"], "due": "2026-03-10"})
+    explicit = await call(
+        client,
+        "complete_followup",
+        {
+            "followup_id": manual["id"],
+            "next_in_days": 3,
+        },
+    )
+    assert explicit["next_followup"] is not None  # asked for explicitly
+
+
 async def test_every_merge_is_kept_in_history_even_when_it_only_differed(client, clock):
     ana = (await call(client, "add_contact", {**ANA, "company": "Fintech"}))["contact"]
     clock.advance(timedelta(minutes=1))

@@ -37,3 +37,36 @@ def test_a_token_for_another_card_another_key_or_edited_is_invalid():
 def test_a_token_from_the_future_is_invalid():
     token = form_token.issue("s3cret", "card-1", NOW + timedelta(minutes=5))
     assert check(token, at=NOW) is TokenCheck.INVALID
+
+
+async def test_a_claimed_token_stays_claimed_until_it_expires_and_is_then_forgotten(database_url):
+    from lead_mcp.clock import FixedClock
+    from lead_mcp.db.engine import Database
+    from lead_mcp.services import ratelimit
+
+    clock = FixedClock(NOW)
+    db = Database(database_url)
+    try:
+        issued = NOW - timedelta(minutes=1)
+        uses = []
+        for _ in range(2):
+            async with db.transaction(workspace_id=None, write=True) as session:
+                uses.append(
+                    await ratelimit.claim(
+                        session, key="card-token:abc", issued_at=issued, forget_before=NOW - LIMITS["max_age"]
+                    )
+                )
+        assert uses == [1, 2]
+        clock.advance(timedelta(hours=13))  # the first token has expired: its claim may go
+        async with db.transaction(workspace_id=None, write=True) as session:
+            await ratelimit.claim(
+                session,
+                key="card-token:def",
+                issued_at=clock.now(),
+                forget_before=clock.now() - LIMITS["max_age"],
+            )
+            await ratelimit.hit(session, clock, key="card-form:xyz", window_seconds=600)
+            kept = sorted(key for key, _ in await ratelimit.stored_keys(session))
+        assert kept == ["card-form:xyz", "card-token:def"]
+    finally:
+        await db.dispose()

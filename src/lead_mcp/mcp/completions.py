@@ -1,4 +1,9 @@
-"""Argument completion: contact names and ids, tags, stages and places met, as the user types."""
+"""Argument completion: contact names and ids, tags, stages, tones and places met, as the user types.
+
+Only the arguments of lead-mcp's own prompts and contact resource templates are completed
+(both templates: ``lead://contacts/{id}`` and ``lead://contacts/{contact_id}.vcf``); anything
+else gets no suggestions.
+"""
 
 from __future__ import annotations
 
@@ -14,14 +19,21 @@ from mcp_types import (
     ResourceTemplateReference,
 )
 
-from lead_mcp.domain import Stage
+from lead_mcp.domain import Stage, Tone
 from lead_mcp.mcp.unit import lead_server, unit
 from lead_mcp.services import contacts, suggestions
 from lead_mcp.services.connector import title_of
 
 MAX_VALUES = 20
 _ID_PREFIX = re.compile(r"^[0-9a-f]{4,8}(-[0-9a-f-]*)?$")
-CONTACT_TEMPLATES = ("lead://contacts/{id}",)
+CONTACT_TEMPLATES = ("lead://contacts/{id}", "lead://contacts/{contact_id}.vcf")
+CONTACT_ARGUMENTS = frozenset({"id", "contact_id"})
+# The arguments each prompt takes (prompts.py); other prompts and arguments get no suggestions.
+PROMPT_ARGUMENTS = {
+    "follow_up_email": frozenset({"contact_id", "tone"}),
+    "process_scanned_cards": frozenset({"met_at", "tag"}),
+    "weekly_review": frozenset({"stage", "tag"}),
+}
 
 
 def _completion(values: list[str], more: bool) -> Completion:
@@ -62,6 +74,12 @@ def complete_stages(typed: str) -> Completion:
     return _completion([s.value for s in Stage if s.value.startswith(prefix)], False)
 
 
+def complete_tones(typed: str) -> Completion:
+    """Draft tones that start with ``typed``."""
+    prefix = typed.strip().lower()
+    return _completion([t.value for t in Tone if t.value.startswith(prefix)], False)
+
+
 async def complete(
     ctx: Context[Any, Any],
     ref: PromptReference | ResourceTemplateReference,
@@ -71,8 +89,10 @@ async def complete(
     """Suggestions for the arguments of lead-mcp's prompts and resource templates."""
     typed = argument.value or ""
     if isinstance(ref, ResourceTemplateReference):
-        if argument.name == "id" and ref.uri.startswith(CONTACT_TEMPLATES):
+        if argument.name in CONTACT_ARGUMENTS and ref.uri in CONTACT_TEMPLATES:
             return await complete_contacts(ctx, typed, labelled=False)
+        return None
+    if argument.name not in PROMPT_ARGUMENTS.get(ref.name, frozenset()):
         return None
     if argument.name == "contact_id":
         return await complete_contacts(ctx, typed, labelled=True)
@@ -82,6 +102,8 @@ async def complete(
         return complete_stages(typed)
     if argument.name == "met_at":
         return await complete_met_at(ctx, typed)
+    if argument.name == "tone":
+        return complete_tones(typed)
     return None
 
 

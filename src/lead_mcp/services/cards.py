@@ -23,6 +23,7 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
 
+import phonenumbers
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -52,7 +53,7 @@ from lead_mcp.errors import Conflict, InvalidInput, NotFound
 from lead_mcp.services import contacts as contact_service
 from lead_mcp.services import followups as followup_service
 from lead_mcp.services import interactions as interaction_service
-from lead_mcp.services import normalize, vcard_text
+from lead_mcp.services import normalize, scoring, vcard_text
 from lead_mcp.services.records import contact_model, dialect_name, followup_model, load_contact
 from lead_mcp.services.scope import Scope
 
@@ -74,6 +75,9 @@ MAX_PHOTO_BYTES = 512 * 1024
 MAX_FORM_NAME = 200
 MAX_FORM_MESSAGE = 2000
 MAX_STATS_DAYS = 366
+# The summary of a form post without a message: what happened, said for the user, never their words
+# (the interaction's data says ``verbatim: false``, so drafts never quote it back to them).
+NO_MESSAGE_SUMMARY = "Left their details on your card page (no message)."
 PHOTO_TYPES = (
     (b"\x89PNG\r\n\x1a\n", "image/png"),
     (b"\xff\xd8\xff", "image/jpeg"),
@@ -579,9 +583,10 @@ async def submit_lead(
         row,
         kind=InteractionKind.MESSAGE,
         direction=Direction.INBOUND,
-        summary=message or "Left their details on your card page (no message).",
+        summary=message or NO_MESSAGE_SUMMARY,
         occurred_at=now,
-        data={"source": Source.CARD_FORM.value, "card": card.card.slug},
+        # verbatim: the summary is the visitor's own message (drafts may quote it back to them).
+        data={"source": Source.CARD_FORM.value, "card": card.card.slug, "verbatim": bool(message)},
     )
     if result.followup is None:
         # They were known and already had a follow-up: a new message means answering today.
@@ -603,7 +608,7 @@ async def submit_lead(
             )
         else:
             result.followup = followup_model(pending)
-    await session.flush()
+    await scoring.rescore(session, scope, row)  # the post counts as form_post (and is recent engagement)
     extra = [CardEvent.NEW_LEAD] if result.created else []
     await count(session, scope, card.id, CardEvent.FORM_SUBMISSION, *extra)
     result.contact = contact_model(row)
@@ -614,9 +619,18 @@ async def submit_lead(
 
 
 def card_vcard(
-    card: Card, settings: Settings, *, photo: bytes | None = None, photo_type: str | None = None
+    card: Card,
+    settings: Settings,
+    *,
+    photo: bytes | None = None,
+    photo_type: str | None = None,
+    source_url: str | None = None,
 ) -> str:
-    """The card as one vCard 3.0 that phones import ("Save contact")."""
+    """The card as one vCard 3.0 that phones import ("Save contact").
+
+    ``SOURCE`` (where the card can be fetched again) is ``source_url`` when given (a static
+    copy's own address), else the live server's ``/c/{slug}.vcf``.
+    """
     given, family = normalize.split_name(card.full_name)
     lines = [
         vcard_text.content_line("PRODID", "-//lead-mcp//card//EN"),
@@ -628,9 +642,8 @@ def card_vcard(
     if card.title:
         lines.append(vcard_text.content_line("TITLE", vcard_text.escape(card.title)))
     if card.phone:
-        lines.append(
-            vcard_text.content_line("TEL", vcard_text.escape(card.phone), ["TYPE=CELL", "TYPE=VOICE"])
-        )
+        kind = "TYPE=CELL" if phone_kind(card.phone) == "Mobile" else "TYPE=WORK"
+        lines.append(vcard_text.content_line("TEL", vcard_text.escape(card.phone), [kind, "TYPE=VOICE"]))
     if card.email:
         lines.append(
             vcard_text.content_line("EMAIL", vcard_text.escape(card.email), ["TYPE=INTERNET", "TYPE=PREF"])
@@ -642,11 +655,24 @@ def card_vcard(
         lines.append(vcard_text.content_line(f"item{index}.X-ABLabel", vcard_text.escape(link.label)))
     if card.bio:
         lines.append(vcard_text.content_line("NOTE", vcard_text.escape(card.bio)))
-    lines.append(vcard_text.content_line("SOURCE", f"{page_url(settings, card.slug)}.vcf"))
+    source = source_url or f"{page_url(settings, card.slug)}.vcf"
+    lines.append(vcard_text.content_line("SOURCE", source))
     if photo and photo_type:
         lines.append(vcard_text.photo_line(photo, photo_type))
     lines.append(vcard_text.content_line("REV", card.updated_at.strftime("%Y-%m-%dT%H:%M:%SZ")))
     return vcard_text.card(lines)
+
+
+def phone_kind(e164: str) -> str:
+    """What the number is, as a card labels it: "Mobile" only when the numbering plan says so."""
+    try:
+        kind = phonenumbers.number_type(phonenumbers.parse(e164))
+    except phonenumbers.NumberParseException:
+        return "Phone"
+    return {
+        phonenumbers.PhoneNumberType.MOBILE: "Mobile",
+        phonenumbers.PhoneNumberType.TOLL_FREE: "Toll-free",
+    }.get(kind, "Phone")
 
 
 def _empty_day(day: date) -> CardStatsDay:

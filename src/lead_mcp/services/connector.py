@@ -9,6 +9,8 @@ web page to cite, and the address is what ``resources/read`` opens.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lead_mcp.domain import (
@@ -18,8 +20,10 @@ from lead_mcp.domain import (
     Contact,
     ContactSummary,
 )
+from lead_mcp.errors import NotFound
 from lead_mcp.services import contacts, sizing
 from lead_mcp.services.custom_fields import list_custom_fields
+from lead_mcp.services.records import load_contact
 from lead_mcp.services.scope import Scope
 
 SEARCH_RESULTS = 20
@@ -33,15 +37,22 @@ def contact_uri(contact_id: str) -> str:
     return f"lead://contacts/{contact_id}"
 
 
+def contact_title(
+    full_name: str | None,
+    emails: Sequence[str],
+    phones: Sequence[str],
+    title: str | None = None,
+    company: str | None = None,
+) -> str:
+    """A one-line title: name (else email, else phone), role and company."""
+    name = full_name or (emails[0] if emails else None) or (phones[0] if phones else "Unnamed contact")
+    role = " at ".join(p for p in (title, company) if p)
+    return f"{name} — {role}" if role else name
+
+
 def title_of(contact: ContactSummary) -> str:
     """A one-line title: name, role and company."""
-    name = (
-        contact.full_name
-        or (contact.emails[0] if contact.emails else None)
-        or (contact.phones[0] if contact.phones else "Unnamed contact")
-    )
-    role = " at ".join(p for p in (contact.title, contact.company) if p)
-    return f"{name} — {role}" if role else name
+    return contact_title(contact.full_name, contact.emails, contact.phones, contact.title, contact.company)
 
 
 async def search(session: AsyncSession, scope: Scope, *, query: str) -> ConnectorSearchResults:
@@ -73,6 +84,14 @@ def _metadata(contact: Contact) -> dict[str, str]:
 
 async def fetch(session: AsyncSession, scope: Scope, *, id: str) -> ConnectorDocument:
     """One contact as a readable document: fields, custom fields, notes, touches, pending follow-ups."""
+    try:
+        await load_contact(session, id, field="id", lock=False)
+    except NotFound as exc:  # the connector's own words: its argument is `id`, its finder `search`
+        raise NotFound(
+            str(exc).replace(
+                "call search_contacts to find the right id", "call search and pass a result's id"
+            )
+        ) from None
     detail = await contacts.get_contact(session, scope, contact_id=id)
     contact = detail.contact
     labels = {f.key: f.label for f in (await list_custom_fields(session, scope)).items}

@@ -8,6 +8,11 @@ listed in ``missing`` so the assistant can ask the user. Every value that goes
 into the text is returned in ``facts`` with where it is stored, so the
 assistant can check and polish the note in the user's voice. The note is kept
 on the contact's pending follow-up (one due now is created when there is none).
+
+Only the lead's own words are ever quoted back to them: the message they sent
+through the card page's form. Every other touch summary (an inbound email or
+call the user logged, the outcome of a follow-up) is the user's own note, and
+may be private ("Internal: ..."), so a draft never repeats it.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from lead_mcp.domain import Draft, DraftFact, FollowUpPurpose, Tone
 from lead_mcp.errors import InvalidInput
 from lead_mcp.services import cadences
 from lead_mcp.services import followups as followup_service
+from lead_mcp.services.cards import NO_MESSAGE_SUMMARY
 from lead_mcp.services.records import followup_model, load_contact, record_change
 from lead_mcp.services.scope import Scope
 
@@ -197,6 +203,7 @@ class _Facts:
     values: dict[str, str] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)
     missing: list[str] = field(default_factory=list)
+    asked_is_latest: bool = False  # their quoted message is also their latest inbound touch
 
     def put(self, name: str, value: str | None, source: str) -> None:
         if value:
@@ -205,6 +212,17 @@ class _Facts:
 
     def has(self, *names: str) -> bool:
         return all(name in self.values for name in names)
+
+
+def their_own_words(touch: InteractionRow) -> str | None:
+    """The lead's own words in a touch (a card-form message), or None when the summary is the user's."""
+    data = touch.data or {}
+    if touch.direction != "inbound" or data.get("source") != "card_form":
+        return None
+    verbatim = data.get("verbatim")
+    if verbatim is None:  # stored before the flag: only a real message is theirs
+        verbatim = touch.summary != NO_MESSAGE_SUMMARY
+    return touch.summary if verbatim and touch.summary.strip() else None
 
 
 def _quote(text: str) -> str:
@@ -274,9 +292,11 @@ async def _gather(
         .scalars()
         .all()
     )
-    inbound = next((t for t in touches if t.direction == "inbound" and t.kind != "note"), None)
-    if inbound is not None:
-        facts.put("asked", _quote(inbound.summary), f"interaction {inbound.id} ({inbound.kind}, inbound)")
+    inbound = [t for t in touches if t.direction == "inbound" and t.kind != "note"]
+    quoted = next((t for t in inbound if their_own_words(t)), None)
+    if quoted is not None:
+        facts.put("asked", _quote(quoted.summary), f"interaction {quoted.id} (their message, card form)")
+        facts.asked_is_latest = quoted is inbound[0]
     outbound = next((t for t in touches if t.direction == "outbound" and t.kind in TOUCH_PHRASES), None)
     if outbound is not None:
         facts.put("last_touch", TOUCH_PHRASES[outbound.kind], f"interaction {outbound.id} ({outbound.kind})")
@@ -333,7 +353,8 @@ def _compose(tone: Tone, facts: _Facts, *, kind: str, last_step: bool) -> tuple[
         pick("thanks_customer" if facts.values.get("milestone") == "customer" else "thanks_meeting")
         subject = "subject_thanks"
     elif kind == "reply":
-        pick("reply_asked" if facts.has("asked") else "reply_open")
+        # Quote them only when the reply itself is their message; else the reply is the user's summary.
+        pick("reply_asked" if facts.has("asked") and facts.asked_is_latest else "reply_open")
         pick("reply_ask")
         subject = "subject_reply"
     elif kind == "prep":

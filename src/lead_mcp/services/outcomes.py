@@ -3,6 +3,9 @@
 ``complete_followup`` keeps ``outcome`` as the user's own words on the logged
 touch; its optional structured ``result`` moves the lead as :data:`RESULTS`
 says. With no result the cadence simply goes on (as with ``no_answer``).
+
+A contact who withdrew consent gets no automatic next touch (cadence step or
+check-in); a ``next_in_days`` the user asks for explicitly is still scheduled.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from lead_mcp.domain import (
 from lead_mcp.services import cadences, scoring, stages
 from lead_mcp.services import followups as followup_service
 from lead_mcp.services import interactions as interaction_service
+from lead_mcp.services.contacts import consent_withdrawn
 from lead_mcp.services.records import contact_summary, followup_model, interaction_model
 from lead_mcp.services.scope import Scope
 
@@ -205,6 +209,11 @@ async def after_completion(
 
     next_row: FollowUpRow | None = None
     then = effect.then if effect is not None else "cadence"
+    if consent_withdrawn(contact) and next_in_days is None and then in ("cadence", "nurture"):
+        effects.append(
+            "no automatic follow-up: they withdrew consent (schedule_followup only if they asked you to)"
+        )
+        then = "none"
     if then == "cadence":
         if next_in_days is not None:
             next_row = followup_service.new_followup(

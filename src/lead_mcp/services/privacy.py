@@ -5,7 +5,11 @@ A deleted contact disappears from every tool at once (reads filter on
 ``deleted_retention_days`` (30 by default) restore_contact brings it back with
 its follow-ups, after that it is purged. Erasure removes the contact and its
 whole history for good (interactions, follow-ups, keys, tags and history go by
-``ON DELETE CASCADE``). Every merge records exactly what it added, so
+``ON DELETE CASCADE``). Contacts an erased or purged contact referred are
+unlinked through the session first (``referred_by`` cleared, the change kept
+in their history): the database's own ``ON DELETE SET NULL`` would do it out
+of the session's sight and leave the referrer in pipeline_report's running
+counters. Every merge records exactly what it added, so
 undo_merge can revert it and split the merged-in details off as their own
 contact.
 """
@@ -97,9 +101,33 @@ async def describe_for_confirmation(
     return confirmation_question(row, erase=erase, retention_days=scope.settings.deleted_retention_days)
 
 
+async def _unlink_referred(session: AsyncSession, scope: Scope, referrers: Any, reason: str) -> None:
+    """Clear ``referred_by`` of the contacts the given referrers (ids, or a select of ids) brought in.
+
+    An UPDATE through the session, so the pipeline counters (db/aggregates) see the referrer go.
+    """
+    referred = (
+        await session.execute(
+            select(ContactRow.id, ContactRow.referred_by_id).where(ContactRow.referred_by_id.in_(referrers))
+        )
+    ).all()
+    if not referred:
+        return
+    await session.execute(
+        update(ContactRow)
+        .where(ContactRow.id.in_([contact_id for contact_id, _ in referred]))
+        .values(referred_by_id=None, updated_at=scope.now())
+        .execution_options(synchronize_session="fetch")
+    )
+    for contact_id, _referrer in referred:
+        record_change(session, scope, contact_id, "referrer_removed", {"reason": reason})
+
+
 async def purge_expired(session: AsyncSession, scope: Scope) -> int:
     """Remove for good the contacts deleted longer ago than the restore window."""
     cutoff = scope.now() - _retention(scope)
+    expired = select(ContactRow.id).where(ContactRow.deleted_at.is_not(None), ContactRow.deleted_at < cutoff)
+    await _unlink_referred(session, scope, expired, "the referrer was deleted and purged")
     result = await session.execute(
         delete(ContactRow)
         .where(ContactRow.deleted_at.is_not(None), ContactRow.deleted_at < cutoff)
@@ -118,6 +146,7 @@ async def erase_contact(session: AsyncSession, scope: Scope, *, contact_id: str)
         full_name=row.full_name,
         note="Erased for good with its touches, follow-ups and history; it cannot be restored.",
     )
+    await _unlink_referred(session, scope, [row.id], "the referrer was erased")
     await session.execute(
         delete(ContactRow).where(ContactRow.id == row.id).execution_options(synchronize_session=False)
     )

@@ -50,6 +50,33 @@ async def hit(session: AsyncSession, clock: Clock, *, key: str, window_seconds: 
     return count
 
 
+async def claim(session: AsyncSession, *, key: str, issued_at: datetime, forget_before: datetime) -> int:
+    """Count one use of a one-off ``key`` (a form token's nonce) issued at ``issued_at``; returns its uses.
+
+    The row is keyed by the issue time, so it never rolls over into a fresh window: a token claimed
+    once stays claimed until it has expired anyway. Claims of the same kind (the key's prefix up
+    to ``:``) issued before ``forget_before`` are dropped on the way, as they can no longer be used.
+    """
+    insert = postgresql.insert if dialect_name(session) == "postgresql" else sqlite.insert
+    stmt = (
+        insert(RateLimitHit)
+        .values(key=key[:200], window_start=utc(issued_at), count=1)
+        .on_conflict_do_update(
+            index_elements=[RateLimitHit.key, RateLimitHit.window_start],
+            set_={"count": RateLimitHit.count + 1},
+        )
+        .returning(RateLimitHit.count)
+    )
+    count = int((await session.execute(stmt)).scalar_one())
+    kind = key.split(":", 1)[0] + ":"
+    await session.execute(
+        delete(RateLimitHit).where(
+            RateLimitHit.key.startswith(kind, autoescape=True), RateLimitHit.window_start < utc(forget_before)
+        )
+    )
+    return count
+
+
 async def hits(session: AsyncSession, clock: Clock, *, key: str, window_seconds: int) -> int:
     """Hits of ``key`` in the current window, without counting a new one."""
     start = _window_start(clock.now(), window_seconds)

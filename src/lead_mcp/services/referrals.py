@@ -6,6 +6,9 @@ now, once per referred lead and milestone: ``referral_milestones`` has one row
 per (lead, milestone), so a lead that goes back and forth between stages never
 triggers a second thank-you. A lead that jumps straight to customer gets one
 thank-you (for the sale), and both milestones count as done.
+
+A referrer who withdrew consent gets no automatic thank-you: the milestone is
+still recorded (with no follow-up), so none appears later either.
 """
 
 from __future__ import annotations
@@ -33,6 +36,11 @@ def _name(row: ContactRow) -> str:
     )
 
 
+def _withdrew_consent(row: ContactRow) -> bool:
+    # The same test as contacts.consent_withdrawn (that module imports this one, through stages).
+    return bool(row.consent and row.consent.get("withdrawn_at"))
+
+
 async def on_stage(session: AsyncSession, scope: Scope, lead: ContactRow, stage: str) -> list[FollowUp]:
     """Thank the referrer when a referred lead reaches a milestone stage for the first time."""
     milestones = MILESTONES_BY_STAGE.get(stage)
@@ -56,6 +64,29 @@ async def on_stage(session: AsyncSession, scope: Scope, lead: ContactRow, stage:
     if referrer is None:
         return []
     milestone = new[0]
+    if _withdrew_consent(referrer):
+        for name in new:
+            session.add(
+                ReferralMilestone(
+                    workspace_id=scope.workspace_id,
+                    contact_id=lead.id,
+                    milestone=name,
+                    referrer_id=referrer.id,
+                    followup_id=None,
+                    at=scope.now(),
+                )
+            )
+        skipped = {
+            "lead_id": lead.id,
+            "referrer_id": referrer.id,
+            "milestone": milestone,
+            "followup_id": None,
+            "thank_you": "not scheduled: the referrer withdrew consent",
+        }
+        record_change(session, scope, referrer.id, "referral_milestone", skipped)
+        record_change(session, scope, lead.id, "referral_milestone", skipped)
+        await session.flush()
+        return []
     lead_name = _name(lead)
     note = (
         f"Thank {_name(referrer)} for introducing {lead_name}: {lead_name} {WHAT_HAPPENED[milestone]}. "

@@ -325,11 +325,13 @@ async def _referrer_details(
     out = []
     for referrer, (referred, converted) in ranked:
         person = people.get(referrer)
+        if person is None:  # a deleted referrer disappears from the report as from every tool
+            continue
         out.append(
             TopReferrer(
                 referrer_id=referrer,
-                full_name=person.full_name if person else None,
-                company=person.company if person else None,
+                full_name=person.full_name,
+                company=person.company,
                 referred=referred,
                 converted=converted,
                 converted_leads=leads.get(referrer, []),

@@ -48,8 +48,12 @@ WEIGHTS: dict[str, Weight] = {
         "fit", 5, "Came through a referral (referred_by set, or source referral): a warm intro."
     ),
     # behaviour: did they raise their hand? (30)
-    "replied": Weight("behaviour", 12, "Wrote back after our first outbound touch."),
-    "form_post": Weight("behaviour", 8, "Left their details on your card page's form (source card_form)."),
+    "replied": Weight(
+        "behaviour", 12, "Wrote back after our first outbound touch (a card-form post is not a reply)."
+    ),
+    "form_post": Weight(
+        "behaviour", 8, "Left their details on your card page's form (source card_form, or a later post)."
+    ),
     "meeting": Weight(
         "behaviour", 6, "A meeting was held or booked (a meeting touch, or opportunity stage)."
     ),
@@ -164,6 +168,15 @@ class Behaviour:
     meetings: int
     card_views: int
     last_inbound_at: datetime | None
+    form_posts: int = 0
+
+
+def _is_form_post() -> ColumnElement[bool]:
+    """A touch that is a card-form post: it scores as form_post, never as a reply.
+
+    The issue's cadence rule: a form post or a scan starts the cadence; it is not a reply.
+    """
+    return func.coalesce(InteractionRow.data["source"].as_string(), "") == "card_form"
 
 
 async def behaviour_of(session: AsyncSession, row: ContactRow) -> Behaviour:
@@ -171,14 +184,16 @@ async def behaviour_of(session: AsyncSession, row: ContactRow) -> Behaviour:
     inbound = InteractionRow.direction == "inbound"
     replied: ColumnElement[Any] = literal(0)
     if row.first_response_at is not None:
-        replied = func.max(case((inbound & (InteractionRow.occurred_at > row.first_response_at), 1), else_=0))
-    meetings, card_views, last_inbound, has_replied = (
+        answer = inbound & (InteractionRow.occurred_at > row.first_response_at) & ~_is_form_post()
+        replied = func.max(case((answer, 1), else_=0))
+    meetings, card_views, last_inbound, has_replied, form_posts = (
         await session.execute(
             select(
                 func.sum(case((InteractionRow.kind == "meeting", 1), else_=0)),
                 func.sum(case((inbound & (InteractionRow.kind == "card_shared"), 1), else_=0)),
                 type_coerce(func.max(case((inbound, InteractionRow.occurred_at))), UTCDateTime()),
                 replied,
+                func.sum(case((inbound & _is_form_post(), 1), else_=0)),
             ).where(InteractionRow.contact_id == row.id)
         )
     ).one()
@@ -187,6 +202,7 @@ async def behaviour_of(session: AsyncSession, row: ContactRow) -> Behaviour:
         meetings=int(meetings or 0),
         card_views=int(card_views or 0),
         last_inbound_at=last_inbound,
+        form_posts=int(form_posts or 0),
     )
 
 
@@ -250,11 +266,12 @@ def compute(row: ContactRow, behaviour: Behaviour, now: datetime) -> tuple[int, 
         if behaviour.replied
         else _reason("replied", 0, "no reply after our first touch yet")
     )
-    reasons.append(
-        _reason("form_post", 8, "left details on your card page")
-        if row.source == "card_form"
-        else _reason("form_post", 0, "did not come through the card form")
-    )
+    if behaviour.form_posts or row.source == "card_form":
+        posts = max(behaviour.form_posts, 1)
+        detail = "left details on your card page" + (f" ({posts} times)" if posts > 1 else "")
+        reasons.append(_reason("form_post", 8, detail))
+    else:
+        reasons.append(_reason("form_post", 0, "did not come through the card form"))
     met = behaviour.meetings > 0 or row.stage in ("opportunity", "customer")
     reasons.append(
         _reason(
@@ -316,18 +333,20 @@ async def behaviours_of(session: AsyncSession, rows: list[ContactRow]) -> dict[s
                 func.sum(case((InteractionRow.kind == "meeting", 1), else_=0)),
                 func.sum(case((inbound & (InteractionRow.kind == "card_shared"), 1), else_=0)),
                 type_coerce(func.max(case((inbound, InteractionRow.occurred_at))), UTCDateTime()),
-                func.max(case((inbound & replied, 1), else_=0)),
+                func.max(case((inbound & replied & ~_is_form_post(), 1), else_=0)),
+                func.sum(case((inbound & _is_form_post(), 1), else_=0)),
             )
             .join(ContactRow, ContactRow.id == InteractionRow.contact_id)
             .where(InteractionRow.contact_id.in_(ids[start : start + 500]))
             .group_by(InteractionRow.contact_id)
         )
-        for contact_id, meetings, card_views, last_inbound, has_replied in result:
+        for contact_id, meetings, card_views, last_inbound, has_replied, form_posts in result:
             found[contact_id] = Behaviour(
                 replied=bool(has_replied),
                 meetings=int(meetings or 0),
                 card_views=int(card_views or 0),
                 last_inbound_at=last_inbound,
+                form_posts=int(form_posts or 0),
             )
     return found
 

@@ -1,9 +1,14 @@
 """Stages and qualification: ``cold -> lead -> mql -> sql -> opportunity -> customer``, and ``lost``.
 
 Every stage change goes through :func:`change_stage`, whichever tool asked for
-it (qualify_lead, update_contact, complete_followup): it is recorded in the
-contact's history (who, when, from -> to, through which tool), closing stages
-stop the cadence, and milestone stages thank the referrer. The furthest stage
+it (qualify_lead, update_contact, complete_followup, bulk_update): it is
+recorded in the contact's history (who, when, from -> to, through which tool)
+and as a ``note`` interaction carrying the user ("Stage lead -> sql via
+qualify_lead"), closing stages stop the cadence, and milestone stages thank
+the referrer. That note is not a touch: it is stored without moving
+``last_touch_at``, ``first_response_at`` or the outbound-touch count, and
+nothing that looks for touches (speed-to-lead, second touches, replies,
+scoring, drafts) counts notes. The furthest stage
 a contact ever reached is kept by the store (``db/aggregates.py``) for the
 conversion figures.
 """
@@ -15,8 +20,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lead_mcp.db.aggregates import FUNNEL_RANK
-from lead_mcp.db.tables import ContactRow
-from lead_mcp.domain import FollowUp, QualifyResult, Stage, StageChange
+from lead_mcp.db.tables import ContactRow, InteractionRow, new_id
+from lead_mcp.domain import Direction, FollowUp, InteractionKind, QualifyResult, Stage, StageChange
 from lead_mcp.errors import InvalidInput
 from lead_mcp.services import cadences, normalize, referrals, scoring
 from lead_mcp.services.followups import CLOSED_STAGES
@@ -42,9 +47,7 @@ async def change_stage(
     now = scope.now()
     row.stage = new
     row.updated_at = now
-    record_change(
-        session, scope, row.id, "stage_changed", {"from": old, "to": new, "by": scope.user_id, "via": via}
-    )
+    _record_transition(session, scope, row, old, new, via=via)
     if new in CLOSED_STAGES:
         await cadences.stop(session, scope, row, reason=f"now {new}")
     scheduled = await referrals.on_stage(session, scope, row, new)
@@ -52,17 +55,43 @@ async def change_stage(
     return change, scheduled
 
 
+def _record_transition(
+    session: AsyncSession, scope: Scope, row: ContactRow, old: str, new: str, *, via: str
+) -> None:
+    """The history entry and the note interaction of one stage move (not a touch: no timestamps move)."""
+    record_change(
+        session, scope, row.id, "stage_changed", {"from": old, "to": new, "by": scope.user_id, "via": via}
+    )
+    session.add(
+        InteractionRow(
+            id=new_id(),
+            workspace_id=scope.workspace_id,
+            contact_id=row.id,
+            user_id=scope.user_id,
+            kind=InteractionKind.NOTE.value,
+            direction=Direction.OUTBOUND.value,
+            occurred_at=scope.now(),
+            summary=f"Stage {old} → {new} via {via}",
+            data={"stage_change": {"from": old, "to": new, "via": via}},
+            created_at=scope.now(),
+        )
+    )
+
+
 async def after_bulk_stage_change(
     session: AsyncSession, scope: Scope, moved: list[tuple[ContactRow, str]], *, via: str
 ) -> list[FollowUp]:
     """What :func:`change_stage` does, for many contacts whose stage was already set (old stage given).
 
-    The caller's own history entry records the move (``bulk_updated`` with the stage's old and
-    new value); this stops cadences for closed stages (one statement per 500 contacts), thanks
-    referrers, and recomputes scores in batches.
+    Besides the caller's own history entry (``bulk_updated`` with the stage's old and new value),
+    each move is recorded as one stage change does it (a ``stage_changed`` entry with ``by`` and
+    a note interaction); this stops cadences for closed stages (one statement per 500 contacts),
+    thanks referrers, and recomputes scores in batches.
     """
     if not moved:
         return []
+    for row, old in moved:
+        _record_transition(session, scope, row, old, row.stage, via=via)
     closed = [row for row, _ in moved if row.stage in CLOSED_STAGES]
     await cadences.stop_many(session, scope, closed)
     scheduled: list[FollowUp] = []

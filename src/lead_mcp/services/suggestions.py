@@ -6,19 +6,30 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lead_mcp.db.tables import ContactRow, ContactTag
+from lead_mcp.services.connector import contact_title
 
 
 async def contacts_by_id_prefix(session: AsyncSession, prefix: str, *, limit: int) -> list[tuple[str, str]]:
-    """Live contacts whose id starts with ``prefix``: (id, name or id), in id order."""
+    """Live contacts whose id starts with ``prefix``: (id, readable title), in id order."""
     rows = (
         await session.execute(
-            select(ContactRow.id, ContactRow.full_name)
+            select(
+                ContactRow.id,
+                ContactRow.full_name,
+                ContactRow.emails,
+                ContactRow.phones,
+                ContactRow.title,
+                ContactRow.company,
+            )
             .where(ContactRow.deleted_at.is_(None), ContactRow.id.startswith(prefix.lower(), autoescape=True))
             .order_by(ContactRow.id)
             .limit(limit)
         )
     ).all()
-    return [(contact_id, name or contact_id) for contact_id, name in rows]
+    return [
+        (row.id, contact_title(row.full_name, row.emails or [], row.phones or [], row.title, row.company))
+        for row in rows
+    ]
 
 
 async def tags_starting(session: AsyncSession, prefix: str, *, limit: int) -> list[str]:

@@ -23,7 +23,8 @@ from lead_mcp.config import Settings
 from lead_mcp.domain import Card, CardTheme
 from lead_mcp.integrations import qr
 from lead_mcp.services import normalize
-from lead_mcp.services.cards import page_url
+from lead_mcp.services.cards import page_url, phone_kind
+from lead_mcp.web import og_image as og_image_module
 
 THEME_COLORS = {
     CardTheme.CLASSIC: "#4338ca",
@@ -139,10 +140,15 @@ def render_card(
     canonical_url: str | None = None,
     qr_target: str | None = None,
     og_image: str | None = None,
+    og_image_generated: bool = False,
     live_form_href: str | None = None,
     meta_csp: bool = False,
 ) -> str:
-    """The card page's HTML (live at /c/{slug}, or the static export's index.html)."""
+    """The card page's HTML (live at /c/{slug}, or the static export's index.html).
+
+    ``og_image`` is the absolute URL of the link-preview picture: the photo, or (with
+    ``og_image_generated``) the picture drawn by :mod:`lead_mcp.web.og_image`.
+    """
     url = canonical_url or page_url(settings, card.slug)
     given, family = normalize.split_name(card.full_name)
     context: dict[str, Any] = {
@@ -157,11 +163,14 @@ def render_card(
         "vcf_href": vcf_href,
         "photo_href": photo_href,
         "og_image": og_image,
+        "og_image_size": og_image_module.SIZE if og_image and og_image_generated else None,
+        "footer": settings.card_footer,
         "initials": initials(card.full_name),
         "given_name": given,
         "family_name": family,
         "website_href": f"https://{card.website}" if card.website else None,
         "phone_display": phone_display(card.phone) if card.phone else None,
+        "phone_label": phone_kind(card.phone) if card.phone else None,
         "qr_svg": Markup(qr.svg_inline(qr_target or f"{url}?src=qr")),  # noqa: S704 - generated SVG
         "qr_png_href": qr_png_href,
         "form": form,
@@ -176,11 +185,18 @@ def render_notice(
     message: str,
     theme: CardTheme = CardTheme.CLASSIC,
     success: bool = False,
+    badge: str | None = None,
+    points: list[str] | None = None,
     owner: str | None = None,
     vcf_href: str | None = None,
     back_href: str | None = None,
+    footer: bool = True,
 ) -> str:
-    """A short page: thank-you, not found, gone, too many requests."""
+    """A short page: thank-you, not found, gone, too many requests.
+
+    ``badge`` names an icon shown in a disc over the header (``check`` for success);
+    ``points`` are short lines listed under the message.
+    """
     context: dict[str, Any] = {
         "theme": theme.value,
         "theme_color": THEME_COLORS[theme],
@@ -189,6 +205,9 @@ def render_notice(
         "heading": heading,
         "message": message,
         "success": success,
+        "badge": badge or ("check" if success else None),
+        "points": points or [],
+        "footer": footer,
         "owner": owner,
         "vcf_href": vcf_href,
         "back_href": back_href,

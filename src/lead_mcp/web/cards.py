@@ -6,24 +6,31 @@
     GET  /c/{slug}/qr.png     QR code (PNG)
     GET  /c/{slug}/nfc.ndef   NDEF message with one URI record (/c/{slug}?src=nfc) for NFC tags
     GET  /c/{slug}/photo      the card's photo
+    GET  /c/{slug}/og.png     link-preview picture (initials on the theme) for a card without a photo
     POST /c/{slug}/lead       the lead form -> 303 to /c/{slug}/thanks
     GET  /c/{slug}/thanks     thank-you page
 
-Unknown slugs answer 404, unpublished cards 410, former slugs redirect (301)
-to the current one. The form is guarded, in this order: a request-size limit
-checked before the body is read (and while it is read), a per-address rate
-limit counted in the database, a honeypot field, a signed token that also
-enforces a minimum fill time, and an Origin check against cross-site posts.
+Unknown or malformed slugs answer 404, unpublished cards 410, former slugs
+redirect (301) to the current one, other methods 405; every answer, redirects
+included, carries the security headers. The form is guarded, in this order: a
+request-size limit checked before the body is read (and while it is read), an
+Origin / Sec-Fetch-Site check against cross-site posts, a per-address rate
+limit counted in the database, a honeypot field, and a signed token that
+enforces a minimum fill time and is good for one send (its nonce is claimed
+in the database, so a replay is refused on every replica).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -37,15 +44,20 @@ from lead_mcp.services import cards, normalize, ratelimit
 from lead_mcp.services.cards import CardEvent, LeadForm, Lookup, PublicCard
 from lead_mcp.services.scope import Scope
 from lead_mcp.services.server_secrets import get_or_create_secret
-from lead_mcp.web import form_token
-from lead_mcp.web.card_page import FormView, render_card, render_notice, security_headers
+from lead_mcp.web import form_token, og_image
+from lead_mcp.web.card_page import FormView, initials, render_card, render_notice, security_headers
 from lead_mcp.web.form_token import TokenCheck
 
 log = logging.getLogger(__name__)
+Endpoint = Callable[[Request], Awaitable[Response]]
 
 FORM_SECRET_NAME = "card_form"  # noqa: S105 - the name under which the secret is stored
-FORM_FIELDS = frozenset({"token", "website", "name", "email", "phone", "message", "consent"})
+# The honeypot's name: one no browser autofill or password manager fills (they do fill "website").
+HONEYPOT = "leave_blank"
+FORM_FIELDS = frozenset({"token", HONEYPOT, "name", "email", "phone", "message", "consent"})
+CLAIM_PREFIX = "card-token"  # rate_limits keys of claimed form-token nonces
 FILE_CACHE = "public, max-age=300"
+ANY_METHOD = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT")
 DRAIN_LIMIT = 8 * 1024 * 1024  # bytes of a refused post read and discarded before answering
 
 
@@ -97,6 +109,10 @@ class CardSite:
         return response
 
     @staticmethod
+    def _redirect(target: str, status: int) -> RedirectResponse:
+        return RedirectResponse(target, status_code=status, headers=security_headers(html=False))
+
+    @staticmethod
     def _file(body: bytes | str, media_type: str, *, filename: str | None = None) -> Response:
         response = Response(body, media_type=media_type, headers=security_headers(html=False))
         response.headers["Cache-Control"] = FILE_CACHE
@@ -104,21 +120,32 @@ class CardSite:
             response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
         return response
 
+    def _notice(self, **kwargs: Any) -> str:
+        """A notice page (see ``render_notice``) with this server's footer setting."""
+        return render_notice(footer=self.settings.card_footer, **kwargs)
+
     def _not_found(self) -> HTMLResponse:
         return self._html(
-            render_notice(
+            self._notice(
                 heading="No card here",
                 message="There is no card at this address. Check the link, or ask the person for a new one.",
+                badge="search",
             ),
             404,
         )
 
     def _gone(self, card: PublicCard) -> HTMLResponse:
+        first = _first_name(card)
         return self._html(
-            render_notice(
-                heading="This card is no longer shared",
-                message=f"{card.card.full_name} has taken this card offline.",
+            self._notice(
+                heading="This card is offline",
+                message=f"{card.card.full_name} is not sharing this card any more.",
                 theme=card.card.theme,
+                badge="card-off",
+                points=[
+                    f"If you saved {first}'s contact before, it still works.",
+                    f"Ask {first} for their new card or link.",
+                ],
             ),
             410,
         )
@@ -137,7 +164,7 @@ class CardSite:
             target = f"/c/{card.card.slug}{suffix}"
             if request.url.query:
                 target += f"?{request.url.query}"
-            return None, RedirectResponse(target, status_code=301, headers=security_headers(html=False))
+            return None, self._redirect(target, 301)
         return card, None
 
     @staticmethod
@@ -157,7 +184,8 @@ class CardSite:
             self.settings,
             vcf_href=f"/c/{slug}.vcf",
             photo_href=f"/c/{slug}/photo" if card.card.has_photo else None,
-            og_image=f"{base}/photo" if card.card.has_photo else None,
+            og_image=f"{base}/photo" if card.card.has_photo else f"{base}/og.png",
+            og_image_generated=not card.card.has_photo,
             qr_png_href=f"/c/{slug}/qr.png",
             form=form,
         )
@@ -238,6 +266,19 @@ class CardSite:
             return self._not_found()
         return self._file(card.photo, card.photo_type)
 
+    async def preview(self, request: Request) -> Response:
+        """The link-preview picture (og:image) of a card without a photo."""
+        card, other = await self._resolve(request, "/og.png")
+        if card is None:
+            assert other is not None
+            return other
+        shown = card.card
+        role = " at ".join(p for p in (shown.title, shown.company) if p)
+        png = await asyncio.to_thread(
+            og_image.preview_png, initials(shown.full_name), shown.full_name, role, shown.theme
+        )
+        return self._file(png, "image/png")
+
     async def thanks(self, request: Request) -> Response:
         """The thank-you page after a form post."""
         card, other = await self._resolve(request, "/thanks")
@@ -246,11 +287,15 @@ class CardSite:
             return other
         first = _first_name(card)
         return self._html(
-            render_notice(
+            self._notice(
                 heading="Thank you!",
-                message=f"Your message is on its way. {first} will get back to you soon.",
+                message=f"{first} will get back to you soon.",
                 theme=card.card.theme,
                 success=True,
+                points=[
+                    f"{first} has your details and your message.",
+                    f"Save {first}'s contact so you know who is calling or writing back.",
+                ],
                 owner=first,
                 vcf_href=f"/c/{card.card.slug}.vcf",
                 back_href=f"/c/{card.card.slug}",
@@ -259,14 +304,34 @@ class CardSite:
 
     async def lead_get(self, request: Request) -> Response:
         """Someone reloaded the form's address: send them to the form."""
-        return RedirectResponse(f"/c/{request.path_params['slug']}#contact", status_code=303)
+        slug = request.path_params["slug"]
+        if not cards.is_valid_slug(slug):
+            return self._not_found()
+        return self._redirect(f"/c/{slug}#contact", 303)
 
     async def trailing_slash(self, request: Request) -> Response:
         """/c/{slug}/ -> /c/{slug}."""
-        return RedirectResponse(f"/c/{request.path_params['slug']}", status_code=301)
+        slug = request.path_params["slug"]
+        if not cards.is_valid_slug(slug):
+            return self._not_found()
+        return self._redirect(f"/c/{slug}", 301)
+
+    async def no_card(self, request: Request) -> Response:
+        """Any other address under /c/: the card 404 page."""
+        return self._not_found()
+
+    def method_not_allowed(self, allowed: list[str]) -> HTMLResponse:
+        """405 for a method a card route does not take (instead of falling through to /mcp's 404)."""
+        response = self._html(
+            self._notice(heading="Not here", message="This address does not take that kind of request."), 405
+        )
+        response.headers["Allow"] = ", ".join(allowed)
+        return response
 
     async def lead(self, request: Request) -> Response:
         """The lead form: checks, then a de-duplicated contact with a follow-up due today."""
+        if not cards.is_valid_slug(request.path_params["slug"]):
+            return self._not_found()
         limit = self.settings.card_form_max_bytes
         declared = request.headers.get("content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
@@ -274,11 +339,11 @@ class CardSite:
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type != "application/x-www-form-urlencoded":
             return self._html(
-                render_notice(heading="Unsupported form", message="Send the form from the card page."), 415
+                self._notice(heading="Unsupported form", message="Send the form from the card page."), 415
             )
         if not self._same_site(request):
             return self._html(
-                render_notice(heading="Not sent", message="This form can only be sent from its card page."),
+                self._notice(heading="Not sent", message="This form can only be sent from its card page."),
                 403,
             )
         body = await self._read_body(request, limit)
@@ -299,13 +364,13 @@ class CardSite:
                 body.decode("utf-8"), keep_blank_values=True, max_num_fields=len(FORM_FIELDS) + 5
             )
         except (UnicodeDecodeError, ValueError):
-            return self._html(render_notice(heading="Not sent", message="The form could not be read."), 400)
+            return self._html(self._notice(heading="Not sent", message="The form could not be read."), 400)
         values = {name: (fields.get(name) or [""])[0] for name in FORM_FIELDS}
         shown = {k: values[k] for k in ("name", "email", "phone", "message", "consent")}
 
-        if values["website"].strip():  # the honeypot: people never see it, bots fill it
+        if values[HONEYPOT].strip():  # the honeypot: people never see it, bots fill it
             await self._count(card, CardEvent.SPAM_BLOCKED)
-            return RedirectResponse(f"/c/{card.card.slug}/thanks", status_code=303)
+            return self._redirect(f"/c/{card.card.slug}/thanks", 303)
         verdict = form_token.verify(
             secret,
             card.id,
@@ -346,7 +411,10 @@ class CardSite:
         scope = self._scope(state, card)
         try:
             async with state.db.transaction(workspace_id=card.workspace_id, write=True) as session:
-                await cards.submit_lead(session, scope, card=card, form=lead)
+                # Claimed in the lead's own transaction: a post that stores nothing does not use it up.
+                first_use = await self._claim_token(session, state, verdict)
+                if first_use:
+                    await cards.submit_lead(session, scope, card=card, form=lead)
         except InvalidInput as exc:
             errors = {self._form_field(exc.field): self._explain(exc.field, values, card)}
             form = await self._form_view(card, values=shown, errors=errors, error="Please check the form.")
@@ -356,9 +424,29 @@ class CardSite:
                 card, values=shown, error="Something was busy; please press Send again."
             )
             return self._page(card, form, 503)
-        return RedirectResponse(f"/c/{card.card.slug}/thanks", status_code=303)
+        if not first_use:
+            form = await self._form_view(
+                card,
+                values=shown,
+                error=f"This form was sent already, so {_first_name(card)} has that message. "
+                "To send another one, press Send again.",
+            )
+            return self._page(card, form, 409)
+        return self._redirect(f"/c/{card.card.slug}/thanks", 303)
 
     # ------------------------------------------------------------ form helpers
+
+    async def _claim_token(self, session: AsyncSession, state: AppState, verdict: form_token.Verdict) -> bool:
+        """True the first time a genuine token is used; False for a replay (on any replica)."""
+        assert verdict.nonce is not None and verdict.issued_at is not None
+        max_age = timedelta(hours=self.settings.card_form_max_age_hours)
+        uses = await ratelimit.claim(
+            session,
+            key=f"{CLAIM_PREFIX}:{verdict.nonce}",
+            issued_at=verdict.issued_at,
+            forget_before=state.clock.now() - max_age - form_token.CLOCK_SKEW,
+        )
+        return uses == 1
 
     async def _too_large(self, request: Request) -> HTMLResponse:
         """413, decided from the size alone: the body is never parsed and nothing is stored.
@@ -375,7 +463,7 @@ class CardSite:
         except (ClientDisconnect, RuntimeError):  # RuntimeError: the stream was partly read already
             pass
         response = self._html(
-            render_notice(heading="Too long", message="That message is too long to send. Please shorten it."),
+            self._notice(heading="Too long", message="That message is too long to send. Please shorten it."),
             413,
         )
         response.headers["Connection"] = "close"
@@ -394,10 +482,19 @@ class CardSite:
         return b"".join(chunks)
 
     def _same_site(self, request: Request) -> bool:
-        """Refuse posts a browser sends from another site (an Origin header that is not ours)."""
+        """Refuse posts a browser sends from another site.
+
+        Foreign: ``Sec-Fetch-Site: cross-site``, ``Origin: null`` (sandboxed frames, data: URLs,
+        file pages) and any Origin that is not ours. No Origin at all (old browsers, scripts) is
+        left to the form token.
+        """
+        if (request.headers.get("sec-fetch-site") or "").lower() == "cross-site":
+            return False
         origin = request.headers.get("origin")
-        if origin is None or origin == "null":
+        if origin is None:
             return True
+        if origin == "null":
+            return False
         own = f"{request.url.scheme}://{request.url.netloc}"
         public = urlsplit(self.settings.public_base_url)
         return origin in {own, f"{public.scheme}://{public.netloc}"}
@@ -413,7 +510,8 @@ class CardSite:
             return None
         wait = ratelimit.retry_after(now, window)
         response = self._html(
-            render_notice(
+            self._notice(
+                badge="clock",
                 heading="Too many messages",
                 message=f"Too many messages came from your network. Please try again in {max(1, wait // 60)} "
                 f"minute{'s' if wait >= 120 else ''}.",
@@ -460,15 +558,31 @@ def _first_name(card: PublicCard) -> str:
 def routes(ref: StateRef, settings: Settings) -> list[BaseRoute]:
     """The public card routes (registered through ROUTE_FACTORIES in web/app.py)."""
     site = CardSite(ref, settings)
+
+    def route(path: str, get: Endpoint, post: Endpoint | None = None) -> Route:
+        # Every method reaches the endpoint, so a wrong one gets 405 here rather than /mcp's 404.
+        handlers = {"GET": get, "HEAD": get, **({"POST": post} if post else {})}
+        allowed = list(handlers)
+
+        async def endpoint(request: Request) -> Response:
+            handler = handlers.get(request.method)
+            if handler is None:
+                return site.method_not_allowed(allowed)
+            return await handler(request)
+
+        return Route(path, endpoint, methods=list(ANY_METHOD))
+
     return [
-        Route("/c/{slug}.vcf", site.vcard, methods=["GET", "HEAD"]),
-        Route("/c/{slug}/qr.svg", site.qr_svg, methods=["GET", "HEAD"]),
-        Route("/c/{slug}/qr.png", site.qr_png, methods=["GET", "HEAD"]),
-        Route("/c/{slug}/nfc.ndef", site.nfc, methods=["GET", "HEAD"]),
-        Route("/c/{slug}/photo", site.photo, methods=["GET", "HEAD"]),
-        Route("/c/{slug}/lead", site.lead, methods=["POST"]),
-        Route("/c/{slug}/lead", site.lead_get, methods=["GET", "HEAD"]),
-        Route("/c/{slug}/thanks", site.thanks, methods=["GET", "HEAD"]),
-        Route("/c/{slug}/", site.trailing_slash, methods=["GET", "HEAD"]),
-        Route("/c/{slug}", site.page, methods=["GET", "HEAD"]),
+        route("/c/{slug}.vcf", site.vcard),
+        route("/c/{slug}/qr.svg", site.qr_svg),
+        route("/c/{slug}/qr.png", site.qr_png),
+        route("/c/{slug}/nfc.ndef", site.nfc),
+        route("/c/{slug}/photo", site.photo),
+        route("/c/{slug}/og.png", site.preview),
+        route("/c/{slug}/lead", site.lead_get, post=site.lead),
+        route("/c/{slug}/thanks", site.thanks),
+        route("/c/{slug}/", site.trailing_slash),
+        route("/c/{slug}", site.page),
+        # Anything else under /c/ is a card that is not there (not /mcp's plain 404).
+        Route("/c/{rest:path}", site.no_card, methods=list(ANY_METHOD)),
     ]

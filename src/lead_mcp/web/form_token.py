@@ -5,6 +5,10 @@ HMAC-SHA256 over the card id, the time and the nonce. Forging one needs the
 server's secret; the time in it lets the server refuse posts sent faster than
 a person could type (bots) and forms left open for too long. The issue time
 is readable on purpose: it is no secret, and a visitor's tools may show it.
+
+A genuine token is good for one send: the card routes claim its nonce in the
+database (``services.ratelimit.claim``), so a replayed token is refused on
+every replica.
 """
 
 from __future__ import annotations
@@ -31,10 +35,11 @@ class TokenCheck(StrEnum):
 
 @dataclass(frozen=True)
 class Verdict:
-    """The result of :func:`verify`, with the time the form was rendered when the token is genuine."""
+    """The result of :func:`verify`, with the time the form was rendered and its nonce when genuine."""
 
     check: TokenCheck
     issued_at: datetime | None = None
+    nonce: str | None = None
 
 
 def _signature(secret: str, card_id: str, issued_ms: int, nonce: str) -> str:
@@ -73,7 +78,7 @@ def verify(
     if age < -CLOCK_SKEW:
         return Verdict(TokenCheck.INVALID, when)
     if age < min_age:
-        return Verdict(TokenCheck.TOO_FAST, when)
+        return Verdict(TokenCheck.TOO_FAST, when, nonce)
     if age > max_age:
-        return Verdict(TokenCheck.EXPIRED, when)
-    return Verdict(TokenCheck.OK, when)
+        return Verdict(TokenCheck.EXPIRED, when, nonce)
+    return Verdict(TokenCheck.OK, when, nonce)

@@ -8,14 +8,14 @@ from typing import Annotated, Any, Literal
 
 import httpx
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ResourceError, ToolError
+from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError, ToolError
 from mcp_types import CallToolResult, ResourceLink, TextContent, ToolAnnotations
 from pydantic import Field
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lead_mcp.domain import ExportResult, ImportResult, SyncResult
-from lead_mcp.errors import InvalidInput, LeadError
+from lead_mcp.errors import InvalidInput, LeadError, NotFound
 from lead_mcp.integrations.hubspot import HubSpotClient
 from lead_mcp.mcp.state import AppState
 from lead_mcp.mcp.unit import READ_ONLY, WRITE, app_state, resolve_scope, unit
@@ -68,11 +68,16 @@ async def batches(ctx: Context[Any, Any]) -> AsyncIterator[tuple[Transactions, S
 
 @asynccontextmanager
 async def _resource_unit(ctx: Context[Any, Any]) -> AsyncIterator[tuple[AsyncSession, Scope]]:
-    """``unit`` for resource reads: errors reach the client as a ResourceError with their message."""
+    """``unit`` for resource reads: errors reach the client as a ResourceError with their message.
+
+    An unknown or deleted id is a ResourceNotFoundError (the protocol's not-found answer).
+    """
     try:
         async with unit(ctx, write=False) as opened:
             yield opened
     except ToolError as exc:
+        if isinstance(exc.__cause__, NotFound):
+            raise ResourceNotFoundError(str(exc)) from exc
         raise ResourceError(str(exc)) from exc
 
 
