@@ -250,3 +250,21 @@ async def test_schedule_followup_with_a_cadence_starts_it(client, clock):
     clock.advance(timedelta(days=1))
     done = await call(client, "complete_followup", {"followup_id": moved["id"]})
     assert done["next_followup"]["cadence"] == "quick" and done["next_followup"]["step"] == 2
+
+
+async def test_a_card_form_post_after_our_first_touch_does_not_stop_the_cadence(clock, settings):
+    """A post on the card's form is capture, not an answer: the cadence goes on to its next step."""
+    from tests.mcp.test_drafts import card_site
+
+    async with card_site(settings, clock) as (client, form_post):
+        added = await _add(client, email="ana@fintech.io")
+        contact_id = added["contact"]["id"]
+        first = await call(client, "complete_followup", {"followup_id": added["followup"]["id"]})
+        second = first["next_followup"]
+        assert second["step"] == 2
+        clock.advance(timedelta(hours=2))
+        await form_post(name="Ana Souza", email="ana@fintech.io", message="Still keen on the pricing")
+        clock.advance(timedelta(days=2))
+        pending = [f for f in await _followups(client, contact_id) if f["status"] == "pending"]
+        done = await call(client, "complete_followup", {"followup_id": pending[0]["id"]})
+        assert done["next_followup"] is not None and done["next_followup"]["step"] == 3, done

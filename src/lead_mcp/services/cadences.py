@@ -32,6 +32,7 @@ from lead_mcp.domain import Cadence, CadenceList, FollowUp, FollowUpPurpose, Fol
 from lead_mcp.errors import Conflict, InvalidInput
 from lead_mcp.services import followups as followup_service
 from lead_mcp.services import interactions as interaction_service
+from lead_mcp.services import scoring
 from lead_mcp.services.followups import (
     CLOSED_STAGES,
     DATE_ONLY_TIME,
@@ -288,7 +289,10 @@ async def on_reply(
 
 
 async def replied_since(session: AsyncSession, row: ContactRow, since: datetime) -> bool:
-    """True when the contact wrote back after our first outbound touch and at or after ``since``."""
+    """True when the contact wrote back after our first outbound touch and at or after ``since``.
+
+    A post on the card's lead form is not a reply (it starts a cadence; it does not answer one).
+    """
     if row.first_response_at is None:
         return False
     found = (
@@ -299,6 +303,7 @@ async def replied_since(session: AsyncSession, row: ContactRow, since: datetime)
                 InteractionRow.direction == "inbound",
                 InteractionRow.occurred_at > row.first_response_at,
                 InteractionRow.occurred_at >= since,
+                ~scoring.is_form_post(),
             )
             .limit(1)
         )

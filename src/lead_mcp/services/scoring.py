@@ -171,7 +171,7 @@ class Behaviour:
     form_posts: int = 0
 
 
-def _is_form_post() -> ColumnElement[bool]:
+def is_form_post() -> ColumnElement[bool]:
     """A touch that is a card-form post: it scores as form_post, never as a reply.
 
     The issue's cadence rule: a form post or a scan starts the cadence; it is not a reply.
@@ -184,7 +184,7 @@ async def behaviour_of(session: AsyncSession, row: ContactRow) -> Behaviour:
     inbound = InteractionRow.direction == "inbound"
     replied: ColumnElement[Any] = literal(0)
     if row.first_response_at is not None:
-        answer = inbound & (InteractionRow.occurred_at > row.first_response_at) & ~_is_form_post()
+        answer = inbound & (InteractionRow.occurred_at > row.first_response_at) & ~is_form_post()
         replied = func.max(case((answer, 1), else_=0))
     meetings, card_views, last_inbound, has_replied, form_posts = (
         await session.execute(
@@ -193,7 +193,7 @@ async def behaviour_of(session: AsyncSession, row: ContactRow) -> Behaviour:
                 func.sum(case((inbound & (InteractionRow.kind == "card_shared"), 1), else_=0)),
                 type_coerce(func.max(case((inbound, InteractionRow.occurred_at))), UTCDateTime()),
                 replied,
-                func.sum(case((inbound & _is_form_post(), 1), else_=0)),
+                func.sum(case((inbound & is_form_post(), 1), else_=0)),
             ).where(InteractionRow.contact_id == row.id)
         )
     ).one()
@@ -333,8 +333,8 @@ async def behaviours_of(session: AsyncSession, rows: list[ContactRow]) -> dict[s
                 func.sum(case((InteractionRow.kind == "meeting", 1), else_=0)),
                 func.sum(case((inbound & (InteractionRow.kind == "card_shared"), 1), else_=0)),
                 type_coerce(func.max(case((inbound, InteractionRow.occurred_at))), UTCDateTime()),
-                func.max(case((inbound & replied & ~_is_form_post(), 1), else_=0)),
-                func.sum(case((inbound & _is_form_post(), 1), else_=0)),
+                func.max(case((inbound & replied & ~is_form_post(), 1), else_=0)),
+                func.sum(case((inbound & is_form_post(), 1), else_=0)),
             )
             .join(ContactRow, ContactRow.id == InteractionRow.contact_id)
             .where(InteractionRow.contact_id.in_(ids[start : start + 500]))
