@@ -232,3 +232,25 @@ async def call_progress(client: Client, text: str, progress) -> dict:
     result = await client.call_tool("import_contacts", {"content": text}, progress_callback=progress)
     assert not result.is_error
     return result.structured_content
+
+
+async def test_imported_contacts_count_in_pipeline_report_exactly_as_a_recount(
+    client: Client, settings: Settings
+):
+    from tests.mcp.test_pipeline_report import _counter_rows, _recount
+
+    await call(client, "add_contact", {"full_name": "Manual One", "email": "manual@example.com"})
+    # 1,200 new rows (bulk inserts, two batches), one merging into the manual contact, one in-file duplicate.
+    text = (
+        _rows(1200)
+        + "Manual One,manual@example.com,Manual Co\r\n"
+        + "Person 5,p5@example.com;p5b@example.com,Co 5\r\n"
+    )
+    imported = await call(client, "import_contacts", {"content": text})
+    assert (imported["created"], imported["merged"]) == (1200, 2)
+    report = await call(client, "pipeline_report", {})
+    assert report["contacts"] == 1201
+    assert (report["by_source"]["import"], report["by_source"]["manual"]) == (1200, 1)
+    assert report["by_stage"]["lead"] == 1201
+    maintained = await _counter_rows(settings.database_url)
+    assert maintained == await _recount(settings.database_url)

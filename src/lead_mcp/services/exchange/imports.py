@@ -33,6 +33,7 @@ from sqlalchemy import Table, insert, select, text
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from lead_mcp.db import aggregates
 from lead_mcp.db.tables import ContactChange, ContactKey, ContactRow, ContactTag, new_id
 from lead_mcp.domain import ContactCreate, ImportIssue, ImportResult, Source, Stage
 from lead_mcp.errors import InvalidInput, LeadError
@@ -635,6 +636,9 @@ async def _insert_new(session: AsyncSession, scope: Scope, items: list[Item], ta
             assert isinstance(table, Table)
             result = await session.execute(insert(table).returning(table.c.id, table.c.pk), values)
             pks = {row[0]: row[1] for row in result}
+            # Core inserts bypass the flush listeners that keep pipeline_report's counters.
+            inserted = list(pks.values())
+            await session.run_sync(lambda sync: aggregates.count_inserted(sync.connection(), inserted))
             keys = [
                 {
                     "workspace_id": scope.workspace_id,
