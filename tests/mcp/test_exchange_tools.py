@@ -254,3 +254,17 @@ async def test_imported_contacts_count_in_pipeline_report_exactly_as_a_recount(
     assert report["by_stage"]["lead"] == 1201
     maintained = await _counter_rows(settings.database_url)
     assert maintained == await _recount(settings.database_url)
+
+
+async def test_a_web_address_with_a_bad_port_is_refused_by_add_contact_and_dropped_by_import(client: Client):
+    message = await call_error(client, "add_contact", {"full_name": "Web Port", "website": "example.com:abc"})
+    assert "website: 'example.com:abc' is not a web address" in message
+    rows = "".join(f"P{i} Q,p{i}@example.com,\r\n" for i in range(1500))
+    bad = "P1200 Q,p1200@x.io,x.io:abc"
+    text = "Name,Email,Website\r\n" + rows.replace("P1200 Q,p1200@example.com,", bad)
+    result = await call(client, "import_contacts", {"content": text})
+    assert (result["created"], result["committed_through"], result["errors"]) == (1500, 1500, [])
+    assert [(w["record"], w["reason"]) for w in result["warnings"]] == [
+        (1201, "website 'x.io:abc' dropped: not a web address")
+    ]
+    assert (await call(client, "pipeline_report", {}))["contacts"] == 1500

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import io
 import os
 import sqlite3
 from pathlib import Path
@@ -9,16 +11,21 @@ from typing import Any
 
 import asyncpg
 import pytest
-from sqlalchemy import select
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+from sqlalchemy import func, select
 
-from lead_mcp.clock import FixedClock
+from lead_mcp.clock import FixedClock, SystemClock
 from lead_mcp.config import Settings
-from lead_mcp.db.tables import ContactChange, FollowUpRow
+from lead_mcp.db.tables import ContactChange, ContactRow, FollowUpRow
 from lead_mcp.domain import Contact, ContactCreate
-from lead_mcp.errors import InvalidInput
+from lead_mcp.errors import InvalidInput, LeadError
 from lead_mcp.mcp.state import AppState
 from lead_mcp.services import contacts
 from lead_mcp.services.exchange import ImportInterrupted, ImportSource, import_contacts, resolve_under_roots
+from lead_mcp.services.exchange.imports import plan
+from lead_mcp.services.reports import pipeline_report
 from lead_mcp.services.scope import Scope
 from tests.exchange_support import DATA
 
@@ -402,3 +409,88 @@ async def test_a_large_import_refreshes_postgresql_planner_statistics(transactio
     finally:
         await conn.close()
     assert analyzed  # without it, key look-ups scan the whole workspace and big imports go quadratic
+
+
+class _FailingDisk(ImportSource):
+    """A file whose disk fails after ``good`` bytes (the OS reports EIO), as a dying USB stick does."""
+
+    good: int = 0
+
+    def _open(self) -> Any:
+        data = self.content or b""
+        good = self.good
+
+        class Stream(io.BytesIO):
+            def read(self, size: int | None = -1) -> bytes:
+                if self.tell() >= good:
+                    raise OSError(errno.EIO, "Input/output error")
+                return super().read(size if size is not None and size >= 0 else good - self.tell())
+
+            def readline(self, size: int | None = -1) -> bytes:
+                if self.tell() >= good:
+                    raise OSError(errno.EIO, "Input/output error")
+                return super().readline(size)
+
+            def __iter__(self) -> Any:
+                return iter(self.readline, b"")
+
+        return Stream(data)
+
+
+async def test_a_read_failure_half_way_reports_the_saved_prefix_and_keeps_it(transactions, scope):
+    text = "Name,Email\r\n" + "".join(f"Person {i},p{i}@example.com\r\n" for i in range(1, 2501))
+    data = text.encode()
+    source = _FailingDisk(label="usb", size=len(data), content=data)
+    source.good = data.index(b"Person 1701,")  # the disk fails while the parse-ahead thread reads batch 2
+    with pytest.raises(ImportInterrupted) as stopped:
+        await import_contacts(transactions, scope, source=source)
+    message = str(stopped.value)
+    assert message.startswith("The import could not read the file after record 1700 (OSError: ")
+    assert "records 1 to 1700 were saved (1700 created, 0 merged, 0 skipped, 0 errors)" in message
+    assert "nothing after record 1700 was saved" in message
+    async with transactions(write=False) as session:
+        report = await pipeline_report(session, scope)
+        stored = (await session.execute(select(func.count()).select_from(ContactRow))).scalar_one()
+    assert stored == report.contacts == 1700
+
+
+SEEDS = sorted(p for p in DATA.iterdir() if p.suffix in {".csv", ".vcf"})
+TOKENS = [
+    b"\r\n", b"\n", b"\r", b";", b",", b":", b'"', b"=", b"\\", b"\t", b"\x00", b"\xff", b"\xc3",
+    b"BEGIN:VCARD\r\n", b"END:VCARD\r\n", b"AGENT:\r\n", b"=\r\n", b"item1.", b"TEL;", b"CHARSET=",
+    b"ENCODING=QUOTED-PRINTABLE:", b"N:;;;;;;;;;;;\r\n", b"ADR:" + b";" * 30 + b"\r\n", "🚀".encode(),
+    b"example.com:abc", b"tel:+1-415-555-0100;ext=12", b"X-LEADMCP-DEAL:", b"\xef\xbb\xbf", b":abc",
+]  # fmt: skip
+MUTATION = st.tuples(
+    st.sampled_from(["insert", "delete", "bytes"]),
+    st.floats(0, 1),
+    st.sampled_from(TOKENS),
+    st.binary(min_size=1, max_size=5),
+    st.integers(1, 20),
+)
+FUZZ_SCOPE = Scope(
+    workspace_id="fuzz", settings=Settings(database_url="sqlite+aiosqlite:///unused.db"), clock=SystemClock()
+)
+
+
+@hypothesis_settings(max_examples=400, deadline=None, derandomize=True)
+@given(seed=st.sampled_from(SEEDS), mutations=st.lists(MUTATION, min_size=1, max_size=12))
+def test_mutated_sample_files_give_per_record_errors_or_a_clear_file_error(seed: Path, mutations: list):
+    data = bytearray(seed.read_bytes())
+    for op, where, token, noise, length in mutations:
+        at = int(where * len(data))
+        if op == "insert":
+            data[at:at] = token
+        elif op == "delete":
+            del data[at : at + length]
+        else:
+            data[at:at] = noise
+    source = ImportSource(label="fuzz", size=len(data), content=bytes(data))
+    try:
+        read = plan(source, FUZZ_SCOPE, "auto")
+        for item in read.items:
+            assert (item.error is None) == (item.prepared is not None), item
+            # An error caught as "cannot be imported (SomeError ...)" would be a bug the fuzz found.
+            assert item.error is None or not item.error.startswith("cannot be imported ("), item.error
+    except LeadError as exc:  # a clear whole-file error: it names the argument and the fix
+        assert str(exc).startswith(("content:", "format:")), str(exc)

@@ -25,6 +25,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Protocol
 
 import anyio
@@ -81,6 +82,7 @@ class Item:
     warnings: list[str] = field(default_factory=list)
     keys: list[Key] = field(default_factory=list)
     offset: int = 0  # bytes of the source read when this record was complete (progress)
+    fatal: BaseException | None = None  # set on a marker item: the file could not be read past here
 
     def set_prepared(self, prepared: Prepared) -> None:
         """Keep the normalized fields and their de-duplication keys, strongest first (as add_contact)."""
@@ -185,11 +187,8 @@ def plan(source: ImportSource, scope: Scope, requested_format: str) -> Plan:
             if row.error:
                 yield Item(number=row.number, line=row.line, error=row.error, offset=offset)
                 continue
-            mapped = mapping.from_csv(row, header, region)
-            item = Item(
-                number=row.number, line=row.line, data=mapped.data, warnings=mapped.warnings, offset=offset
-            )
-            yield _prepared(item, scope)
+            item = Item(number=row.number, line=row.line, offset=offset)
+            yield _mapped(item, scope, partial(mapping.from_csv, row, header, region))
         result.unmapped = [header.cells[i] or f"column {i + 1}" for i in sorted(result._has_data)]
 
     result.items = items()
@@ -202,11 +201,22 @@ def _vcard_items(source: ImportSource, scope: Scope, region: str) -> Iterator[It
         if card.error:
             yield Item(number=card.number, line=card.line, error=card.error, offset=offset)
             continue
-        mapped = mapping.from_vcard(card, region)
-        item = Item(
-            number=card.number, line=card.line, data=mapped.data, warnings=mapped.warnings, offset=offset
-        )
-        yield _prepared(item, scope)
+        item = Item(number=card.number, line=card.line, offset=offset)
+        yield _mapped(item, scope, partial(mapping.from_vcard, card, region))
+
+
+def _mapped(item: Item, scope: Scope, build: Callable[[], mapping.Mapped]) -> Item:
+    """Map and validate one record; whatever goes wrong with it becomes that record's error."""
+    try:
+        mapped = build()
+        item.data = mapped.data
+        item.warnings.extend(mapped.warnings)
+        return _prepared(item, scope)
+    except Exception as exc:  # one odd record must never stop the others
+        log.warning("record %d could not be imported", item.number, exc_info=True)
+        item.data = item.prepared = None
+        item.error = f"cannot be imported ({type(exc).__name__}: {str(exc)[:200]})"
+        return item
 
 
 def _prepared(item: Item, scope: Scope) -> Item:
@@ -226,6 +236,21 @@ def _prepared(item: Item, scope: Scope) -> Item:
             item.warnings.append(dropped)
     item.error = "has too many invalid values"
     return item
+
+
+def _guarded(items: Iterator[Item]) -> Iterator[Item]:
+    """The records of a plan; if reading the file itself fails, a last marker item carries the error."""
+    last: Item | None = None
+    try:
+        for item in items:
+            last = item
+            yield item
+    except Exception as exc:  # reported with the saved prefix, never a bare crash
+        if not isinstance(exc, LeadError):
+            log.warning(
+                "reading the import stopped after record %d", last.number if last else 0, exc_info=True
+            )
+        yield Item(number=(last.number if last else 0) + 1, line=None, fatal=exc)
 
 
 def _drop_bad_value(data: ContactCreate, field_name: str, region: str) -> str | None:
@@ -275,25 +300,35 @@ async def import_contacts(
     batch_size: int = BATCH_SIZE,
 ) -> ImportResult:
     """Import every record of a vCard or CSV source; see the module docstring for batching."""
-    the_plan = plan(source, scope, format)
+    try:
+        the_plan = plan(source, scope, format)
+    except LeadError:
+        raise
+    except Exception as exc:  # e.g. a header no check foresaw: say so clearly
+        log.warning("the import file could not be read", exc_info=True)
+        raise ImportInterrupted(
+            f"The import could not read the file ({type(exc).__name__}: {str(exc)[:200]}); nothing was "
+            "saved. Check that it is a vCard (.vcf) or CSV file with a header row"
+        ) from exc
     total = Tally()
     claimed_across: dict[Key, str] = {}  # dry runs: keys "created" by earlier batches
     reported = 0
     inserted = analyzed_at = 0  # contacts added since the planner's statistics were refreshed
-    batch_iter = _batches(the_plan.items, batch_size)
+    batch_iter = _batches(_guarded(the_plan.items), batch_size)
     # Parsing (pure Python) runs in a worker thread, one batch ahead of the store: the event loop
     # stays free for other requests, and SQLite works (without the GIL) while the next batch parses.
-    batch = await anyio.to_thread.run_sync(next, batch_iter, None)
+    batch, fatal = await _next_batch(batch_iter, total)
     while batch is not None:
         tally = Tally()
-        ahead: dict[str, list[Item] | None] = {}
+        ahead: dict[str, tuple[list[Item] | None, Item | None]] = {}
 
         async def parse_ahead() -> None:
-            ahead["next"] = await anyio.to_thread.run_sync(next, batch_iter, None)  # noqa: B023
+            ahead["next"] = await _next_batch(batch_iter, total)  # noqa: B023
 
         failure: BaseException | None = None
         async with anyio.create_task_group() as group:
-            group.start_soon(parse_ahead)
+            if fatal is None:
+                group.start_soon(parse_ahead)
             try:
                 async with transactions(write=not dry_run) as session:
                     await _apply_batch(
@@ -305,7 +340,7 @@ async def import_contacts(
                         dry_run=dry_run,
                         claimed_across=claimed_across,
                     )
-            except (SQLAlchemyError, OSError) as exc:
+            except Exception as exc:  # the store failed, or a bug: report the saved prefix
                 failure = exc
         if failure is not None:
             raise _interrupted(total, batch, dry_run, failure) from failure
@@ -320,7 +355,11 @@ async def import_contacts(
             reported = min(source.progress.total, max(batch[-1].offset, reported + 1))
             await progress(reported, source.progress.total, f"{total.records} records: {total.summary()}")
         await anyio.lowlevel.checkpoint()  # let other requests run between batches
-        batch = ahead.get("next")
+        if fatal is not None:
+            raise _unreadable(total, fatal, dry_run)
+        batch, fatal = ahead.get("next", (None, None))
+    if fatal is not None:  # the file failed before its first complete record
+        raise _unreadable(total, fatal, dry_run)
     if total.records == 0 and the_plan.format == "vcard":
         raise InvalidInput(
             source_field(source),
@@ -363,24 +402,62 @@ async def _refresh_statistics(transactions: Transactions) -> None:
             log.info("could not refresh table statistics: %s", type(exc).__name__)
 
 
-def _interrupted(total: Tally, batch: list[Item], dry_run: bool, exc: BaseException) -> ImportInterrupted:
-    first = batch[0]
-    where = f"record {first.number}" + (f" (line {first.line})" if first.line else "")
-    log.warning("import stopped at %s: %s", where, type(exc).__name__)
-    if dry_run:
-        return ImportInterrupted(
-            f"The dry run stopped at {where}: the store failed ({type(exc).__name__}). "
-            "Nothing was saved; try again."
-        )
-    saved = (
+async def _next_batch(batches: Iterator[list[Item]], total: Tally) -> tuple[list[Item] | None, Item | None]:
+    """The next batch, parsed in a worker thread, and the marker of a read failure ending it (if any)."""
+    try:
+        batch = await anyio.to_thread.run_sync(next, batches, None)
+    except Exception as exc:  # _guarded catches reading errors; this is a last resort
+        return None, Item(number=total.last_number + 1, line=None, fatal=exc)
+    if batch and batch[-1].fatal is not None:
+        fatal = batch.pop()
+        return batch or None, fatal
+    return batch, None
+
+
+def _saved(total: Tally) -> str:
+    return (
         f"records 1 to {total.last_number} were saved ({total.summary()})"
         if total.last_number
         else "no record was saved"
     )
+
+
+def _interrupted(total: Tally, batch: list[Item], dry_run: bool, exc: BaseException) -> ImportInterrupted:
+    first = batch[0]
+    where = f"record {first.number}" + (f" (line {first.line})" if first.line else "")
+    store = isinstance(exc, (SQLAlchemyError, OSError))
+    cause = (
+        f"the store failed ({type(exc).__name__})"
+        if store
+        else f"of an unexpected error ({type(exc).__name__})"
+    )
+    if store:
+        log.warning("import stopped at %s: %s", where, type(exc).__name__)
+    else:
+        log.error("import stopped at %s", where, exc_info=exc)
+    if dry_run:
+        return ImportInterrupted(
+            f"The dry run stopped at {where} because {cause}. Nothing was saved; try again."
+        )
     return ImportInterrupted(
-        f"The import stopped at {where} because the store failed ({type(exc).__name__}): {saved}; "
+        f"The import stopped at {where} because {cause}: {_saved(total)}; "
         f"nothing from record {first.number} on was saved. Run the same import again: records already saved "
         "are recognised and skipped."
+    )
+
+
+def _unreadable(total: Tally, fatal: Item, dry_run: bool) -> ImportInterrupted:
+    """The file could not be read past some record: say which records were saved."""
+    exc = fatal.fatal
+    why = str(exc) if isinstance(exc, LeadError) else f"{type(exc).__name__}: {str(exc)[:200]}"
+    after = total.last_number
+    where = f"after record {after}" if after else "before its first record"
+    if dry_run:
+        return ImportInterrupted(f"The dry run could not read the file {where} ({why}). Nothing was saved.")
+    return ImportInterrupted(
+        f"The import could not read the file {where} ({why}): {_saved(total)}; nothing after record "
+        f"{after} was saved. Fix the file from there and import it again: records already saved are "
+        "recognised and skipped."
     )
 
 
