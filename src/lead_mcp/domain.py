@@ -1016,6 +1016,11 @@ class ImportResult(_Model):
         default_factory=list, description="CSV columns that hold data but map to no contact field."
     )
     follow_ups_scheduled: bool = Field(False, description="True when new contacts got a first follow-up.")
+    notices: list[str] = Field(
+        default_factory=list,
+        description="Warnings about the whole file, e.g. lines that were not UTF-8 and were read as "
+        "Windows-1252 (Excel's default); worth telling the user.",
+    )
 
 
 class SyncFailure(_Model):

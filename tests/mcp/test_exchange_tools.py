@@ -15,7 +15,7 @@ from lead_mcp.clock import FixedClock
 from lead_mcp.config import Settings
 from lead_mcp.mcp.server import build_server
 from mcp import Client
-from tests.exchange_support import DATA, ical_parse
+from tests.exchange_support import DATA, ical_parse, second_database_url  # noqa: F401 (fixture)
 from tests.fake_hubspot import FakeHubSpot, serve
 from tests.helpers import call, call_error
 
@@ -268,3 +268,34 @@ async def test_a_web_address_with_a_bad_port_is_refused_by_add_contact_and_dropp
         (1201, "website 'x.io:abc' dropped: not a web address")
     ]
     assert (await call(client, "pipeline_report", {}))["contacts"] == 1500
+
+
+async def test_our_own_csv_export_reads_back_with_commas_and_semicolons_inside_list_values(
+    client: Client,
+    settings: Settings,
+    clock: FixedClock,
+    second_database_url: str,  # noqa: F811 (the fixture)
+):
+    other_url = second_database_url
+    added = await call(
+        client,
+        "add_contact",
+        {
+            "full_name": "José Müller-Öz",
+            "email": "jose@cafe.pt",
+            "company": "Café, S.A.; Lisboa",
+            "tags": ["vip", "lisbon, pt", "a;b"],
+            "notes": "First, line\nSecond; =SUM(1)",
+        },
+    )
+    exported = await call(client, "export_csv", {})
+    fresh = settings.model_copy(update={"database_url": other_url})
+    async with Client(build_server(fresh, clock=clock), raise_exceptions=True) as other:
+        result = await call(other, "import_contacts", {"content": exported["content"]})
+        assert (result["created"], result["errors"], result["unmapped_columns"]) == (1, [], [])
+        (item,) = (await call(other, "search_contacts", {}))["items"]
+        copy = (await call(other, "get_contact", {"contact_id": item["id"]}))["contact"]
+    original = added["contact"]
+    for name in ("full_name", "company", "emails", "tags", "notes"):
+        assert copy[name] == original[name], name
+    assert copy["tags"] == ["vip", "lisbon, pt", "a;b"]

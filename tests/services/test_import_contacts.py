@@ -134,18 +134,38 @@ async def test_import_contacts_reads_vcard_21_quoted_printable_charsets_and_appl
         "lagosfintech.ng",
         ["fintech", "africa"],
     )
-    assert ngozi.notes == "Asked about pricing, and an API; follow up\nin April."
+    # ORG's first component is the company; the department after it is kept in the notes.
+    assert ngozi.company == "Lagos Fintech"
+    assert ngozi.notes == "Asked about pricing, and an API; follow up\nin April.\n\nDepartment: Partnerships"
 
 
-async def test_import_contacts_reports_a_bad_encoding_row_and_imports_the_rest(transactions, scope):
+async def test_import_contacts_reads_a_line_that_is_not_utf8_as_windows_1252_and_says_so(transactions, scope):
+    # Line 3 was saved by Excel on Windows (é as the single byte 0xE9), the others are UTF-8.
     result = await _import(transactions, scope, DATA / "bad_encoding.csv")
-    assert (result.records, result.created) == (3, 2)
-    (error,) = result.errors
-    assert (error.record, error.line) == (2, 3)
-    assert (
-        "not valid UTF-8 (byte 0xE9 on line 3)" in error.reason and "save the file as UTF-8" in error.reason
-    )
-    assert sorted(c.full_name for c in await _all(transactions, scope)) == ["Ana Souza", "Zoë Adams"]
+    assert (result.records, result.created, result.errors) == (3, 3, [])
+    (notice,) = result.notices
+    assert notice.startswith("1 line (first: line 3) were not valid UTF-8 and were read as Windows-1252")
+    assert sorted(c.full_name for c in await _all(transactions, scope)) == [
+        "Ana Souza",
+        "José García",
+        "Zoë Adams",
+    ]
+    people = _by_name(await _all(transactions, scope))
+    assert people["José García"].company == "Café SA" and people["Zoë Adams"].company == "Ørsted"
+
+
+async def test_a_line_that_is_neither_utf8_nor_windows_1252_is_that_rows_error(transactions, scope, tmp_path):
+    path = tmp_path / "odd.csv"
+    path.write_bytes(b"Name,Email\r\nAna,ana@x.io\r\nBad \x81\x8d,bad@x.io\r\nBo,bo@x.io\r\n")
+    result = await _import(transactions, scope, path)
+    assert (result.created, [(e.record, e.line) for e in result.errors]) == (2, [(2, 3)])
+    assert "neither UTF-8 nor Windows-1252 (byte 0x81 on line 3)" in result.errors[0].reason
+    # A file that declares UTF-8 with a byte-order mark gets no guessing.
+    marked = tmp_path / "marked.csv"
+    marked.write_bytes(b"\xef\xbb\xbfName,Email\r\nJos\xe9,jose@x.io\r\nBo,bo@y.io\r\n")
+    result = await _import(transactions, scope, marked)
+    assert (result.created, result.notices) == (1, [])
+    assert "not valid UTF-8 although the file starts with a UTF-8 mark" in result.errors[0].reason
 
 
 async def test_import_contacts_reports_ragged_rows_and_bad_values_by_line(transactions, scope):
@@ -160,17 +180,25 @@ async def test_import_contacts_reports_ragged_rows_and_bad_values_by_line(transa
     assert people["Eve Lone"].emails == [] and people["Eve Lone"].phones == []
 
 
-async def test_import_contacts_reports_each_broken_card_and_imports_the_rest(transactions, scope):
+async def test_import_contacts_skips_each_broken_line_and_reports_each_broken_card(transactions, scope):
     result = await _import(transactions, scope, DATA / "broken.vcf")
-    assert (result.records, result.created) == (7, 2)
+    assert (result.records, result.created) == (7, 3)
+    warnings = {w.record: w.reason for w in result.warnings}
+    # A line that cannot be read costs that line only, named in a warning.
+    assert warnings[2] == (
+        "line 9 skipped: 'THIS LINE HAS NO COLON' has no ':' between a property name and its value"
+    )
+    assert warnings[3] == "line 13: FN skipped: its value has an unknown CHARSET 'KLINGON'"
+    assert warnings[4].startswith("line 17: FN skipped: its value is not valid utf-8 (byte 0xFF)")
     reasons = {e.record: (e.line, e.reason) for e in result.errors}
-    assert sorted(reasons) == [2, 3, 4, 5, 7]
-    assert "line 9: has no ':'" in reasons[2][1]
-    assert "unknown CHARSET 'KLINGON'" in reasons[3][1]
-    assert "line 17" in reasons[4][1] and "not valid utf-8" in reasons[4][1]
-    assert "needs at least a name, an email or a phone" in reasons[5][1]
+    assert sorted(reasons) == [3, 4, 5, 7]  # 3 and 4 lost their only name, 5 never had one
+    assert "needs at least a name, an email or a phone" in reasons[3][1]
     assert reasons[7][0] == 28 and "without END:VCARD" in reasons[7][1]
-    assert sorted(c.full_name for c in await _all(transactions, scope)) == ["Good One", "Second Good"]
+    assert sorted(c.full_name for c in await _all(transactions, scope)) == [
+        "Good One",
+        "No Colon Here",
+        "Second Good",
+    ]
 
 
 async def test_importing_the_same_file_twice_creates_nothing_new(transactions, scope):
@@ -494,3 +522,109 @@ def test_mutated_sample_files_give_per_record_errors_or_a_clear_file_error(seed:
             assert item.error is None or not item.error.startswith("cannot be imported ("), item.error
     except LeadError as exc:  # a clear whole-file error: it names the argument and the fix
         assert str(exc).startswith(("content:", "format:")), str(exc)
+
+
+async def test_a_european_excel_file_with_semicolons_commas_in_notes_and_windows_1252_imports(
+    transactions, scope
+):
+    result = await _import(transactions, scope, DATA / "excel_semicolon_cp1252.csv")
+    assert (result.format, result.records, result.created, result.errors) == ("csv", 3, 3, [])
+    assert result.columns == {
+        "Name": "full_name",
+        "E-Mail": "emails",
+        "Phone": "phones",
+        "Company": "company",
+        "Notes": "notes",
+    }
+    assert result.notices and "read as Windows-1252" in result.notices[0]
+    people = _by_name(await _all(transactions, scope))
+    assert people["Müller, Hans"].notes == "Mag Kaffee, Tee, Kuchen und mehr, viel mehr"
+    assert people["José García"].company == "Café SA"
+    assert people["José García"].notes == "Zwei Zeilen;\nzweite, Zeile"
+    assert people["Anna Berg"].phones == ["+49407654321"]
+
+
+async def test_a_csv_whose_lines_end_in_a_bare_cr_imports(transactions, scope):
+    result = await _import(transactions, scope, DATA / "excel_mac_cr.csv")
+    assert (result.records, result.created, result.errors) == (2, 2, [])
+    assert [(w.record, w.line) for w in result.warnings] == []
+    people = _by_name(await _all(transactions, scope))
+    assert people["Ana Souza"].notes == "two\nlines" and people["Bo Berg"].company == "Berg AB"
+
+
+async def test_an_unclosed_quote_is_reported_on_its_line_and_the_rows_after_it_still_import(
+    transactions, scope
+):
+    rows = "".join(f"P{i} Q,p{i}@example.com\r\n" for i in range(300))
+    text = "Name,Email\r\nAna,ana@x.io\r\n" + 'Bad "Quote",bad@x.io\r\nOpen,"open@x.io\r\n' + rows
+    result = await _import(transactions, scope, text)
+    assert (result.records, result.created) == (303, 302)
+    (error,) = result.errors
+    assert (error.record, error.line) == (3, 4)
+    assert error.reason.startswith('has a quote (") opened on line 4 that is never closed')
+    async with transactions(write=False) as session:
+        assert (await session.execute(select(func.count()).select_from(ContactRow))).scalar_one() == 302
+
+
+async def test_an_outlook_export_keeps_one_address_and_does_not_take_the_account_for_the_company(
+    transactions, scope
+):
+    result = await _import(transactions, scope, DATA / "outlook_contacts.csv")
+    assert (result.records, result.created, result.errors) == (2, 2, [])
+    assert "Account" in result.unmapped_columns and "Account" not in result.columns
+    people = _by_name(await _all(transactions, scope))
+    john = people["John Q Public"]
+    # Business address only: Outlook's Home columns are another address, never merged into it.
+    assert john.address == "1 Microsoft Way, Redmond WA 98052, United States of America"
+    assert john.company == "Contoso Ltd" and john.title == "Account Manager"
+    assert john.notes == "Met at Ignite\n\nDepartment: Sales"
+    assert john.emails == ["john@contoso.com", "jq@home.example"] and john.tags == ["customers", "vip"]
+    mary = people["Mary Major"]
+    assert mary.address == "7 Oak Ave, Portland OR 97201, United States of America"  # no business one
+    assert mary.company is None and mary.phones == ["+15035550133"]
+
+
+async def test_vcard_org_department_and_tel_uri_extensions_are_read_sensibly(transactions, scope):
+    text = (
+        "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Johnny Appleseed\r\nORG:Apple Inc.;Retail;Genius Bar\r\n"
+        "TEL;TYPE=WORK:+1 408 555 1234\r\nEND:VCARD\r\n"
+        "BEGIN:VCARD\r\nVERSION:4.0\r\nFN:Ext Person\r\n"
+        'TEL;VALUE=uri;TYPE="work,voice";PREF=1:tel:+1-415-555-0100;ext=102\r\n'
+        "ORG:Semi\\;Colon Corp\r\nEND:VCARD\r\n"
+    )
+    result = await _import(transactions, scope, text)
+    assert (result.created, result.errors) == (2, [])
+    assert [(w.record, w.reason) for w in result.warnings] == [
+        (
+            2,
+            "phone '+1-415-555-0100': extension '102' dropped "
+            "(phones are stored as international numbers without extensions)",
+        )
+    ]
+    people = _by_name(await _all(transactions, scope))
+    assert people["Johnny Appleseed"].company == "Apple Inc."
+    assert people["Johnny Appleseed"].notes == "Department: Retail, Genius Bar"
+    assert people["Ext Person"].phones == ["+14155550100"]
+    assert people["Ext Person"].company == "Semi;Colon Corp"  # an escaped ; is part of the name
+
+
+async def test_a_vcard_line_that_cannot_be_read_costs_only_that_line_and_an_agent_keeps_its_boss(
+    transactions, scope
+):
+    text = (
+        "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Good Person\r\nEMAIL:gp@x.io\r\nGARBAGE LINE\r\n"
+        "TITLE;CHARSET=NOPE:Chief\r\nEND:VCARD\r\n"
+        "BEGIN:VCARD\r\nVERSION:2.1\r\nFN:Boss\r\nEMAIL:boss@x.io\r\nAGENT:\r\n"
+        "BEGIN:VCARD\r\nVERSION:2.1\r\nFN:Assistant\r\nEMAIL:asst@x.io\r\nEND:VCARD\r\n"
+        "TEL:+1 415 555 0100\r\nEND:VCARD\r\n"
+    )
+    result = await _import(transactions, scope, text)
+    assert (result.records, result.created, result.errors) == (3, 3, [])
+    assert [(w.record, w.line, w.reason) for w in result.warnings] == [
+        (1, 1, "line 5 skipped: 'GARBAGE LINE' has no ':' between a property name and its value"),
+        (1, 1, "line 6: TITLE skipped: its value has an unknown CHARSET 'NOPE'"),
+    ]
+    people = _by_name(await _all(transactions, scope))
+    assert people["Good Person"].emails == ["gp@x.io"]
+    assert people["Boss"].emails == ["boss@x.io"] and people["Boss"].phones == ["+14155550100"]
+    assert people["Assistant"].emails == ["asst@x.io"]

@@ -21,8 +21,9 @@ counted as skipped without a write.
 
 from __future__ import annotations
 
+import itertools
 import logging
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from functools import partial
@@ -35,14 +36,20 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lead_mcp.db import aggregates
-from lead_mcp.db.tables import ContactChange, ContactKey, ContactRow, ContactTag, new_id
+from lead_mcp.db.tables import ContactChange, ContactKey, ContactRow, ContactTag, CustomFieldRow, new_id
 from lead_mcp.domain import ContactCreate, ImportIssue, ImportResult, Source, Stage
 from lead_mcp.errors import InvalidInput, LeadError
-from lead_mcp.services import contacts, normalize
+from lead_mcp.services import contacts, custom_fields, normalize
 from lead_mcp.services.contacts import Prepared
 from lead_mcp.services.exchange import mapping, vcard
 from lead_mcp.services.exchange.sources import ImportSource
-from lead_mcp.services.exchange.tabular import CsvKind, read_rows
+from lead_mcp.services.exchange.tabular import (
+    FALLBACK_ENCODING,
+    CsvKind,
+    Decoding,
+    custom_header_names,
+    read_rows,
+)
 from lead_mcp.services.records import dialect_name
 from lead_mcp.services.scope import Scope
 
@@ -132,8 +139,27 @@ class Plan:
     items: Iterator[Item]
     columns: dict[str, str] = field(default_factory=dict)
     unmapped: list[str] = field(default_factory=list)
+    decoding: Decoding | None = None
     _unmapped_index: list[int] = field(default_factory=list)
     _has_data: set[int] = field(default_factory=set)
+
+    def notices(self) -> list[str]:
+        """Warnings about the whole file (read after the items are consumed)."""
+        notice = self.decoding.notice() if self.decoding else None
+        return [notice] if notice else []
+
+
+Fields = Mapping[str, CustomFieldRow]
+
+
+async def custom_definitions(transactions: Transactions) -> dict[str, CustomFieldRow]:
+    """The workspace's custom fields, as detached copies a parser thread may read."""
+    async with transactions(write=False) as session:
+        rows = await custom_fields.definitions(session)
+        return {
+            key: CustomFieldRow(key=row.key, label=row.label, type=row.type, choices=row.choices)
+            for key, row in rows.items()
+        }
 
 
 def detect_format(source: ImportSource, requested: str) -> str:
@@ -157,13 +183,25 @@ def source_field(source: ImportSource) -> str:
     return "content" if source.content is not None else "path"
 
 
-def plan(source: ImportSource, scope: Scope, requested_format: str) -> Plan:
-    """Parse lazily: a Plan whose items are read as the import consumes them."""
+def plan(source: ImportSource, scope: Scope, requested_format: str, fields: Fields | None = None) -> Plan:
+    """Parse lazily: a Plan whose items are read as the import consumes them.
+
+    ``fields`` are the workspace's custom fields: columns and ``X-LEADMCP-*`` properties naming
+    one of them fill it; its values are checked against its type.
+    """
     fmt = detect_format(source, requested_format)
     region = scope.settings.default_region
+    fields = fields or {}
     if fmt == "vcard":
-        return Plan(format="vcard", items=_vcard_items(source, scope, region))
-    header, rows, preamble = read_rows(source.lines())
+        return Plan(format="vcard", items=_vcard_items(source, scope, region, fields))
+    lines = source.lines()
+    first = next(lines, None)  # opening the file tells whether it starts with a byte-order mark
+    decoding = Decoding(fallback=None if source.bom else FALLBACK_ENCODING)
+    header, rows, preamble = read_rows(
+        itertools.chain([first] if first else [], lines),
+        custom=custom_header_names((key, row.label) for key, row in fields.items()),
+        decoding=decoding,
+    )
     if header is None:
         seen = f" (the first lines read: {preamble[0]!r})" if preamble else ""
         raise InvalidInput(
@@ -175,7 +213,7 @@ def plan(source: ImportSource, scope: Scope, requested_format: str) -> Plan:
         header.kind = CsvKind.LINKEDIN
     elif fmt == "google":
         header.kind = CsvKind.GOOGLE
-    result = Plan(format=header.kind.value, items=iter(()), columns=header.mapping())
+    result = Plan(format=header.kind.value, items=iter(()), columns=header.mapping(), decoding=decoding)
     result._unmapped_index = list(header.unmapped)
 
     def items() -> Iterator[Item]:
@@ -188,29 +226,31 @@ def plan(source: ImportSource, scope: Scope, requested_format: str) -> Plan:
                 yield Item(number=row.number, line=row.line, error=row.error, offset=offset)
                 continue
             item = Item(number=row.number, line=row.line, offset=offset)
-            yield _mapped(item, scope, partial(mapping.from_csv, row, header, region))
+            yield _mapped(item, scope, partial(mapping.from_csv, row, header, region), fields)
         result.unmapped = [header.cells[i] or f"column {i + 1}" for i in sorted(result._has_data)]
 
     result.items = items()
     return result
 
 
-def _vcard_items(source: ImportSource, scope: Scope, region: str) -> Iterator[Item]:
+def _vcard_items(source: ImportSource, scope: Scope, region: str, fields: Fields) -> Iterator[Item]:
+    keys = frozenset(fields)
     for card in vcard.read_cards(source.lines()):
         offset = source.progress.done
         if card.error:
             yield Item(number=card.number, line=card.line, error=card.error, offset=offset)
             continue
         item = Item(number=card.number, line=card.line, offset=offset)
-        yield _mapped(item, scope, partial(mapping.from_vcard, card, region))
+        yield _mapped(item, scope, partial(mapping.from_vcard, card, region, keys), fields)
 
 
-def _mapped(item: Item, scope: Scope, build: Callable[[], mapping.Mapped]) -> Item:
+def _mapped(item: Item, scope: Scope, build: Callable[[], mapping.Mapped], fields: Fields) -> Item:
     """Map and validate one record; whatever goes wrong with it becomes that record's error."""
     try:
         mapped = build()
         item.data = mapped.data
         item.warnings.extend(mapped.warnings)
+        _check_custom(item, fields)
         return _prepared(item, scope)
     except Exception as exc:  # one odd record must never stop the others
         log.warning("record %d could not be imported", item.number, exc_info=True)
@@ -226,7 +266,9 @@ def _prepared(item: Item, scope: Scope) -> Item:
     region = scope.settings.default_region
     for _attempt in range(2 * contacts.MAX_LIST_ITEMS + 2):
         try:
-            item.set_prepared(contacts.prepare(data, scope))
+            prepared = contacts.prepare(data, scope)
+            prepared.custom = dict(data.custom)  # already checked against the field types
+            item.set_prepared(prepared)
             return item
         except InvalidInput as exc:
             dropped = _drop_bad_value(data, exc.field, region)
@@ -236,6 +278,26 @@ def _prepared(item: Item, scope: Scope) -> Item:
             item.warnings.append(dropped)
     item.error = "has too many invalid values"
     return item
+
+
+def _check_custom(item: Item, fields: Fields) -> None:
+    """Custom values checked against their field's type; a value that does not fit is dropped."""
+    data = item.data
+    if data is None or not data.custom:
+        return
+    checked: dict[str, Any] = {}
+    for key, raw in data.custom.items():
+        definition = fields.get(key)
+        if definition is None:
+            continue
+        try:
+            value = custom_fields.coerce(definition, raw, f"custom.{key}")
+        except InvalidInput as exc:
+            item.warnings.append(f"{str(raw)[:80]!r} dropped: {str(exc)[:200]}")
+            continue
+        if value is not None:
+            checked[key] = value
+    data.custom = checked
 
 
 def _guarded(items: Iterator[Item]) -> Iterator[Item]:
@@ -300,8 +362,9 @@ async def import_contacts(
     batch_size: int = BATCH_SIZE,
 ) -> ImportResult:
     """Import every record of a vCard or CSV source; see the module docstring for batching."""
+    fields = await custom_definitions(transactions)
     try:
-        the_plan = plan(source, scope, format)
+        the_plan = plan(source, scope, format, fields)
     except LeadError:
         raise
     except Exception as exc:  # e.g. a header no check foresaw: say so clearly
@@ -381,6 +444,7 @@ async def import_contacts(
         columns=the_plan.columns,
         unmapped_columns=the_plan.unmapped,
         follow_ups_scheduled=follow_up and not dry_run and total.created > 0,
+        notices=the_plan.notices(),
     )
 
 
@@ -527,6 +591,8 @@ def _brings_nothing(prepared: Prepared, row: ContactRow, owners: dict[Key, str])
         if value not in row.phones and owners.get(("phone", value), row.id) == row.id:
             return False
     if not set(prepared.tags) <= set(row.tags):
+        return False
+    if any(key not in (row.custom or {}) for key in prepared.custom):
         return False
     if prepared.notes and not (row.notes and prepared.notes in row.notes):
         return False
@@ -679,6 +745,7 @@ def _row_values(scope: Scope, prepared: Prepared, contact_id: str) -> dict[str, 
         "stage": Stage.LEAD.value,
         "score": 0,
         "consent": None,
+        "custom": prepared.custom or None,
         "created_at": now,
         "updated_at": now,
         "search_text": normalize.search_text(
@@ -694,11 +761,12 @@ def _row_values(scope: Scope, prepared: Prepared, contact_id: str) -> dict[str, 
             tags=prepared.tags,
             met_at=prepared.met_at,
             address=prepared.address,
+            custom=custom_fields.search_words(prepared.custom),
         ),
     }
 
 
-_FIELD_NAMES = (*contacts.SINGLE_FIELDS, *contacts.LIST_FIELDS, "notes", "referred_by")
+_FIELD_NAMES = (*contacts.SINGLE_FIELDS, *contacts.LIST_FIELDS, "notes", "referred_by", "custom")
 
 
 async def _insert_new(session: AsyncSession, scope: Scope, items: list[Item], tally: Tally) -> None:
