@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -299,3 +300,84 @@ async def test_our_own_csv_export_reads_back_with_commas_and_semicolons_inside_l
     for name in ("full_name", "company", "emails", "tags", "notes"):
         assert copy[name] == original[name], name
     assert copy["tags"] == ["vip", "lisbon, pt", "a;b"]
+
+
+CUSTOM_FIELDS = [
+    {"label": "Industry", "type": "choice", "choices": ["Fintech", "Retail"]},
+    {"label": "Deal size", "type": "number"},
+    {"label": "Renewal", "type": "date"},
+    {"label": "Pitch", "type": "text"},
+    {"label": "Category", "type": "text"},  # reads as the Tags column: exported as "Category [category]"
+    {"label": "=Risk", "type": "text"},  # a formula-looking title is neutralised like any cell
+]
+CUSTOM_VALUES = {
+    "industry": "Fintech",
+    "deal_size": 12000.5,
+    "renewal": "2026-12-01",
+    "pitch": "Wants an API, soon; asks for a discount\nsecond line 日本語のメモ。" * 5,
+    "category": "partner",
+    "risk": "-low",
+}
+
+
+async def _define(client: Client, clock: FixedClock) -> None:
+    for definition in CUSTOM_FIELDS:
+        await call(client, "define_custom_field", definition)
+        clock.advance(timedelta(seconds=1))  # exports list the fields in the order they were made
+
+
+async def test_custom_fields_leave_in_csv_columns_and_vcard_x_properties_and_come_back(
+    client: Client,
+    settings: Settings,
+    clock: FixedClock,
+    second_database_url: str,  # noqa: F811 (the fixture)
+):
+    await _define(client, clock)
+    added = await call(
+        client,
+        "add_contact",
+        {"full_name": "Ana Souza", "email": "ana@fintech.io", "custom": CUSTOM_VALUES},
+    )
+    assert added["contact"]["custom"] == CUSTOM_VALUES
+    await call(client, "add_contact", {"full_name": "No Custom", "email": "plain@example.com"})
+
+    csv_text = (await call(client, "export_csv", {}))["content"]
+    header, *rows = list(csv.reader(io.StringIO(csv_text)))
+    assert header[-6:] == ["Industry", "Deal size", "Renewal", "Pitch", "Category [category]", "'=Risk"]
+    cells = dict(zip(header, rows[0], strict=True))
+    assert (cells["Industry"], cells["Deal size"], cells["Renewal"]) == ("Fintech", "12000.5", "2026-12-01")
+    assert cells["Pitch"] == CUSTOM_VALUES["pitch"] and cells["'=Risk"] == "'-low"
+    assert rows[1][-6:] == [""] * 6
+
+    cards = {}
+    for version in ("3.0", "4.0"):
+        text = (await call(client, "export_vcard", {"version": version}))["content"]
+        assert max(len(line) for line in text.encode().split(b"\r\n")) <= 75
+        (ana, _plain) = ical_parse(text)
+        cards[version] = text
+        found = {p["name"]: p["values"] for p in ana["properties"] if p["name"].startswith("x-leadmcp-")}
+        if version == "3.0":  # ical.js reads 3.0 text by RFC 6350's rules, where "\;" is no escape
+            found = {name: [v.replace("\\;", ";") for v in values] for name, values in found.items()}
+        assert found == {
+            "x-leadmcp-industry": ["Fintech"],
+            "x-leadmcp-deal-size": ["12000.5"],
+            "x-leadmcp-renewal": ["2026-12-01"],
+            "x-leadmcp-pitch": [CUSTOM_VALUES["pitch"]],
+            "x-leadmcp-category": ["partner"],
+            "x-leadmcp-risk": ["-low"],
+        }, version
+
+    fresh = settings.model_copy(update={"database_url": second_database_url})
+    async with Client(build_server(fresh, clock=clock), raise_exceptions=True) as other:
+        # Not defined here yet: the columns are reported as unmapped, the properties ignored.
+        dry = await call(other, "import_contacts", {"content": csv_text, "dry_run": True})
+        assert dry["unmapped_columns"] == header[-6:]
+        await _define(other, clock)
+        for content in (csv_text, cards["3.0"], cards["4.0"]):
+            result = await call(other, "import_contacts", {"content": content})
+            assert (result["errors"], result["warnings"], result["unmapped_columns"]) == ([], [], [])
+            page = await call(other, "search_contacts", {"query": "ana@fintech.io"})
+            (item,) = page["items"]
+            contact = (await call(other, "get_contact", {"contact_id": item["id"]}))["contact"]
+            assert contact["custom"] == CUSTOM_VALUES
+            await call(other, "delete_contact", {"contact_id": item["id"], "confirm": True, "erase": True})

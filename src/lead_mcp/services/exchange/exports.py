@@ -20,7 +20,7 @@ from sqlalchemy import Row, delete, func, literal_column, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lead_mcp.db.search import fts5_query, pg_match, sqlite_fts
-from lead_mcp.db.tables import ContactRow, ExportChunk, ExportRow, new_id
+from lead_mcp.db.tables import ContactRow, CustomFieldRow, ExportChunk, ExportRow, new_id
 from lead_mcp.domain import ExportResult
 from lead_mcp.errors import InvalidInput, NotFound
 from lead_mcp.services import normalize
@@ -61,6 +61,7 @@ _COLUMNS = (
     ContactRow.updated_at,
     ContactRow.last_touch_at,
     ContactRow.next_followup_at,
+    ContactRow.custom,
 )
 
 Progress = Callable[[int, int], Awaitable[None]]
@@ -148,8 +149,35 @@ async def iter_selected(session: AsyncSession, selection: Selection) -> AsyncIte
             return
 
 
-def csv_cells(row: Any) -> list[str]:
-    """One contact as export cells, in ``tabular.EXPORT_COLUMNS`` order."""
+@dataclass(frozen=True)
+class ExportField:
+    """A custom field as exports write it: its key and its CSV column title."""
+
+    key: str
+    title: str
+
+
+async def export_fields(session: AsyncSession) -> list[ExportField]:
+    """The workspace's custom fields in definition order, each with a CSV title no other column has."""
+    rows = (
+        await session.execute(
+            select(CustomFieldRow.key, CustomFieldRow.label).order_by(
+                CustomFieldRow.created_at, CustomFieldRow.key
+            )
+        )
+    ).all()
+    taken = {tabular.fold_header(title) for title in tabular.header_row()}
+    return [ExportField(key, tabular.custom_header(key, label, taken)) for key, label in rows]
+
+
+def custom_values(row: Any, fields: Sequence[ExportField]) -> list[tuple[str, object]]:
+    """A contact's custom values in field order (None where it has none)."""
+    stored = row.custom or {}
+    return [(f.key, stored.get(f.key)) for f in fields]
+
+
+def csv_cells(row: Any, fields: Sequence[ExportField] = ()) -> list[str]:
+    """One contact as export cells, in ``tabular.EXPORT_COLUMNS`` order, then its custom values."""
     cells = []
     for name, _title in tabular.EXPORT_COLUMNS:
         value = getattr(row, name)
@@ -161,6 +189,8 @@ def csv_cells(row: Any) -> list[str]:
             cells.append("")
         else:
             cells.append(str(value))
+    for _key, value in custom_values(row, fields):
+        cells.append("" if value is None else vcard.custom_text(value))
     return cells
 
 
@@ -177,16 +207,17 @@ async def write_export(
 ) -> tuple[int, int]:
     """Stream the selection as vCard or CSV text into ``sink``; returns (contacts, bytes)."""
     count = size = 0
+    fields = await export_fields(session)
     if format == "csv":
         writer = tabular.RowWriter()
-        head = ("\ufeff" if bom else "") + writer.row(tabular.header_row())
+        head = ("\ufeff" if bom else "") + writer.row(tabular.header_row(f.title for f in fields))
         size += len(head.encode("utf-8"))
         await sink(head)
     async for rows in iter_selected(session, selection):
         if format == "csv":
-            text = "".join(writer.row(csv_cells(r)) for r in rows)
+            text = "".join(writer.row(csv_cells(r, fields)) for r in rows)
         else:
-            text = "".join(vcard.card(r, version) for r in rows)
+            text = "".join(vcard.card(r, version, custom=custom_values(r, fields)) for r in rows)
         count += len(rows)
         size += len(text.encode("utf-8"))
         await sink(text)
@@ -378,4 +409,5 @@ async def read_export(session: AsyncSession, scope: Scope, *, export_id: str, fo
 async def contact_vcard(session: AsyncSession, scope: Scope, *, contact_id: str, version: str = "3.0") -> str:
     """One contact as a vCard (lead://contacts/{id}.vcf)."""
     row = await load_contact(session, contact_id)
-    return vcard.card(row, _check_version(version))
+    fields = await export_fields(session)
+    return vcard.card(row, _check_version(version), custom=custom_values(row, fields))

@@ -22,7 +22,6 @@ from lead_mcp.services.exchange.tabular import (
 )
 
 LIST_SPLIT_GOOGLE = " ::: "
-CUSTOM_PROPERTY_PREFIX = "X-LEADMCP-"
 
 
 @dataclass
@@ -69,18 +68,6 @@ def _checked_website(value: str | None, warnings: list[str]) -> str | None:
 def _join_notes(parts: list[str]) -> str | None:
     text = "\n\n".join(p.strip() for p in parts if p and p.strip())
     return text or None
-
-
-def custom_property(key: str) -> str:
-    """The vCard property of a custom field: X-LEADMCP- and the key in capitals, ``_`` as ``-``."""
-    return CUSTOM_PROPERTY_PREFIX + key.upper().replace("_", "-")
-
-
-def custom_key(property_name: str) -> str | None:
-    """The custom-field key a vCard property carries (the inverse of :func:`custom_property`)."""
-    if not property_name.startswith(CUSTOM_PROPERTY_PREFIX):
-        return None
-    return property_name[len(CUSTOM_PROPERTY_PREFIX) :].lower().replace("-", "_") or None
 
 
 def from_vcard(card: vcard.RawCard, region: str, custom_keys: frozenset[str] = frozenset()) -> Mapped:
@@ -142,7 +129,7 @@ def from_vcard(card: vcard.RawCard, region: str, custom_keys: frozenset[str] = f
         tags.extend(vcard.text_list(prop))
     custom: dict[str, str] = {}
     for prop in card.properties:
-        key = custom_key(prop.name)
+        key = vcard.custom_key(prop.name)
         if key is not None and key in custom_keys:
             custom.setdefault(key, vcard.unescape_text(prop.value).strip())
     data = ContactCreate(

@@ -83,9 +83,9 @@ class RowWriter:
         return text
 
 
-def header_row() -> list[str]:
-    """The column titles of an export."""
-    return [title for _, title in EXPORT_COLUMNS]
+def header_row(custom: Iterable[str] = ()) -> list[str]:
+    """The column titles of an export, then those of the custom fields (see :func:`custom_header`)."""
+    return [*(title for _, title in EXPORT_COLUMNS), *custom]
 
 
 # ---------------------------------------------------------------------------------------------

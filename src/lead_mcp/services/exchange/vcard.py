@@ -36,6 +36,7 @@ CRLF = "\r\n"
 MAX_LINE_OCTETS = 75
 VERSIONS = ("3.0", "4.0")
 PRODID = f"-//lead-mcp//lead-mcp {__version__}//EN"
+CUSTOM_PREFIX = "X-LEADMCP-"
 
 
 class CardContact(Protocol):
@@ -127,8 +128,37 @@ def _rev(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
-def card(contact: CardContact, version: str = "3.0") -> str:
-    """One VCARD (3.0 or 4.0) with CRLF line ends, folded and escaped."""
+CustomValues = Sequence[tuple[str, object]]
+
+
+def custom_property(key: str) -> str:
+    """The vCard property of a custom field: ``X-LEADMCP-`` and the key in capitals, ``_`` as ``-``.
+
+    (x-names allow letters, digits and hyphens; keys are lower-case letters, digits and ``_``.)
+    """
+    return CUSTOM_PREFIX + key.upper().replace("_", "-")
+
+
+def custom_key(property_name: str) -> str | None:
+    """The custom-field key a vCard property carries (the inverse of :func:`custom_property`)."""
+    if not property_name.startswith(CUSTOM_PREFIX):
+        return None
+    return property_name[len(CUSTOM_PREFIX) :].lower().replace("-", "_") or None
+
+
+def custom_text(value: object) -> str:
+    """A custom value as text (numbers as written, dates as YYYY-MM-DD)."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def card(contact: CardContact, version: str = "3.0", *, custom: CustomValues = ()) -> str:
+    """One VCARD (3.0 or 4.0) with CRLF line ends, folded and escaped.
+
+    ``custom`` holds the contact's custom-field values (key, value), written as ``X-LEADMCP-*``
+    text properties that other address books keep and ignore.
+    """
     v4 = version == "4.0"
 
     def text(value: str) -> str:  # a single text value
@@ -172,6 +202,10 @@ def card(contact: CardContact, version: str = "3.0") -> str:
         lines.append("NOTE:" + text(contact.notes))
     if contact.tags:
         lines.append("CATEGORIES:" + ",".join(text(t) for t in contact.tags))
+    for key, value in custom:
+        if value is not None and value != "":
+            # VALUE=text: an x-property's value type is unknown otherwise, and readers keep escapes.
+            lines.append(custom_property(key) + ";VALUE=text:" + text(custom_text(value)))
     lines.append("REV:" + _rev(contact.updated_at))
     lines.append("END:VCARD")
     return "".join(fold(line) for line in lines)
@@ -479,6 +513,8 @@ __all__ = [
     "Property",
     "RawCard",
     "card",
+    "custom_key",
+    "custom_property",
     "escape_text",
     "fold",
     "read_cards",
