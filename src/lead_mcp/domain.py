@@ -966,7 +966,7 @@ class ScanLink(_Model):
 
 
 class ExportResult(_Model):
-    """An export: the text itself (up to 1,000 contacts) or a resource to read (more)."""
+    """An export: the text itself (up to 1,000 contacts that fit in one result) or a resource to read."""
 
     format: str = Field(description="vcard or csv.")
     version: str | None = Field(None, description="vCard version (3.0 or 4.0); null for CSV.")

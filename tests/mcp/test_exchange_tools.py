@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -381,3 +382,25 @@ async def test_custom_fields_leave_in_csv_columns_and_vcard_x_properties_and_com
             contact = (await call(other, "get_contact", {"contact_id": item["id"]}))["contact"]
             assert contact["custom"] == CUSTOM_VALUES
             await call(other, "delete_contact", {"contact_id": item["id"], "confirm": True, "erase": True})
+
+
+async def test_an_export_under_1000_contacts_too_big_for_one_result_is_a_resource_link(client: Client):
+    from lead_mcp.services.sizing import RESULT_BUDGET_CHARS
+
+    note = "Met at the fair; wants a quote, soon. " * 50  # about 1,900 characters per contact
+    text = "Name,Email,Notes\r\n" + "".join(f'Person {i},p{i}@example.com,"{note}"\r\n' for i in range(60))
+    assert (await call(client, "import_contacts", {"content": text}))["created"] == 60
+    for tool, extension in (("export_vcard", ".vcf"), ("export_csv", ".csv")):
+        result = await client.call_tool(tool, {})
+        data = result.structured_content
+        assert (data["count"], data["content"]) == (60, None), tool
+        assert data["resource_uri"].endswith(extension)
+        assert sum(len(getattr(block, "text", "")) for block in result.content) < 1_000
+        stored = (await client.read_resource(data["resource_uri"])).contents[0].text
+        assert len(stored.encode()) == data["bytes"] > RESULT_BUDGET_CHARS
+        assert all(f"p{i}@example.com" in stored for i in range(60))
+    # A query that picks fewer of them fits: it stays inline, and the whole result within the budget.
+    small = await client.call_tool("export_vcard", {"query": "p1@example.com"})
+    inline = small.structured_content
+    assert inline["count"] == 1 and inline["resource_uri"] is None and "FN:Person 1\r\n" in inline["content"]
+    assert len(json.dumps(inline)) <= RESULT_BUDGET_CHARS

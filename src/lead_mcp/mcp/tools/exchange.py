@@ -123,8 +123,9 @@ def register(server: MCPServer[Any]) -> None:
         """Export contacts as a .vcf file that Apple Contacts, Google Contacts and Outlook import.
 
         One card per contact with name, company, title, every email and phone, web site, address,
-        notes and tags. Up to 1,000 contacts come back as text; more come back as a resource link
-        (lead://exports/...) to read. Save the text as a .vcf file for the user.
+        notes, tags and custom fields. A small export (up to 1,000 contacts, and only while the text
+        fits in about 80,000 characters) comes back as text; a bigger one comes back as a resource
+        link (lead://exports/...) to read. Save the text as a .vcf file for the user.
         """
         async with batches(ctx) as (transactions, scope, _state):
             result = await exchange.export_vcard(
@@ -148,9 +149,10 @@ def register(server: MCPServer[Any]) -> None:
     ) -> Annotated[CallToolResult, ExportResult]:
         """Export contacts as a spreadsheet-safe CSV (UTF-8, one row per contact).
 
-        Lists (emails, phones, tags) are joined with "; ". Cells that a spreadsheet would run as a
-        formula are prefixed with ' (the value stays readable). Up to 1,000 contacts come back as
-        text; more as a resource link to read.
+        Lists (emails, phones, tags) are joined with "; "; custom fields follow as columns titled by
+        their labels. Cells that a spreadsheet would run as a formula are prefixed with ' (the value
+        stays readable). A small export (up to 1,000 contacts, and only while the text fits in about
+        80,000 characters) comes back as text; a bigger one as a resource link to read.
         """
         async with batches(ctx) as (transactions, scope, _state):
             result = await exchange.export_csv(

@@ -1,8 +1,11 @@
 """Export contacts as vCard (3.0/4.0) or CSV, streamed in batches so memory stays flat.
 
-Up to ``INLINE_MAX`` contacts come back inline. A bigger export is written, a
-chunk at a time, into ``exports``/``export_chunks`` and offered as the resource
-``lead://exports/{id}.vcf`` (or ``.csv``) for ``EXPORT_TTL``. Contacts are read
+An export comes back inline when it has at most ``INLINE_MAX`` contacts and its
+text fits in a tool result (``sizing.RESULT_BUDGET_CHARS`` of JSON: about 20k
+tokens, since 1,000 full contacts can be 600k characters). A bigger export is
+written, a chunk at a time, into ``exports``/``export_chunks`` and offered as
+the resource ``lead://exports/{id}.vcf`` (or ``.csv``) for ``EXPORT_TTL``; one
+that outgrows the budget while it is written moves there without starting over. Contacts are read
 in one read transaction (a consistent snapshot) in keyset pages; each stored
 chunk is written in its own short write transaction so other writers are not
 held up, and the export is marked complete only after its last chunk, so a
@@ -11,6 +14,7 @@ half-written export is never served.
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,7 +27,7 @@ from lead_mcp.db.search import fts5_query, pg_match, sqlite_fts
 from lead_mcp.db.tables import ContactRow, CustomFieldRow, ExportChunk, ExportRow, new_id
 from lead_mcp.domain import ExportResult
 from lead_mcp.errors import InvalidInput, NotFound
-from lead_mcp.services import normalize
+from lead_mcp.services import normalize, sizing
 from lead_mcp.services.exchange import tabular, vcard
 from lead_mcp.services.exchange.imports import Transactions
 from lead_mcp.services.records import dialect_name, load_contact
@@ -275,43 +279,30 @@ async def _export(
     async with transactions(write=False) as session:
         selection = await select_contacts(session, scope, contact_ids=contact_ids, query=query)
         total = await count_selected(session, selection)
-        if total <= INLINE_MAX:
-            parts: list[str] = []
-
-            async def collect(text: str) -> None:
-                parts.append(text)
-
-            count, size = await write_export(
-                session,
-                selection,
-                format=fmt,
-                sink=collect,
-                version=version or "3.0",
-                bom=bom,
-                total=total,
-                progress=progress,
-            )
+        out = _Spill(transactions, scope, fmt=fmt, version=version, filename=filename)
+        if total > INLINE_MAX:
+            await out.spill()
+        count, size = await write_export(
+            session,
+            selection,
+            format=fmt,
+            sink=out.write,
+            version=version or "3.0",
+            bom=bom,
+            total=total,
+            progress=progress,
+        )
+        if out.store is None:
             return ExportResult(
                 format=fmt,
                 version=version,
                 count=count,
                 bytes=size,
                 filename=filename,
-                content="".join(parts),
+                content="".join(out.parts),
             )
-        export_id = await _start_stored(transactions, scope, fmt, version, filename)
-        store = _ChunkStore(transactions, scope, export_id)
-        count, size = await write_export(
-            session,
-            selection,
-            format=fmt,
-            sink=store.write,
-            version=version or "3.0",
-            bom=bom,
-            total=total,
-            progress=progress,
-        )
-        await store.flush()
+        await out.store.flush()
+        export_id = out.store.export_id
     expires_at = scope.now() + EXPORT_TTL
     async with transactions(write=True) as session:
         await session.execute(
@@ -353,6 +344,48 @@ async def _start_stored(
             )
         )
     return export_id
+
+
+# JSON characters of an inline result besides the text (format, counts, file name, ...).
+RESULT_OVERHEAD_CHARS = 1_000
+
+
+def json_chars(text: str) -> int:
+    """Characters a text takes inside a JSON result (CRLF line ends count four, quotes two...)."""
+    return len(json.dumps(text, ensure_ascii=False)) - 2
+
+
+class _Spill:
+    """Collects an export inline while it fits the result budget; past it, moves into a stored export."""
+
+    def __init__(
+        self, transactions: Transactions, scope: Scope, *, fmt: str, version: str | None, filename: str
+    ) -> None:
+        self.transactions = transactions
+        self.scope = scope
+        self.fmt = fmt
+        self.version = version
+        self.filename = filename
+        self.parts: list[str] = []
+        self.chars = RESULT_OVERHEAD_CHARS
+        self.store: _ChunkStore | None = None
+
+    async def spill(self) -> None:
+        """From now on, write into a stored export (with what was collected so far)."""
+        export_id = await _start_stored(self.transactions, self.scope, self.fmt, self.version, self.filename)
+        self.store = _ChunkStore(self.transactions, self.scope, export_id)
+        for part in self.parts:
+            await self.store.write(part)
+        self.parts.clear()
+
+    async def write(self, text: str) -> None:
+        if self.store is not None:
+            await self.store.write(text)
+            return
+        self.parts.append(text)
+        self.chars += json_chars(text)
+        if self.chars > sizing.RESULT_BUDGET_CHARS:
+            await self.spill()
 
 
 class _ChunkStore:
