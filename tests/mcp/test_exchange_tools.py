@@ -404,3 +404,49 @@ async def test_an_export_under_1000_contacts_too_big_for_one_result_is_a_resourc
     inline = small.structured_content
     assert inline["count"] == 1 and inline["resource_uri"] is None and "FN:Person 1\r\n" in inline["content"]
     assert len(json.dumps(inline)) <= RESULT_BUDGET_CHARS
+
+
+async def test_sync_hubspot_gives_up_on_a_silent_hubspot_within_the_outbound_timeout_setting(
+    settings: Settings, clock: FixedClock, hubspot
+):
+    import time
+
+    configured = settings.model_copy(
+        update={
+            "hubspot_token": SecretStr(hubspot.token),
+            "hubspot_base_url": hubspot.url,
+            "outbound_timeout_seconds": 1,
+        }
+    )
+    async with Client(build_server(configured, clock=clock), raise_exceptions=True) as client:
+        await call(client, "add_contact", {"full_name": "Ana Souza", "email": "ana@fintech.io"})
+        hubspot.silent = True
+        started = time.monotonic()
+        message = await call_error(client, "sync_hubspot", {})
+        elapsed = time.monotonic() - started
+    assert 1 <= elapsed < 3
+    assert "HubSpot did not answer GET /crm/v3/properties/contacts/lead_mcp_source within 1 s" in message
+    assert "LEAD_MCP_OUTBOUND_TIMEOUT_SECONDS" in message and "Run sync_hubspot again later" in message
+    assert hubspot.token not in message and len(hubspot.requests) == 1
+
+
+async def test_exports_and_syncs_report_progress_that_grows_to_the_total(
+    settings: Settings, clock: FixedClock, hubspot
+):
+    configured = settings.model_copy(
+        update={"hubspot_token": SecretStr(hubspot.token), "hubspot_base_url": hubspot.url}
+    )
+    async with Client(build_server(configured, clock=clock), raise_exceptions=True) as client:
+        assert (await call(client, "import_contacts", {"content": _rows(2500)}))["created"] == 2500
+        for tool in ("export_vcard", "export_csv", "sync_hubspot"):
+            reports: list[tuple[float, float | None]] = []
+
+            async def progress(done: float, total: float | None, message: str | None) -> None:
+                reports.append((done, total))  # noqa: B023
+
+            result = await client.call_tool(tool, {}, progress_callback=progress)
+            assert not result.is_error, tool
+            assert len(reports) >= 3, tool  # one report per page of contacts
+            assert [done for done, _ in reports] == sorted(done for done, _ in reports), tool
+            assert reports[-1] == (2500, 2500), tool
+    assert len(hubspot.contacts) == 2500

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from lead_mcp.domain import ExportResult, ImportResult, SyncResult
 from lead_mcp.errors import InvalidInput, LeadError
+from lead_mcp.integrations.http import outbound_client
 from lead_mcp.integrations.hubspot import HubSpotClient
 from lead_mcp.mcp.state import AppState
 from lead_mcp.mcp.unit import READ_ONLY, WRITE, app_state, resolve_scope, unit
@@ -27,7 +28,6 @@ from lead_mcp.services.scope import Scope
 SYNC = ToolAnnotations(
     read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=True
 )
-HUBSPOT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 
 ContactIds = Annotated[
     list[Annotated[str, Field(max_length=64)]] | None,
@@ -246,10 +246,14 @@ def register(server: MCPServer[Any]) -> None:
         """
         async with batches(ctx) as (transactions, scope, state):
             given: httpx.AsyncClient | None = state.extras.get("http_client")
-            holder = nullcontext(given) if given is not None else httpx.AsyncClient(timeout=HUBSPOT_TIMEOUT)
+            timeout = state.settings.outbound_timeout_seconds
+            holder = nullcontext(given) if given is not None else outbound_client(timeout)
             async with holder as http:
                 client = HubSpotClient(
-                    http, token=state.settings.hubspot_token, base_url=state.settings.hubspot_base_url
+                    http,
+                    token=state.settings.hubspot_token,
+                    base_url=state.settings.hubspot_base_url,
+                    timeout_seconds=timeout,
                 )
                 return await hubspot_service.sync_hubspot(
                     transactions,
