@@ -488,13 +488,21 @@ TOKENS = [
     b"BEGIN:VCARD\r\n", b"END:VCARD\r\n", b"AGENT:\r\n", b"=\r\n", b"item1.", b"TEL;", b"CHARSET=",
     b"ENCODING=QUOTED-PRINTABLE:", b"N:;;;;;;;;;;;\r\n", b"ADR:" + b";" * 30 + b"\r\n", "🚀".encode(),
     b"example.com:abc", b"tel:+1-415-555-0100;ext=12", b"X-LEADMCP-DEAL:", b"\xef\xbb\xbf", b":abc",
+    b";CHARSET=QUOTED-PRINTABLE",
+]  # fmt: skip
+LINES = [
+    b"NOTE;CHARSET=QUOTED-PRINTABLE:a=3Db\r\n", b"FN;CHARSET=KLINGON:x\r\n", b"AGENT:\r\n",
+    b"BEGIN:VCARD\r\n", b"END:VCARD\r\n", b"GARBAGE LINE\r\n", b"TEL:tel:+1-415-555-0100;ext=1\r\n",
+    b"URL:example.com:abc\r\n", b"PHOTO;ENCODING=BASE64:AAAA\r\n", b"X-LEADMCP-DEAL-SIZE:12\r\n",
+    b"N:;;;;;;;;;;;\r\n", b'Ana,"open\r\n', b"Bo,bo@x.io,x.io:99999\r\n", b";;;;;;\r\n", b"\r\n",
 ]  # fmt: skip
 MUTATION = st.tuples(
-    st.sampled_from(["insert", "delete", "bytes"]),
+    st.sampled_from(["insert", "delete", "bytes", "line"]),
     st.floats(0, 1),
     st.sampled_from(TOKENS),
     st.binary(min_size=1, max_size=5),
     st.integers(1, 20),
+    st.sampled_from(LINES),
 )
 FUZZ_SCOPE = Scope(
     workspace_id="fuzz", settings=Settings(database_url="sqlite+aiosqlite:///unused.db"), clock=SystemClock()
@@ -505,9 +513,12 @@ FUZZ_SCOPE = Scope(
 @given(seed=st.sampled_from(SEEDS), mutations=st.lists(MUTATION, min_size=1, max_size=12))
 def test_mutated_sample_files_give_per_record_errors_or_a_clear_file_error(seed: Path, mutations: list):
     data = bytearray(seed.read_bytes())
-    for op, where, token, noise, length in mutations:
+    for op, where, token, noise, length, line in mutations:
         at = int(where * len(data))
-        if op == "insert":
+        if op == "line":  # a whole line, at the start of a line
+            at = data.find(b"\n", at) + 1
+            data[at:at] = line
+        elif op == "insert":
             data[at:at] = token
         elif op == "delete":
             del data[at : at + length]

@@ -140,6 +140,9 @@ def test_reader_skips_a_broken_line_reports_a_broken_card_and_keeps_reading_the_
     assert warning.startswith("line 3: FN skipped: its value is not valid utf-8 (byte 0xFF)")
     assert good.error is None and good.first("FN").value == "Good"
     assert unfinished.error and "without END:VCARD" in unfinished.error
+    # A codec that is no charset (quoted-printable named as the CHARSET) is an unknown charset too.
+    (odd,) = _read(b"BEGIN:VCARD\r\nFN:Odd\r\nNOTE;CHARSET=QUOTED-PRINTABLE:a=3Db\r\nEND:VCARD\r\n")
+    assert odd.warnings == ["line 3: NOTE skipped: its value has an unknown CHARSET 'QUOTED-PRINTABLE'"]
 
 
 def test_reader_reads_a_21_agent_card_after_its_outer_card_and_base64_without_indent():

@@ -360,9 +360,12 @@ def _decode_value(raw: bytes, params: dict[str, list[str]]) -> str | None:
         raw = quopri.decodestring(raw)
     charset = (params.get("CHARSET") or ["utf-8"])[0].strip() or "utf-8"
     try:
-        codecs.lookup(charset)
+        # Some codec names (QUOTED-PRINTABLE, BASE64...) are bytes-to-bytes codecs, not charsets.
+        known = codecs.lookup(charset)._is_text_encoding
     except LookupError:
-        raise ValueError(f"has an unknown CHARSET {charset!r}") from None
+        known = False
+    if not known:
+        raise ValueError(f"has an unknown CHARSET {charset!r}")
     try:
         return raw.decode(charset)
     except UnicodeDecodeError as exc:
@@ -443,7 +446,11 @@ def read_cards(lines: Iterable[tuple[int, bytes]]) -> Iterator[RawCard]:
             continue
         if current is None or current.error:
             continue  # text between cards is ignored, as address books do
-        last_name = _read_property(current, number, line)
+        try:
+            last_name = _read_property(current, number, line)
+        except Exception as exc:  # a line no rule foresaw: it costs that line, never the file
+            current.warnings.append(f"line {number} skipped: it cannot be read ({type(exc).__name__})")
+            last_name = ""
     if current is not None:
         if not current.error:
             current.error = f"line {current.line}: BEGIN:VCARD without END:VCARD (the file may be cut short)"
