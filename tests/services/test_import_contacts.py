@@ -276,7 +276,7 @@ async def test_bulk_import_ends_exactly_like_adding_each_record_with_add_contact
         one_by_one.merged,
         one_by_one.skipped,
     )
-    fields = {"full_name", "company", "emails", "phones", "notes", "tags", "title"}
+    fields = {"full_name", "company", "emails", "phones", "notes", "tags", "title", "score"}
     assert sorted(str(c.model_dump(include=fields)) for c in await _all(transactions, scope)) == sorted(
         str(c.model_dump(include=fields)) for c in reference
     )

@@ -10,13 +10,17 @@ file, reported as ``committed_through`` (or, when the import is interrupted,
 in the error message). Re-running the same import is safe: records already
 saved are recognised by their email, phone or name+company and skipped.
 
-Speed: for records that match nothing stored (the common case in a first
-import) the batch pre-loads the de-duplication keys of all its records in a
-few queries and inserts the new contacts, keys, tags and history in bulk.
-Records that match a stored contact, or an earlier record of the same batch,
-go through ``add_contact`` itself in file order, so the outcome is the same as
-adding them one by one. A record that matches and brings nothing new is
-counted as skipped without a write.
+Speed: the batch pre-loads the de-duplication keys of all its records, and
+the stored contacts holding them (locked, as ``add_contact`` locks), in a few
+queries. Records that match nothing stored (the common case in a first import)
+are inserted in bulk with their keys, tags, history and pipeline counters.
+A record that matches a stored contact is merged into that row by
+``add_contact``'s own merge, and the scores of the merged contacts are
+recomputed together before the batch commits. A record that matches an earlier
+record of the same batch, or asks for a follow-up, goes through ``add_contact``
+itself. All in file order, so the outcome is the same as adding the records one
+by one. A record that matches and brings nothing new is counted as skipped
+without a write.
 """
 
 from __future__ import annotations
@@ -26,8 +30,9 @@ import logging
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import partial
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import anyio
 import anyio.lowlevel
@@ -39,7 +44,7 @@ from lead_mcp.db import aggregates
 from lead_mcp.db.tables import ContactChange, ContactKey, ContactRow, ContactTag, CustomFieldRow, new_id
 from lead_mcp.domain import ContactCreate, ImportIssue, ImportResult, Source, Stage
 from lead_mcp.errors import InvalidInput, LeadError
-from lead_mcp.services import contacts, custom_fields, normalize
+from lead_mcp.services import contacts, custom_fields, normalize, scoring
 from lead_mcp.services.contacts import Prepared
 from lead_mcp.services.exchange import mapping, vcard
 from lead_mcp.services.exchange.sources import ImportSource
@@ -50,7 +55,7 @@ from lead_mcp.services.exchange.tabular import (
     custom_header_names,
     read_rows,
 )
-from lead_mcp.services.records import dialect_name
+from lead_mcp.services.records import contact_query, dialect_name
 from lead_mcp.services.scope import Scope
 
 log = logging.getLogger(__name__)
@@ -89,6 +94,7 @@ class Item:
     warnings: list[str] = field(default_factory=list)
     keys: list[Key] = field(default_factory=list)
     offset: int = 0  # bytes of the source read when this record was complete (progress)
+    score: int = 0  # the score add_contact would give it as a new contact (computed while parsing)
     fatal: BaseException | None = None  # set on a marker item: the file could not be read past here
 
     def set_prepared(self, prepared: Prepared) -> None:
@@ -269,6 +275,7 @@ def _prepared(item: Item, scope: Scope) -> Item:
             prepared = contacts.prepare(data, scope)
             prepared.custom = dict(data.custom)  # already checked against the field types
             item.set_prepared(prepared)
+            item.score = _initial_score(prepared, scope)
             return item
         except InvalidInput as exc:
             dropped = _drop_bad_value(data, exc.field, region)
@@ -298,6 +305,38 @@ def _check_custom(item: Item, fields: Fields) -> None:
         if value is not None:
             checked[key] = value
     data.custom = checked
+
+
+@dataclass(frozen=True)
+class _NewContact:
+    """The columns scoring reads of a contact not stored yet (a bulk insert builds no ORM row)."""
+
+    id: str
+    title: str | None
+    company: str | None
+    emails: list[str]
+    source: str
+    stage: str
+    created_at: datetime
+    referred_by_id: str | None = None
+    budget: str | None = None
+    authority: str | None = None
+    need: str | None = None
+    timeline: str | None = None
+
+
+def _initial_score(prepared: Prepared, scope: Scope) -> int:
+    """The score add_contact gives a new contact (no touches yet), from the record's own fields."""
+    view = _NewContact(
+        id="",
+        title=prepared.title,
+        company=prepared.company,
+        emails=prepared.emails,
+        source=Source.IMPORT.value,
+        stage=Stage.LEAD.value,
+        created_at=scope.now(),
+    )
+    return scoring.initial_score(cast(ContactRow, view), scope.now())
 
 
 def _guarded(items: Iterator[Item]) -> Iterator[Item]:
@@ -548,14 +587,13 @@ async def _owners(session: AsyncSession, keys: set[Key]) -> dict[Key, str]:
     return found
 
 
-async def _live_rows(session: AsyncSession, ids: set[str]) -> dict[str, ContactRow]:
+async def _live_rows(session: AsyncSession, ids: set[str], *, lock: bool) -> dict[str, ContactRow]:
+    """The stored contacts holding the batch's keys; locked (as add_contact locks) when merging."""
     out: dict[str, ContactRow] = {}
-    listed = list(ids)
+    listed = sorted(ids)  # a fixed order, so two imports lock their rows without deadlocking
     for start in range(0, len(listed), KEY_QUERY_CHUNK):
         rows = await session.execute(
-            select(ContactRow).where(
-                ContactRow.id.in_(listed[start : start + KEY_QUERY_CHUNK]), ContactRow.deleted_at.is_(None)
-            )
+            contact_query(ContactRow.id.in_(listed[start : start + KEY_QUERY_CHUNK]), lock=lock)
         )
         for row in rows.scalars():
             out[row.id] = row
@@ -621,9 +659,10 @@ async def _apply_batch(
     valid = [i for i in batch if i.error is None and i.prepared is not None]
     all_keys = {k for item in valid for k in item.keys}
     owners = await _owners(session, all_keys)
-    rows = await _live_rows(session, set(owners.values()))
+    rows = await _live_rows(session, set(owners.values()), lock=not dry_run)
     claimed: dict[Key, int] = {}
     pending: list[Item] = []
+    merged_rows: dict[str, ContactRow] = {}  # rescored together at the end of the batch
     # A record with only a name (no email, phone or company) has no key for add_contact to match.
     # So that importing a file again adds nothing, such a record is skipped when a stored contact
     # with the same name and no keys already holds everything it brings.
@@ -684,9 +723,80 @@ async def _apply_batch(
                 claimed[key] = item.number
             continue
         await flush()
+        matched_on = _matched_key(item, owners, stored) if stored is not None and not follow_up else None
+        if stored is not None and matched_on is not None and not in_batch:
+            await _merge_stored(session, scope, item, stored, matched_on, tally, claimed)
+            merged_rows[stored.id] = stored
+            continue
         await _add_one(session, scope, item, tally, follow_up=follow_up, claimed=claimed)
     if not dry_run:
         await flush()
+        if merged_rows:
+            await scoring.rescore_many(session, scope, list(merged_rows.values()))
+
+
+def _matched_key(item: Item, owners: dict[Key, str], row: ContactRow) -> str | None:
+    """The kind of key (email, phone, name) by which add_contact would match ``row``, still held by it.
+
+    The row was read (and locked) after the keys: if it no longer holds the key, None sends the
+    record through add_contact, which looks again.
+    """
+    held: set[Key] = {("email", e) for e in row.emails} | {("phone", p) for p in row.phones}
+    name_key = normalize.name_key(row.full_name, row.company)
+    if name_key:
+        held.add(("name", name_key))
+    for key in item.keys:
+        if owners.get(key) == row.id:
+            return key[0] if key in held else None
+    return None
+
+
+async def _merge_stored(
+    session: AsyncSession,
+    scope: Scope,
+    item: Item,
+    row: ContactRow,
+    matched_on: str,
+    tally: Tally,
+    claimed: dict[Key, int],
+) -> None:
+    """Merge a record into the stored contact it matches, as add_contact does (its score later).
+
+    add_contact would look the match up again and rescore at once; the batch already holds the
+    locked row, and scores are computed for all merged contacts together before the batch commits.
+    """
+    assert item.prepared is not None
+    try:
+        async with session.begin_nested():
+            filled, _kept = await contacts.merge_into(
+                session, scope, row, item.prepared, matched_on=matched_on
+            )
+    except LeadError as exc:
+        tally.errors.append(_issue(item, str(exc)))
+        return
+    if filled:
+        tally.merged += 1
+    else:
+        tally.skipped += 1
+    _claim(claimed, item, row.emails, row.phones, row.full_name, row.company)
+
+
+def _claim(
+    claimed: dict[Key, int],
+    item: Item,
+    emails: list[str],
+    phones: list[str],
+    full_name: str | None,
+    company: str | None,
+) -> None:
+    """Keys now held by a contact this batch wrote: later records matching them go through add_contact."""
+    for email in emails:
+        claimed[("email", email)] = item.number
+    for phone in phones:
+        claimed[("phone", phone)] = item.number
+    name_key = normalize.name_key(full_name, company)
+    if name_key:
+        claimed[("name", name_key)] = item.number
 
 
 async def _add_one(
@@ -707,13 +817,7 @@ async def _add_one(
     else:
         tally.skipped += 1
     contact = result.contact
-    for email in contact.emails:
-        claimed[("email", email)] = item.number
-    for phone in contact.phones:
-        claimed[("phone", phone)] = item.number
-    name_key = normalize.name_key(contact.full_name, contact.company)
-    if name_key:
-        claimed[("name", name_key)] = item.number
+    _claim(claimed, item, contact.emails, contact.phones, contact.full_name, contact.company)
 
 
 def _table(model: type[Any]) -> Table:
@@ -722,7 +826,7 @@ def _table(model: type[Any]) -> Table:
     return table
 
 
-def _row_values(scope: Scope, prepared: Prepared, contact_id: str) -> dict[str, Any]:
+def _row_values(scope: Scope, prepared: Prepared, contact_id: str, score: int) -> dict[str, Any]:
     now = scope.now()
     return {
         "workspace_id": scope.workspace_id,
@@ -743,7 +847,7 @@ def _row_values(scope: Scope, prepared: Prepared, contact_id: str) -> dict[str, 
         "referred_by_id": None,
         "met_at": prepared.met_at,
         "stage": Stage.LEAD.value,
-        "score": 0,
+        "score": score,
         "consent": None,
         "custom": prepared.custom or None,
         "created_at": now,
@@ -772,7 +876,9 @@ _FIELD_NAMES = (*contacts.SINGLE_FIELDS, *contacts.LIST_FIELDS, "notes", "referr
 async def _insert_new(session: AsyncSession, scope: Scope, items: list[Item], tally: Tally) -> None:
     """Insert contacts that match nothing, with their keys, tags and 'created' history, in bulk."""
     ids = {item.number: new_id() for item in items}
-    values = [_row_values(scope, item.prepared, ids[item.number]) for item in items if item.prepared]
+    values = [
+        _row_values(scope, item.prepared, ids[item.number], item.score) for item in items if item.prepared
+    ]
     try:
         async with session.begin_nested():
             # Core inserts on the tables: one multi-row statement per page (the ORM would split the
