@@ -25,12 +25,13 @@ without a write.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import logging
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import partial
 from typing import Any, Protocol, cast
 
@@ -275,7 +276,7 @@ def _prepared(item: Item, scope: Scope) -> Item:
             prepared = contacts.prepare(data, scope)
             prepared.custom = dict(data.custom)  # already checked against the field types
             item.set_prepared(prepared)
-            item.score = _initial_score(prepared, scope)
+            item.score = _initial_score(prepared)
             return item
         except InvalidInput as exc:
             dropped = _drop_bad_value(data, exc.field, region)
@@ -325,18 +326,31 @@ class _NewContact:
     timeline: str | None = None
 
 
-def _initial_score(prepared: Prepared, scope: Scope) -> int:
-    """The score add_contact gives a new contact (no touches yet), from the record's own fields."""
+def _initial_score(prepared: Prepared) -> int:
+    """The score add_contact gives a new contact (no touches yet), from the record's own fields.
+
+    Of an imported contact without touches, scoring reads only the title, whether there is a
+    company, and whether an email is on a business (not free-mail) domain; the time counts only
+    for engagement, which an import has not had. Titles repeat across a file, so each
+    combination is scored once.
+    """
+    business = any(e.rsplit("@", 1)[-1].lower() not in scoring.FREE_MAIL_DOMAINS for e in prepared.emails)
+    return _score_of(prepared.title, bool(prepared.company), business)
+
+
+@functools.lru_cache(maxsize=16_384)
+def _score_of(title: str | None, has_company: bool, business_email: bool) -> int:
+    moment = datetime(2000, 1, 1, tzinfo=UTC)
     view = _NewContact(
         id="",
-        title=prepared.title,
-        company=prepared.company,
-        emails=prepared.emails,
+        title=title,
+        company="company" if has_company else None,
+        emails=["x@business.example"] if business_email else [],
         source=Source.IMPORT.value,
         stage=Stage.LEAD.value,
-        created_at=scope.now(),
+        created_at=moment,
     )
-    return scoring.initial_score(cast(ContactRow, view), scope.now())
+    return scoring.initial_score(cast(ContactRow, view), moment)
 
 
 def _guarded(items: Iterator[Item]) -> Iterator[Item]:
