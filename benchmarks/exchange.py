@@ -260,7 +260,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.step:
         runner = {"import": step_import, "export": step_export, "tool": step_tool_export}[args.step]
-        print(json.dumps(asyncio.run(runner(*args.args))))  # type: ignore[operator]
+        print(json.dumps(asyncio.run(runner(*args.args))))
         return
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -32,7 +32,6 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import partial
 from typing import Any, Protocol, cast
 
 import anyio
@@ -233,7 +232,7 @@ def plan(source: ImportSource, scope: Scope, requested_format: str, fields: Fiel
                 yield Item(number=row.number, line=row.line, error=row.error, offset=offset)
                 continue
             item = Item(number=row.number, line=row.line, offset=offset)
-            yield _mapped(item, scope, partial(mapping.from_csv, row, header, region), fields)
+            yield _mapped(item, scope, functools.partial(mapping.from_csv, row, header, region), fields)
         result.unmapped = [header.cells[i] or f"column {i + 1}" for i in sorted(result._has_data)]
 
     result.items = items()
@@ -248,7 +247,7 @@ def _vcard_items(source: ImportSource, scope: Scope, region: str, fields: Fields
             yield Item(number=card.number, line=card.line, error=card.error, offset=offset)
             continue
         item = Item(number=card.number, line=card.line, offset=offset)
-        yield _mapped(item, scope, partial(mapping.from_vcard, card, region, keys), fields)
+        yield _mapped(item, scope, functools.partial(mapping.from_vcard, card, region, keys), fields)
 
 
 def _mapped(item: Item, scope: Scope, build: Callable[[], mapping.Mapped], fields: Fields) -> Item:
@@ -513,17 +512,17 @@ async def _refresh_statistics(transactions: Transactions, *, only_if_missing: bo
     quadratically. On SQLite only ``contact_keys`` is analyzed, with a bounded sample, so the
     plans of other queries stay as they are. ``only_if_missing``: SQLite, when it has none yet.
     """
+    if only_if_missing:
+        async with transactions(write=False) as session:
+            if dialect_name(session) != "sqlite" or await _sqlite_has_statistics(session):
+                return  # PostgreSQL analyzes tables on its own once they are not new
     async with transactions(write=True) as session:
         try:
             if dialect_name(session) == "sqlite":
-                if only_if_missing and await _sqlite_has_statistics(session):
-                    return
                 async with session.begin_nested():
                     await session.execute(text("PRAGMA analysis_limit=1000"))
                     await session.execute(text("ANALYZE contact_keys"))
                 return
-            if only_if_missing:
-                return  # PostgreSQL analyzes tables on its own once they are not new
             async with session.begin_nested():
                 await session.execute(text("ANALYZE contact_keys"))
                 await session.execute(text("ANALYZE contacts"))
