@@ -5,12 +5,20 @@
     python -m benchmarks.exchange --pg postgresql+asyncpg://postgres@127.0.0.1:5432/postgres
 
 Each measured step runs in a fresh child process, so its peak resident memory
-(``ru_maxrss``) belongs to that step alone: the import goes through
-``import_contacts`` exactly as the tool and CLI call it (batches, de-duplication
-keys, history), the export streams ``write_export`` to a file as
-``lead-mcp export`` does. Goals (issue 6): import <= 15 s, export <= 10 s with
-peak memory <= 200 MB. The machine is shared, so figures are noisy: compare
-runs made together.
+(``ru_maxrss``) belongs to that step alone:
+
+- import: ``import_contacts`` exactly as the tool and CLI call it (batches,
+  de-duplication keys, history) into an empty store;
+- export: ``write_export`` streamed to a file, as ``lead-mcp export`` does;
+- tool: ``export_vcard`` called through the MCP client (in memory), which
+  stores the export and answers a resource link, then ``resources/read`` of
+  that link: what an assistant does;
+- re-import: the same people again, each row bringing a new tag, so every
+  record merges into a stored contact through ``add_contact`` (the slow path).
+
+Goals (issue 6): import <= 15 s, export <= 10 s with peak memory <= 200 MB.
+The machine is shared, so figures are noisy: compare runs made together, and
+the CPU seconds printed next to each wall time.
 """
 
 from __future__ import annotations
@@ -66,7 +74,7 @@ TITLES = ["Head of Sales", "CTO", "Founder", "Procurement, EMEA", "Marketing Lea
 NOTES = ["Met at the fintech meetup", "Asked about pricing; follow up in March", "Referred by Tom", ""]
 
 
-def make_csv(path: Path, rows: int, seed: int = 6) -> None:
+def make_csv(path: Path, rows: int, seed: int = 6, tags: str = "expo;2026") -> None:
     """A realistic generic CSV: unique people, 1-2 emails and phones, notes with commas and newlines."""
     rng = random.Random(seed)
     with path.open("w", encoding="utf-8", newline="") as out:
@@ -84,12 +92,16 @@ def make_csv(path: Path, rows: int, seed: int = 6) -> None:
             out.write(
                 f"{first},{last} {i},p{i}@example{i % 503}.com,{email2},"
                 f"+1 415 {200 + (i // 10000) % 700:03d} {i % 10000:04d},{mobile},{company},"
-                f'"{rng.choice(TITLES)}",company{i % 7919}.example.com,{note},expo;2026\r\n'
+                f'"{rng.choice(TITLES)}",company{i % 7919}.example.com,{note},{tags}\r\n'
             )
 
 
 def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def _cpu() -> float:
@@ -125,6 +137,7 @@ async def step_import(url: str, csv_path: str) -> dict[str, float]:
         "seconds": seconds,
         "cpu": cpu,
         "created": result.created,
+        "merged": result.merged,
         "errors": result.errors_total,
         "peak_mb": _peak_mb(),
     }
@@ -155,6 +168,37 @@ async def step_export(url: str, out_path: str) -> dict[str, float]:
         "cpu": cpu,
         "count": count,
         "bytes": size,
+        "peak_mb": _peak_mb(),
+        "baseline_mb": baseline,
+    }
+
+
+async def step_tool_export(url: str) -> dict[str, float]:
+    """export_vcard through the MCP client (stored export, resource link), then read the link."""
+    from lead_mcp.mcp.server import build_server
+    from mcp import Client
+
+    settings, state = await _open(url)
+    await state.close()
+    baseline = _peak_mb()
+    async with Client(build_server(settings), raise_exceptions=True) as client:
+        started, cpu = time.perf_counter(), _cpu()
+        result = await client.call_tool("export_vcard", {})
+        export_seconds, export_cpu = time.perf_counter() - started, _cpu() - cpu
+        data = result.structured_content or {}
+        after_export = _peak_mb()
+        started, cpu = time.perf_counter(), _cpu()
+        read = await client.read_resource(data["resource_uri"])
+        read_seconds, read_cpu = time.perf_counter() - started, _cpu() - cpu
+        text = read.contents[0].text  # type: ignore[union-attr]
+    return {
+        "export_seconds": export_seconds,
+        "export_cpu": export_cpu,
+        "read_seconds": read_seconds,
+        "read_cpu": read_cpu,
+        "count": data["count"],
+        "bytes": len(text.encode()),
+        "export_peak_mb": after_export,
         "peak_mb": _peak_mb(),
         "baseline_mb": baseline,
     }
@@ -207,12 +251,15 @@ def main() -> None:
     )
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--merge-rows", type=int, default=0, help="rows of the merge-heavy re-import (default: --rows)"
+    )
     parser.add_argument("--pg", help="PostgreSQL admin URL (postgresql+asyncpg://...) instead of SQLite")
     parser.add_argument("--step", help=argparse.SUPPRESS)
     parser.add_argument("args", nargs="*", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.step:
-        runner = step_import if args.step == "import" else step_export
+        runner = {"import": step_import, "export": step_export, "tool": step_tool_export}[args.step]
         print(json.dumps(asyncio.run(runner(*args.args))))
         return
 
@@ -220,20 +267,26 @@ def main() -> None:
         folder = Path(tmp)
         csv_path = folder / "contacts.csv"
         make_csv(csv_path, args.rows)
+        again_path = folder / "again.csv"
+        make_csv(again_path, args.merge_rows or args.rows, tags="expo;2026;reimport")
         print(
             f"{args.rows} rows, {csv_path.stat().st_size / 1e6:.1f} MB CSV; "
-            f"store: {'PostgreSQL' if args.pg else 'SQLite'}"
+            f"store: {'PostgreSQL' if args.pg else 'SQLite'}; load average {_load()}"
         )
-        imports, exports = [], []
+        imports, exports, tools, merges = [], [], [], []
         for run in range(args.runs):
             url, name = _fresh_store(args.pg, folder)
             try:
                 imported = _child("import", url, str(csv_path))
                 exported = _child("export", url, str(folder / "out.vcf"))
+                tool = _child("tool", url)
+                merged = _child("import", url, str(again_path))
             finally:
                 _drop(args.pg, name)
             imports.append(imported)
             exports.append(exported)
+            tools.append(tool)
+            merges.append(merged)
             print(
                 f"run {run + 1}: import {imported['seconds']:.2f} s (CPU {imported['cpu']:.1f} s, "
                 f"{imported['created']:.0f} created, {imported['errors']:.0f} errors, "
@@ -241,6 +294,14 @@ def main() -> None:
                 f"(CPU {exported['cpu']:.1f} s, {exported['count']:.0f} cards, "
                 f"{exported['bytes'] / 1e6:.1f} MB, "
                 f"peak {exported['peak_mb']:.0f} MB, {exported['baseline_mb']:.0f} MB before the export)"
+            )
+            print(
+                f"       tool export_vcard {tool['export_seconds']:.2f} s (CPU {tool['export_cpu']:.1f} s, "
+                f"peak {tool['export_peak_mb']:.0f} MB) + resources/read {tool['read_seconds']:.2f} s "
+                f"(CPU {tool['read_cpu']:.1f} s, {tool['bytes'] / 1e6:.1f} MB, "
+                f"peak {tool['peak_mb']:.0f} MB, "
+                f"{tool['baseline_mb']:.0f} MB before); re-import {merged['seconds']:.2f} s "
+                f"(CPU {merged['cpu']:.1f} s, {merged['merged']:.0f} merged, peak {merged['peak_mb']:.0f} MB)"
             )
             for path in folder.glob("bench-*.db*"):
                 os.remove(path)
@@ -250,7 +311,12 @@ def main() -> None:
             f"(CPU {med(r['cpu'] for r in imports):.1f} s; goal <= 15 s); "
             f"export {med(r['seconds'] for r in exports):.2f} s "
             f"(CPU {med(r['cpu'] for r in exports):.1f} s; goal <= 10 s), "
-            f"peak memory {med(r['peak_mb'] for r in exports):.0f} MB (goal <= 200 MB)"
+            f"peak memory {med(r['peak_mb'] for r in exports):.0f} MB (goal <= 200 MB); "
+            f"tool export + read {med(r['export_seconds'] + r['read_seconds'] for r in tools):.2f} s, "
+            f"peak {med(r['peak_mb'] for r in tools):.0f} MB; "
+            f"merge-heavy re-import of {args.merge_rows or args.rows} rows "
+            f"{med(r['seconds'] for r in merges):.2f} s (CPU {med(r['cpu'] for r in merges):.1f} s); "
+            f"load average {_load()}"
         )
 
 

@@ -114,6 +114,8 @@ async def run_import(args: argparse.Namespace, settings: Settings) -> int:
         f"{result.skipped} skipped, {result.errors_total} not imported ({verb} saved through record "
         f"{result.committed_through if not result.dry_run else 0})"
     )
+    for notice in result.notices:
+        print(f"note: {notice}", file=sys.stderr)
     if result.unmapped_columns:
         print("columns not imported: " + ", ".join(result.unmapped_columns), file=sys.stderr)
     for issue in result.errors[:MAX_ERRORS_SHOWN]:

@@ -972,7 +972,7 @@ class ScanLink(_Model):
 
 
 class ExportResult(_Model):
-    """An export: the text itself (up to 1,000 contacts) or a resource to read (more)."""
+    """An export: the text itself (up to 1,000 contacts that fit in one result) or a resource to read."""
 
     format: str = Field(description="vcard or csv.")
     version: str | None = Field(None, description="vCard version (3.0 or 4.0); null for CSV.")
@@ -1022,6 +1022,11 @@ class ImportResult(_Model):
         default_factory=list, description="CSV columns that hold data but map to no contact field."
     )
     follow_ups_scheduled: bool = Field(False, description="True when new contacts got a first follow-up.")
+    notices: list[str] = Field(
+        default_factory=list,
+        description="Warnings about the whole file, e.g. lines that were not UTF-8 and were read as "
+        "Windows-1252 (Excel's default); worth telling the user.",
+    )
 
 
 class SyncFailure(_Model):

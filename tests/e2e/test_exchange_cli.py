@@ -46,6 +46,9 @@ def test_cli_import_prints_counts_and_each_bad_record(database_url):
     assert "importing: 100%" in done.stderr  # plain progress lines, no bar, off a terminal
     again = _run(database_url, "import", str(DATA / "google_contacts.csv"), "--follow-up")
     assert again.returncode == 0 and "3 created" in again.stdout
+    excel = _run(database_url, "import", str(DATA / "excel_semicolon_cp1252.csv"))
+    assert excel.returncode == 0 and "3 created" in excel.stdout
+    assert "note: 2 lines (first: line 2) were not valid UTF-8 and were read as Windows-1252" in excel.stderr
 
 
 def test_cli_export_writes_vcard_and_csv_files(database_url, tmp_path: Path):

@@ -10,7 +10,7 @@ import pytest
 from anyio.abc import SocketStream
 
 from lead_mcp.errors import ExternalServiceError
-from lead_mcp.integrations.http import outbound_client, read_limited
+from lead_mcp.integrations.http import OutboundTimeout, outbound_client, read_limited
 
 Handler = Callable[[SocketStream], Awaitable[None]]
 
@@ -82,3 +82,22 @@ async def test_a_closed_port_and_a_normal_answer() -> None:
         with pytest.raises(ExternalServiceError) as caught:
             await read_limited(client, "GET", "http://127.0.0.1:9/x", service="test")  # discard port: closed
     assert "could not reach" in str(caught.value)
+
+
+async def trickle(stream: SocketStream) -> None:
+    await _read_request(stream)
+    await stream.send(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+    while True:  # one byte every 0.2 s: never slow enough for a per-read timeout
+        await stream.send(b"1\r\nx\r\n")
+        await anyio.sleep(0.2)
+
+
+async def test_a_trickling_server_is_cut_off_at_the_total_deadline() -> None:
+    async with tcp_server(trickle) as url, outbound_client(0.5) as client:
+        started = anyio.current_time()
+        with anyio.fail_after(10), pytest.raises(OutboundTimeout) as caught:
+            await read_limited(
+                client, "GET", url, service="HubSpot", deadline=1, setting="LEAD_MCP_OUTBOUND_TIMEOUT_SECONDS"
+            )
+    assert anyio.current_time() - started < 2
+    assert "did not answer within 1 s (LEAD_MCP_OUTBOUND_TIMEOUT_SECONDS)" in str(caught.value)

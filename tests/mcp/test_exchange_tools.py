@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -15,7 +17,7 @@ from lead_mcp.clock import FixedClock
 from lead_mcp.config import Settings
 from lead_mcp.mcp.server import build_server
 from mcp import Client
-from tests.exchange_support import DATA, ical_parse
+from tests.exchange_support import DATA, ical_parse, second_database_url  # noqa: F401 (fixture)
 from tests.fake_hubspot import FakeHubSpot, serve
 from tests.helpers import call, call_error
 
@@ -232,3 +234,219 @@ async def call_progress(client: Client, text: str, progress) -> dict:
     result = await client.call_tool("import_contacts", {"content": text}, progress_callback=progress)
     assert not result.is_error
     return result.structured_content
+
+
+async def test_imported_contacts_count_in_pipeline_report_exactly_as_a_recount(
+    client: Client, settings: Settings
+):
+    from tests.mcp.test_pipeline_report import _counter_rows, _recount
+
+    await call(client, "add_contact", {"full_name": "Manual One", "email": "manual@example.com"})
+    # 1,200 new rows (bulk inserts, two batches), one merging into the manual contact, one in-file duplicate.
+    text = (
+        _rows(1200)
+        + "Manual One,manual@example.com,Manual Co\r\n"
+        + "Person 5,p5@example.com;p5b@example.com,Co 5\r\n"
+    )
+    imported = await call(client, "import_contacts", {"content": text})
+    assert (imported["created"], imported["merged"]) == (1200, 2)
+    report = await call(client, "pipeline_report", {})
+    assert report["contacts"] == 1201
+    assert (report["by_source"]["import"], report["by_source"]["manual"]) == (1200, 1)
+    assert report["by_stage"]["lead"] == 1201
+    maintained = await _counter_rows(settings.database_url)
+    assert maintained == await _recount(settings.database_url)
+
+
+async def test_a_web_address_with_a_bad_port_is_refused_by_add_contact_and_dropped_by_import(client: Client):
+    message = await call_error(client, "add_contact", {"full_name": "Web Port", "website": "example.com:abc"})
+    assert "website: 'example.com:abc' is not a web address" in message
+    rows = "".join(f"P{i} Q,p{i}@example.com,\r\n" for i in range(1500))
+    bad = "P1200 Q,p1200@x.io,x.io:abc"
+    text = "Name,Email,Website\r\n" + rows.replace("P1200 Q,p1200@example.com,", bad)
+    result = await call(client, "import_contacts", {"content": text})
+    assert (result["created"], result["committed_through"], result["errors"]) == (1500, 1500, [])
+    assert [(w["record"], w["reason"]) for w in result["warnings"]] == [
+        (1201, "website 'x.io:abc' dropped: not a web address")
+    ]
+    assert (await call(client, "pipeline_report", {}))["contacts"] == 1500
+
+
+async def test_our_own_csv_export_reads_back_with_commas_and_semicolons_inside_list_values(
+    client: Client,
+    settings: Settings,
+    clock: FixedClock,
+    second_database_url: str,  # noqa: F811 (the fixture)
+):
+    other_url = second_database_url
+    added = await call(
+        client,
+        "add_contact",
+        {
+            "full_name": "José Müller-Öz",
+            "email": "jose@cafe.pt",
+            "company": "Café, S.A.; Lisboa",
+            "tags": ["vip", "lisbon, pt", "a;b"],
+            "notes": "First, line\nSecond; =SUM(1)",
+        },
+    )
+    exported = await call(client, "export_csv", {})
+    fresh = settings.model_copy(update={"database_url": other_url})
+    async with Client(build_server(fresh, clock=clock), raise_exceptions=True) as other:
+        result = await call(other, "import_contacts", {"content": exported["content"]})
+        assert (result["created"], result["errors"], result["unmapped_columns"]) == (1, [], [])
+        (item,) = (await call(other, "search_contacts", {}))["items"]
+        copy = (await call(other, "get_contact", {"contact_id": item["id"]}))["contact"]
+    original = added["contact"]
+    for name in ("full_name", "company", "emails", "tags", "notes"):
+        assert copy[name] == original[name], name
+    assert copy["tags"] == ["vip", "lisbon, pt", "a;b"]
+
+
+CUSTOM_FIELDS = [
+    {"label": "Industry", "type": "choice", "choices": ["Fintech", "Retail"]},
+    {"label": "Deal size", "type": "number"},
+    {"label": "Renewal", "type": "date"},
+    {"label": "Pitch", "type": "text"},
+    {"label": "Category", "type": "text"},  # reads as the Tags column: exported as "Category [category]"
+    {"label": "=Risk", "type": "text"},  # a formula-looking title is neutralised like any cell
+]
+CUSTOM_VALUES = {
+    "industry": "Fintech",
+    "deal_size": 12000.5,
+    "renewal": "2026-12-01",
+    "pitch": "Wants an API, soon; asks for a discount\nsecond line 日本語のメモ。" * 5,
+    "category": "partner",
+    "risk": "-low",
+}
+
+
+async def _define(client: Client, clock: FixedClock) -> None:
+    for definition in CUSTOM_FIELDS:
+        await call(client, "define_custom_field", definition)
+        clock.advance(timedelta(seconds=1))  # exports list the fields in the order they were made
+
+
+async def test_custom_fields_leave_in_csv_columns_and_vcard_x_properties_and_come_back(
+    client: Client,
+    settings: Settings,
+    clock: FixedClock,
+    second_database_url: str,  # noqa: F811 (the fixture)
+):
+    await _define(client, clock)
+    added = await call(
+        client,
+        "add_contact",
+        {"full_name": "Ana Souza", "email": "ana@fintech.io", "custom": CUSTOM_VALUES},
+    )
+    assert added["contact"]["custom"] == CUSTOM_VALUES
+    await call(client, "add_contact", {"full_name": "No Custom", "email": "plain@example.com"})
+
+    csv_text = (await call(client, "export_csv", {}))["content"]
+    header, *rows = list(csv.reader(io.StringIO(csv_text)))
+    assert header[-6:] == ["Industry", "Deal size", "Renewal", "Pitch", "Category [category]", "'=Risk"]
+    cells = dict(zip(header, rows[0], strict=True))
+    assert (cells["Industry"], cells["Deal size"], cells["Renewal"]) == ("Fintech", "12000.5", "2026-12-01")
+    assert cells["Pitch"] == CUSTOM_VALUES["pitch"] and cells["'=Risk"] == "'-low"
+    assert rows[1][-6:] == [""] * 6
+
+    cards = {}
+    for version in ("3.0", "4.0"):
+        text = (await call(client, "export_vcard", {"version": version}))["content"]
+        assert max(len(line) for line in text.encode().split(b"\r\n")) <= 75
+        (ana, _plain) = ical_parse(text)
+        cards[version] = text
+        found = {p["name"]: p["values"] for p in ana["properties"] if p["name"].startswith("x-leadmcp-")}
+        if version == "3.0":  # ical.js reads 3.0 text by RFC 6350's rules, where "\;" is no escape
+            found = {name: [v.replace("\\;", ";") for v in values] for name, values in found.items()}
+        assert found == {
+            "x-leadmcp-industry": ["Fintech"],
+            "x-leadmcp-deal-size": ["12000.5"],
+            "x-leadmcp-renewal": ["2026-12-01"],
+            "x-leadmcp-pitch": [CUSTOM_VALUES["pitch"]],
+            "x-leadmcp-category": ["partner"],
+            "x-leadmcp-risk": ["-low"],
+        }, version
+
+    fresh = settings.model_copy(update={"database_url": second_database_url})
+    async with Client(build_server(fresh, clock=clock), raise_exceptions=True) as other:
+        # Not defined here yet: the columns are reported as unmapped, the properties ignored.
+        dry = await call(other, "import_contacts", {"content": csv_text, "dry_run": True})
+        assert dry["unmapped_columns"] == header[-6:]
+        await _define(other, clock)
+        for content in (csv_text, cards["3.0"], cards["4.0"]):
+            result = await call(other, "import_contacts", {"content": content})
+            assert (result["errors"], result["warnings"], result["unmapped_columns"]) == ([], [], [])
+            page = await call(other, "search_contacts", {"query": "ana@fintech.io"})
+            (item,) = page["items"]
+            contact = (await call(other, "get_contact", {"contact_id": item["id"]}))["contact"]
+            assert contact["custom"] == CUSTOM_VALUES
+            await call(other, "delete_contact", {"contact_id": item["id"], "confirm": True, "erase": True})
+
+
+async def test_an_export_under_1000_contacts_too_big_for_one_result_is_a_resource_link(client: Client):
+    from lead_mcp.services.sizing import RESULT_BUDGET_CHARS
+
+    note = "Met at the fair; wants a quote, soon. " * 50  # about 1,900 characters per contact
+    text = "Name,Email,Notes\r\n" + "".join(f'Person {i},p{i}@example.com,"{note}"\r\n' for i in range(60))
+    assert (await call(client, "import_contacts", {"content": text}))["created"] == 60
+    for tool, extension in (("export_vcard", ".vcf"), ("export_csv", ".csv")):
+        result = await client.call_tool(tool, {})
+        data = result.structured_content
+        assert (data["count"], data["content"]) == (60, None), tool
+        assert data["resource_uri"].endswith(extension)
+        assert sum(len(getattr(block, "text", "")) for block in result.content) < 1_000
+        stored = (await client.read_resource(data["resource_uri"])).contents[0].text
+        assert len(stored.encode()) == data["bytes"] > RESULT_BUDGET_CHARS
+        assert all(f"p{i}@example.com" in stored for i in range(60))
+    # A query that picks fewer of them fits: it stays inline, and the whole result within the budget.
+    small = await client.call_tool("export_vcard", {"query": "p1@example.com"})
+    inline = small.structured_content
+    assert inline["count"] == 1 and inline["resource_uri"] is None and "FN:Person 1\r\n" in inline["content"]
+    assert len(json.dumps(inline)) <= RESULT_BUDGET_CHARS
+
+
+async def test_sync_hubspot_gives_up_on_a_silent_hubspot_within_the_outbound_timeout_setting(
+    settings: Settings, clock: FixedClock, hubspot
+):
+    import time
+
+    configured = settings.model_copy(
+        update={
+            "hubspot_token": SecretStr(hubspot.token),
+            "hubspot_base_url": hubspot.url,
+            "outbound_timeout_seconds": 1,
+        }
+    )
+    async with Client(build_server(configured, clock=clock), raise_exceptions=True) as client:
+        await call(client, "add_contact", {"full_name": "Ana Souza", "email": "ana@fintech.io"})
+        hubspot.silent = True
+        started = time.monotonic()
+        message = await call_error(client, "sync_hubspot", {})
+        elapsed = time.monotonic() - started
+    assert 1 <= elapsed < 3
+    assert "HubSpot did not answer GET /crm/v3/properties/contacts/lead_mcp_source within 1 s" in message
+    assert "LEAD_MCP_OUTBOUND_TIMEOUT_SECONDS" in message and "Run sync_hubspot again later" in message
+    assert hubspot.token not in message and len(hubspot.requests) == 1
+
+
+async def test_exports_and_syncs_report_progress_that_grows_to_the_total(
+    settings: Settings, clock: FixedClock, hubspot
+):
+    configured = settings.model_copy(
+        update={"hubspot_token": SecretStr(hubspot.token), "hubspot_base_url": hubspot.url}
+    )
+    async with Client(build_server(configured, clock=clock), raise_exceptions=True) as client:
+        assert (await call(client, "import_contacts", {"content": _rows(2500)}))["created"] == 2500
+        for tool in ("export_vcard", "export_csv", "sync_hubspot"):
+            reports: list[tuple[float, float | None]] = []
+
+            async def progress(done: float, total: float | None, message: str | None) -> None:
+                reports.append((done, total))  # noqa: B023
+
+            result = await client.call_tool(tool, {}, progress_callback=progress)
+            assert not result.is_error, tool
+            assert len(reports) >= 3, tool  # one report per page of contacts
+            assert [done for done, _ in reports] == sorted(done for done, _ in reports), tool
+            assert reports[-1] == (2500, 2500), tool
+    assert len(hubspot.contacts) == 2500

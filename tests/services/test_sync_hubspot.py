@@ -4,7 +4,9 @@ on 429/5xx, idempotency, the failure report, and a token that never shows."""
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -226,3 +228,100 @@ async def test_sync_hubspot_pushes_exactly_the_given_contacts(transactions, scop
     assert result.pushed == 1 and list(hubspot.contacts) == ["una@x.io"]
     props = hubspot.contacts["una@x.io"]["properties"]
     assert (props["firstname"], props["lastname"], props["lead_mcp_source"]) == ("Una", "One", "manual")
+
+
+async def _one(transactions: Any, scope: Scope, **fields: Any) -> str:
+    async with transactions(write=True) as session:
+        added = await contacts.add_contact(session, scope, data=ContactCreate(**fields))
+    return added.contact.id
+
+
+async def _change(transactions: Any, scope: Scope, contact_id: str, clock: Any, **changes: Any) -> None:
+    clock.advance(timedelta(minutes=5))
+    async with transactions(write=True) as session:
+        await contacts.update_contact(session, scope, contact_id=contact_id, changes=ContactUpdate(**changes))
+
+
+async def test_a_changed_email_updates_the_same_hubspot_contact_by_id(
+    transactions, scope, hubspot, http, clock
+):
+    ana = await _one(transactions, scope, full_name="Ana Souza", emails=["ana@old.io"], company="X")
+    first = await sync_hubspot(transactions, scope, hubspot=_client(http, hubspot))
+    assert first.created == 1
+    hubspot_id = hubspot.contacts["ana@old.io"]["id"]
+
+    await _change(transactions, scope, ana, clock, emails=["ana@new.io"])
+    moved = await sync_hubspot(transactions, scope, hubspot=_client(http, hubspot))
+    assert (moved.pushed, moved.created, moved.updated, moved.failed) == (1, 0, 1, [])
+    assert list(hubspot.contacts) == ["ana@new.io"] and hubspot.contacts["ana@new.io"]["id"] == hubspot_id
+    (update,) = hubspot.updates()
+    assert update.body["inputs"][0]["id"] == hubspot_id
+    assert update.body["inputs"][0]["properties"]["email"] == "ana@new.io"
+    again = await sync_hubspot(transactions, scope, hubspot=_client(http, hubspot), since="2026-01-01")
+    assert (again.pushed, again.unchanged) == (0, 1)  # the link now holds the new email
+
+    # Deleted in HubSpot meanwhile: the update finds no such id, so the contact is upserted anew.
+    hubspot.contacts.clear()
+    await _change(transactions, scope, ana, clock, emails=["ana@newer.io"])
+    recreated = await sync_hubspot(transactions, scope, hubspot=_client(http, hubspot))
+    assert (recreated.created, recreated.updated, recreated.failed) == (1, 0, [])
+    assert list(hubspot.contacts) == ["ana@newer.io"]
+
+
+async def test_a_changed_email_another_hubspot_contact_has_is_reported(
+    transactions, scope, hubspot, http, clock
+):
+    ana = await _one(transactions, scope, full_name="Ana Souza", emails=["ana@old.io"])
+    await sync_hubspot(transactions, scope, hubspot=_client(http, hubspot))
+    # Someone created another contact with this email in HubSpot itself.
+    hubspot.contacts["bo@berg.se"] = {"id": "999", "createdAt": "", "properties": {"email": "bo@berg.se"}}
+    await _change(transactions, scope, ana, clock, emails=["bo@berg.se"])
+    result = await sync_hubspot(transactions, scope, hubspot=_client(http, hubspot))
+    (failure,) = result.failed
+    assert failure.email == "bo@berg.se" and "already exists" in failure.reason
+    assert sorted(hubspot.contacts) == ["ana@old.io", "bo@berg.se"]  # nothing merged or doubled
+
+
+async def test_a_lifecycle_stage_moved_back_is_cleared_then_set_because_hubspot_only_moves_forward(
+    transactions, scope, hubspot, http, clock
+):
+    ana = await _one(transactions, scope, full_name="Ana Souza", emails=["ana@x.io"])
+    await _change(transactions, scope, ana, clock, stage=Stage.CUSTOMER)
+    await sync_hubspot(transactions, scope, hubspot=_client(http, hubspot))
+    assert hubspot.contacts["ana@x.io"]["properties"]["lifecyclestage"] == "customer"
+
+    await _change(transactions, scope, ana, clock, stage=Stage.SQL)  # a correction in lead-mcp
+    result = await sync_hubspot(transactions, scope, hubspot=_client(http, hubspot))
+    assert hubspot.contacts["ana@x.io"]["properties"]["lifecyclestage"] == "salesqualifiedlead"
+    assert result.updated == 1 and result.failed == []
+    assert result.warnings == [
+        "1 contact(s) moved back to an earlier lifecycle stage: HubSpot only moves a stage forward, "
+        "so it was cleared and set again"
+    ]
+    # The upsert was ignored for the stage; then two separate updates: clear, set.
+    assert [r.body["inputs"][0]["properties"] for r in hubspot.updates()] == [
+        {"lifecyclestage": ""},
+        {"lifecyclestage": "salesqualifiedlead"},
+    ]
+    # Forward again needs no reset.
+    await _change(transactions, scope, ana, clock, stage=Stage.OPPORTUNITY)
+    forward = await sync_hubspot(transactions, scope, hubspot=_client(http, hubspot))
+    assert forward.warnings == [] and len(hubspot.updates()) == 2
+
+
+async def test_a_silent_hubspot_fails_within_the_deadline_without_retrying(
+    transactions, scope, hubspot, http
+):
+    await _one(transactions, scope, full_name="Ana Souza", emails=["ana@x.io"])
+    hubspot.properties.add("lead_mcp_source")
+    hubspot.silent = True
+    started = time.monotonic()
+    with pytest.raises(ExternalServiceError) as failed:
+        await sync_hubspot(transactions, scope, hubspot=_client(http, hubspot, timeout_seconds=0.5))
+    assert time.monotonic() - started < 2.5
+    message = str(failed.value)
+    assert message.startswith(
+        "HubSpot did not answer GET /crm/v3/properties/contacts/lead_mcp_source within 0.5 s"
+    )
+    assert "LEAD_MCP_OUTBOUND_TIMEOUT_SECONDS" in message and hubspot.token not in message
+    assert len(hubspot.requests) == 1  # a silent server is not asked again and again

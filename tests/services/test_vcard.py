@@ -128,16 +128,45 @@ def test_reader_honours_charset_bare_types_groups_and_quoted_params():
     assert vcard.structured(card.first("ADR")) == ["", "", "Calle 1", "Madrid", "", "", ""]
 
 
-def test_reader_reports_a_broken_card_and_keeps_reading_the_next():
+def test_reader_skips_a_broken_line_reports_a_broken_card_and_keeps_reading_the_next():
     data = (
-        b"BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Bad \xff\r\nEND:VCARD\r\n"
+        b"BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Bad \xff\r\nEMAIL:bad@x.io\r\nEND:VCARD\r\n"
         b"BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Good\r\nEND:VCARD\r\n"
         b"BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Unfinished\r\n"
     )
     bad, good, unfinished = _read(data)
-    assert bad.error and "line 3" in bad.error and "UTF-8" in bad.error
+    assert bad.error is None and bad.first("FN") is None and bad.first("EMAIL").value == "bad@x.io"
+    (warning,) = bad.warnings
+    assert warning.startswith("line 3: FN skipped: its value is not valid utf-8 (byte 0xFF)")
     assert good.error is None and good.first("FN").value == "Good"
     assert unfinished.error and "without END:VCARD" in unfinished.error
+    # A codec that is no charset (quoted-printable named as the CHARSET) is an unknown charset too.
+    (odd,) = _read(b"BEGIN:VCARD\r\nFN:Odd\r\nNOTE;CHARSET=QUOTED-PRINTABLE:a=3Db\r\nEND:VCARD\r\n")
+    assert odd.warnings == ["line 3: NOTE skipped: its value has an unknown CHARSET 'QUOTED-PRINTABLE'"]
+
+
+def test_reader_reads_a_21_agent_card_after_its_outer_card_and_base64_without_indent():
+    data = (
+        b"BEGIN:VCARD\r\nVERSION:2.1\r\nFN:Boss\r\nAGENT:\r\n"
+        b"BEGIN:VCARD\r\nVERSION:2.1\r\nFN:Assistant\r\nEMAIL:asst@x.io\r\nEND:VCARD\r\n"
+        b"PHOTO;ENCODING=BASE64;TYPE=JPEG:/9j/4AAQSkZJRgABAQAAAQABAAD\r\n"
+        b"/2wBDAAgGBgcGBQgHBwcJCQgKDBQNDAsLDBkSEw8UHRofHh0aHBwgJC4nICIsIxwcKDcpLDAx\r\n"
+        b"\r\n"
+        b"EMAIL:boss@x.io\r\nEND:VCARD\r\n"
+        b"BEGIN:VCARD\r\nVERSION:2.1\r\nFN:Next\r\nEND:VCARD\r\n"
+    )
+    boss, assistant, after = _read(data)
+    assert (boss.number, boss.error, boss.warnings) == (1, None, [])
+    assert boss.first("FN").value == "Boss" and boss.first("EMAIL").value == "boss@x.io"
+    assert (assistant.number, assistant.first("FN").value, assistant.first("EMAIL").value) == (
+        2,
+        "Assistant",
+        "asst@x.io",
+    )
+    assert (after.number, after.first("FN").value) == (3, "Next")
+    # A BEGIN:VCARD that follows no AGENT is still a card that never ended.
+    cut, nxt = _read(b"BEGIN:VCARD\r\nFN:Cut\r\nBEGIN:VCARD\r\nFN:Nxt\r\nEND:VCARD\r\n")
+    assert "BEGIN:VCARD without END:VCARD" in (cut.error or "") and nxt.error is None
 
 
 def test_unescape_and_split_respect_backslashes():

@@ -1,7 +1,13 @@
-"""HubSpot CRM v3 over an injected ``httpx.AsyncClient``: batch upsert of contacts by email.
+"""HubSpot CRM v3 over an injected ``httpx.AsyncClient``: batch upsert of contacts by email, batch
+update by HubSpot id.
+
+Limits: every request goes through ``integrations.http.read_limited`` with a
+total deadline of ``timeout_seconds`` (``LEAD_MCP_OUTBOUND_TIMEOUT_SECONDS``)
+and a size cap. A request that misses its deadline is not retried: a silent
+HubSpot fails the sync within the setting, with a message saying so.
 
 Retries: a 429 waits for ``Retry-After`` (seconds or an HTTP date; capped at
-``max_retry_after``), a 5xx or a network error backs off exponentially
+``max_retry_after``), a 5xx or a failed connection backs off exponentially
 (``backoff_base * 2**n``, capped at ``backoff_cap``); after ``max_attempts``
 the call fails with an ExternalServiceError. Other 4xx answers are returned to
 the caller, which decides (a 400 on a batch is split to find the bad record).
@@ -25,12 +31,15 @@ import httpx
 from pydantic import SecretStr
 
 from lead_mcp.errors import ExternalServiceError, SetupError
+from lead_mcp.integrations.http import OutboundTimeout, OutboundUnreachable, read_limited
 
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 100
 UPSERT_PATH = "/crm/v3/objects/contacts/batch/upsert"
+UPDATE_PATH = "/crm/v3/objects/contacts/batch/update"
 PROPERTY_PATH = "/crm/v3/properties/contacts"
+TIMEOUT_SETTING = "LEAD_MCP_OUTBOUND_TIMEOUT_SECONDS"
 
 
 @dataclass
@@ -69,6 +78,7 @@ class HubSpotClient:
         backoff_base: float = 0.5,
         backoff_cap: float = 8.0,
         max_retry_after: float = 60.0,
+        timeout_seconds: float | None = None,
         sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
     ) -> None:
         if token is None or not token.get_secret_value().strip():
@@ -83,6 +93,7 @@ class HubSpotClient:
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
         self.max_retry_after = max_retry_after
+        self.timeout_seconds = timeout_seconds
         self._sleep = sleep
         self.counters = Counters()
 
@@ -117,10 +128,25 @@ class HubSpotClient:
                 self.counters.retries += 1
             self.counters.requests += 1
             try:
-                response = await self._http.request(method, url, json=body, headers=headers)
-            except httpx.TransportError as exc:
-                last = f"could not be reached ({type(exc).__name__})"
+                response = await read_limited(
+                    self._http,
+                    method,
+                    url,
+                    service="HubSpot",
+                    deadline=self.timeout_seconds,
+                    setting=TIMEOUT_SETTING,
+                    json=body,
+                    headers=headers,
+                )
+            except OutboundUnreachable as exc:
+                last = f"could not be reached ({type(exc.__cause__ or exc).__name__})"
                 delay = self._backoff(attempt)
+            except OutboundTimeout:
+                limit = f"{self.timeout_seconds:g} s" if self.timeout_seconds else "its time limit"
+                raise ExternalServiceError(
+                    f"HubSpot did not answer {method} {path} within {limit} ({TIMEOUT_SETTING}); the sync "
+                    "stopped there. Run sync_hubspot again later: contacts already pushed are not sent twice"
+                ) from None
             else:
                 if response.status_code == 429:
                     last = "kept answering 429 Too Many Requests"
@@ -152,6 +178,10 @@ class HubSpotClient:
             )
         return ExternalServiceError(f"HubSpot answered {answer.status}: {self._mask(answer.message)}")
 
+    def reason_text(self, text: str) -> str:
+        """A message that may quote HubSpot, with the token masked."""
+        return self._mask(text)
+
     def reason(self, answer: Answer) -> str:
         """HubSpot's message for a refused record, token masked."""
         return self._mask(f"HubSpot answered {answer.status}: {answer.message}")
@@ -161,6 +191,16 @@ class HubSpotClient:
         if len(inputs) > MAX_BATCH:
             raise ValueError(f"at most {MAX_BATCH} inputs per batch")
         return await self.request("POST", UPSERT_PATH, {"inputs": inputs})
+
+    async def batch_update(self, inputs: list[dict[str, Any]]) -> Answer:
+        """POST batch/update: up to 100 inputs ``{"id": hubspot id, "properties": ...}``.
+
+        HubSpot answers 200 when every input was applied, 207 with ``errors`` (each naming its ids
+        in ``context.ids``) when some were not.
+        """
+        if len(inputs) > MAX_BATCH:
+            raise ValueError(f"at most {MAX_BATCH} inputs per batch")
+        return await self.request("POST", UPDATE_PATH, {"inputs": inputs})
 
     async def ensure_text_property(self, name: str, label: str) -> tuple[bool, str | None]:
         """Make sure a custom contact property exists; (usable, why not)."""

@@ -12,6 +12,13 @@ the same is not sent again (``unchanged``). Without arguments a sync pushes
 contacts never pushed or changed since their last push; ``since`` pushes those
 updated since a moment; ``contact_ids`` pushes exactly those.
 
+A contact whose email changed since its last push is updated by its HubSpot id
+(``batch/update``): an upsert by the new email would create a second HubSpot
+contact. HubSpot moves ``lifecyclestage`` only forward and silently keeps the
+later stage otherwise; when its answer shows it kept another stage than the one
+sent, the stage is cleared and set again in two requests (HubSpot does not
+apply one batch's inputs in order), and the result's warnings say so.
+
 Network calls happen outside any database transaction; each batch's outcome is
 recorded in its own short write transaction, so an interrupted sync keeps
 what reached HubSpot and the next run continues from there.
@@ -27,7 +34,7 @@ from typing import Any
 
 import anyio
 import anyio.lowlevel
-from sqlalchemy import Row, or_, select
+from sqlalchemy import Row, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lead_mcp.clock import utc
@@ -120,24 +127,32 @@ _COLUMNS = (
 )
 
 
+def _chosen(stmt: Any, *, ids: list[str] | None, since: datetime | None) -> Any:
+    """The contacts a sync looks at: the given ids, those changed since a moment, or new and changed."""
+    stmt = stmt.outerjoin(HubSpotLink, HubSpotLink.contact_id == ContactRow.id).where(
+        ContactRow.deleted_at.is_(None)
+    )
+    if ids is not None:
+        return stmt.where(ContactRow.id.in_(ids))
+    if since is not None:
+        return stmt.where(ContactRow.updated_at >= since)
+    return stmt.where(or_(HubSpotLink.contact_id.is_(None), ContactRow.updated_at > HubSpotLink.pushed_at))
+
+
 async def _page(
     session: AsyncSession, *, after: int, ids: list[str] | None, since: datetime | None
 ) -> Sequence[Row[Any]]:
-    stmt = (
-        select(*_COLUMNS)
-        .outerjoin(HubSpotLink, HubSpotLink.contact_id == ContactRow.id)
-        .where(ContactRow.deleted_at.is_(None), ContactRow.pk > after)
-    )
-    if ids is not None:
-        stmt = stmt.where(ContactRow.id.in_(ids))
-    elif since is not None:
-        stmt = stmt.where(ContactRow.updated_at >= since)
-    else:
-        stmt = stmt.where(
-            or_(HubSpotLink.contact_id.is_(None), ContactRow.updated_at > HubSpotLink.pushed_at)
-        )
+    stmt = _chosen(select(*_COLUMNS), ids=ids, since=since).where(ContactRow.pk > after)
     result = await session.execute(stmt.order_by(ContactRow.pk).limit(PAGE))
-    return list(result.all())  # type: ignore[arg-type]
+    return list(result.all())
+
+
+async def _count(session: AsyncSession, *, ids: list[str] | None, since: datetime | None) -> int:
+    stmt = _chosen(select(func.count()).select_from(ContactRow), ids=ids, since=since)
+    return int((await session.execute(stmt)).scalar_one())
+
+
+Pending = tuple[Any, dict[str, str], str]  # (contact row, properties to send, their hash)
 
 
 class _Run:
@@ -149,46 +164,149 @@ class _Run:
         self.hubspot = hubspot
         self.result = SyncResult(pushed=0, created=0, updated=0, unchanged=0, failed=[])
         self.failures: list[SyncFailure] = []
+        self.stage_resets = 0
 
     def fail(self, row: Any, email: str | None, reason: str) -> None:
         self.failures.append(
             SyncFailure(contact_id=row.id, full_name=row.full_name, email=email, reason=reason)
         )
 
-    async def push(self, batch: list[tuple[Any, dict[str, str], str]]) -> None:
-        """Upsert one batch (splitting it on a 400 to find the records HubSpot refuses) and record it."""
+    async def push(self, batch: list[Pending]) -> None:
+        """Send one batch: contacts whose email changed since their push are updated by HubSpot id."""
+        moved = [p for p in batch if _email_changed(p[0], p[1])]
+        if moved:
+            await self.update(moved)
+        rest = [p for p in batch if not _email_changed(p[0], p[1])]
+        if rest:
+            await self.upsert(rest)
+
+    async def upsert(self, batch: list[Pending]) -> None:
+        """Upsert by email (splitting a batch on a 400 to find the records HubSpot refuses)."""
         inputs = [{"id": props["email"], "idProperty": "email", "properties": props} for _, props, _ in batch]
         answer = await self.hubspot.batch_upsert(inputs)
-        if answer.status in (401, 403):
-            raise self.hubspot.refusal(answer)
-        if answer.status == 400 and len(batch) > 1:
-            middle = len(batch) // 2
-            await self.push(batch[:middle])
-            await self.push(batch[middle:])
+        if not await self._usable(answer, batch, self.upsert):
             return
-        if answer.status not in (200, 201, 207):
-            for row, props, _ in batch:
-                self.fail(row, props["email"], self.hubspot.reason(answer))
-            return
-        await self._record(batch, answer)
-
-    async def _record(self, batch: list[tuple[Any, dict[str, str], str]], answer: Answer) -> None:
         by_email: dict[str, dict[str, Any]] = {}
         for item in answer.body.get("results", []) or []:
             email = str((item.get("properties") or {}).get("email") or item.get("id") or "").lower()
             by_email[email] = item
-        errors = [e.get("message", "") for e in (answer.body.get("errors") or []) if isinstance(e, dict)]
+        errors = _error_messages(answer)
+        done: list[tuple[Pending, dict[str, Any]]] = []
+        for pending in batch:
+            email = pending[1]["email"]
+            item = by_email.get(email.lower())
+            if item is None or not item.get("id"):
+                reason = next((m for m in errors if email.lower() in m.lower()), errors[0] if errors else "")
+                self.fail(pending[0], email, f"HubSpot did not accept it{': ' + reason if reason else ''}")
+                continue
+            done.append((pending, item))
+        await self._finish(done)
+
+    async def update(self, batch: list[Pending]) -> None:
+        """Update by HubSpot id: the contact was pushed under another email, which HubSpot still has.
+
+        Upserting by the new email would create a second HubSpot contact. A HubSpot contact that is
+        gone (deleted or merged there) is upserted by email instead.
+        """
+        inputs = [{"id": str(row.hubspot_id), "properties": props} for row, props, _ in batch]
+        answer = await self.hubspot.batch_update(inputs)
+        if not await self._usable(answer, batch, self.update):
+            return
+        by_id = {str(item.get("id")): item for item in answer.body.get("results", []) or []}
+        refused: dict[str, tuple[str, str]] = {}
+        for error in answer.body.get("errors") or []:
+            if not isinstance(error, dict):
+                continue
+            ids = (error.get("context") or {}).get("ids") or []
+            for hubspot_id in ids:
+                refused[str(hubspot_id)] = (str(error.get("category") or ""), str(error.get("message") or ""))
+        done: list[tuple[Pending, dict[str, Any]]] = []
+        gone: list[Pending] = []
+        for pending in batch:
+            hubspot_id = str(pending[0].hubspot_id)
+            item = by_id.get(hubspot_id)
+            if item is not None:
+                done.append((pending, item))
+            elif refused.get(hubspot_id, ("", ""))[0] == "OBJECT_NOT_FOUND":
+                gone.append(pending)
+            else:
+                why = refused.get(hubspot_id, ("", ""))[1]
+                self.fail(
+                    pending[0],
+                    pending[1]["email"],
+                    self.hubspot.reason_text(
+                        f"HubSpot did not take the new email{': ' + why if why else ''}"
+                    ),
+                )
+        await self._finish(done)
+        if gone:
+            await self.upsert(gone)
+
+    async def _usable(self, answer: Answer, batch: list[Pending], retry: Any) -> bool:
+        """False when the answer fails the batch (after splitting a 400 to find the bad records)."""
+        if answer.status in (401, 403):
+            raise self.hubspot.refusal(answer)
+        if answer.status == 400 and len(batch) > 1:
+            middle = len(batch) // 2
+            await retry(batch[:middle])
+            await retry(batch[middle:])
+            return False
+        if answer.status not in (200, 201, 207):
+            for row, props, _ in batch:
+                self.fail(row, props["email"], self.hubspot.reason(answer))
+            return False
+        return True
+
+    async def _finish(self, done: list[tuple[Pending, dict[str, Any]]]) -> None:
+        """Move back the lifecycle stages HubSpot kept, then remember what was pushed."""
+        behind = [
+            (pending, item)
+            for pending, item in done
+            if "lifecyclestage" in pending[1]
+            and (item.get("properties") or {}).get("lifecyclestage", pending[1]["lifecyclestage"])
+            != pending[1]["lifecyclestage"]
+        ]
+        if behind:
+            await self._reset_stages(behind)
+        await self._record(done)
+
+    async def _reset_stages(self, behind: list[tuple[Pending, dict[str, Any]]]) -> None:
+        """HubSpot only moves a lifecycle stage forward: clear it, then set it (two requests, in order)."""
+        wanted = {str(item["id"]): pending[1]["lifecyclestage"] for pending, item in behind}
+        cleared = await self.hubspot.batch_update(
+            [{"id": hubspot_id, "properties": {"lifecyclestage": ""}} for hubspot_id in wanted]
+        )
+        answer = cleared
+        if cleared.status in (200, 207):
+            answer = await self.hubspot.batch_update(
+                [
+                    {"id": hubspot_id, "properties": {"lifecyclestage": stage}}
+                    for hubspot_id, stage in wanted.items()
+                ]
+            )
+        stored = {
+            str(item.get("id")): (item.get("properties") or {}).get("lifecyclestage")
+            for item in (answer.body.get("results", []) or [])
+        }
+        for pending, item in behind:
+            hubspot_id = str(item["id"])
+            if answer.status in (200, 207) and stored.get(hubspot_id) == wanted[hubspot_id]:
+                self.stage_resets += 1
+                item.setdefault("properties", {})["lifecyclestage"] = wanted[hubspot_id]
+            else:
+                shown = (item.get("properties") or {}).get("lifecyclestage")
+                self.result.warnings.append(
+                    f"{pending[0].full_name or pending[1]['email']}: HubSpot kept lifecycle stage {shown!r} "
+                    f"instead of {wanted[hubspot_id]!r} (it only moves stages forward); set it in HubSpot"
+                )
+
+    async def _record(self, done: list[tuple[Pending, dict[str, Any]]]) -> None:
+        if not done:
+            return
         now = self.scope.now()
         async with self.transactions(write=True) as session:
-            for row, props, digest in batch:
+            for (row, props, digest), item in done:
                 email = props["email"]
-                item = by_email.get(email.lower())
-                if item is None or not item.get("id"):
-                    reason = next(
-                        (m for m in errors if email.lower() in m.lower()), errors[0] if errors else ""
-                    )
-                    self.fail(row, email, f"HubSpot did not accept it{': ' + reason if reason else ''}")
-                    continue
                 if item.get("new"):
                     self.result.created += 1
                 else:
@@ -210,6 +328,15 @@ class _Run:
                     link.email = email
                     link.pushed_at = now
                     link.pushed_hash = digest
+
+
+def _email_changed(row: Any, props: dict[str, str]) -> bool:
+    """True when the contact was pushed before under an email it no longer has first."""
+    return bool(row.hubspot_id and row.pushed_email and row.pushed_email.lower() != props["email"].lower())
+
+
+def _error_messages(answer: Answer) -> list[str]:
+    return [str(e.get("message", "")) for e in (answer.body.get("errors") or []) if isinstance(e, dict)]
 
 
 async def sync_hubspot(
@@ -234,6 +361,8 @@ async def sync_hubspot(
     checked_property = False
     after = 0
     seen = 0
+    async with transactions(write=False) as session:
+        total = await _count(session, ids=ids, since=since_at)
     while True:
         async with transactions(write=False) as session:
             rows = await _page(session, after=after, ids=ids, since=since_at)
@@ -250,7 +379,7 @@ async def sync_hubspot(
                     "crm.schemas.contacts.write scope"
                 )
                 source_property = None
-        batch: list[tuple[Any, dict[str, str], str]] = []
+        batch: list[Pending] = []
         for row in rows:
             seen += 1
             props = hubspot_properties(row, source_property)
@@ -273,13 +402,20 @@ async def sync_hubspot(
             await run.push(batch)
         if progress is not None:
             await progress(
-                seen, None, f"{seen} contacts checked, {run.result.created + run.result.updated} pushed"
+                min(seen, max(total, seen)),
+                max(total, seen),
+                f"{seen} contacts checked, {run.result.created + run.result.updated} pushed",
             )
         await anyio.lowlevel.checkpoint()
         if len(rows) < PAGE:
             break
     result = run.result
     result.pushed = result.created + result.updated
+    if run.stage_resets:
+        result.warnings.append(
+            f"{run.stage_resets} contact(s) moved back to an earlier lifecycle stage: HubSpot only moves a "
+            "stage forward, so it was cleared and set again"
+        )
     result.failed = run.failures[:MAX_LISTED]
     result.failed_total = len(run.failures)
     result.requests = hubspot.counters.requests

@@ -183,11 +183,17 @@ def normalize_website(raw: str, field: str = "website") -> str:
     text = raw.strip()
     if not text:
         raise InvalidInput(field, "is empty", "Give a site such as example.com, or leave it out")
-    parts = urlsplit(text if "://" in text else f"http://{text}")
-    host = (parts.hostname or "").lower()
+    try:
+        parts = urlsplit(text if "://" in text else f"http://{text}")
+        host = (parts.hostname or "").lower()
+        port_number = parts.port  # a port that is not a number 0-65535 raises ValueError
+    except ValueError:
+        raise InvalidInput(
+            field, f"{raw!r} is not a web address (bad host or port)", "Give a site such as example.com/team"
+        ) from None
     if parts.scheme not in {"http", "https"} or "." not in host or " " in text:
         raise InvalidInput(field, f"{raw!r} is not a web address", "Give a site such as example.com/team")
-    port = f":{parts.port}" if parts.port else ""
+    port = f":{port_number}" if port_number else ""
     path = parts.path.rstrip("/")
     query = f"?{parts.query}" if parts.query else ""
     return f"{host}{port}{path}{query}"

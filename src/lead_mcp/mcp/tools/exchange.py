@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from lead_mcp.domain import ExportResult, ImportResult, SyncResult
 from lead_mcp.errors import InvalidInput, LeadError, NotFound
+from lead_mcp.integrations.http import outbound_client
 from lead_mcp.integrations.hubspot import HubSpotClient
 from lead_mcp.mcp.state import AppState
 from lead_mcp.mcp.unit import READ_ONLY, WRITE, app_state, resolve_scope, unit
@@ -27,7 +28,6 @@ from lead_mcp.services.scope import Scope
 SYNC = ToolAnnotations(
     read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=True
 )
-HUBSPOT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 
 ContactIds = Annotated[
     list[Annotated[str, Field(max_length=64)]] | None,
@@ -128,8 +128,9 @@ def register(server: MCPServer[Any]) -> None:
         """Export contacts as a .vcf file that Apple Contacts, Google Contacts and Outlook import.
 
         One card per contact with name, company, title, every email and phone, web site, address,
-        notes and tags. Up to 1,000 contacts come back as text; more come back as a resource link
-        (lead://exports/...) to read. Save the text as a .vcf file for the user.
+        notes, tags and custom fields. A small export (up to 1,000 contacts, and only while the text
+        fits in about 80,000 characters) comes back as text; a bigger one comes back as a resource
+        link (lead://exports/...) to read. Save the text as a .vcf file for the user.
         """
         async with batches(ctx) as (transactions, scope, _state):
             result = await exchange.export_vcard(
@@ -153,9 +154,10 @@ def register(server: MCPServer[Any]) -> None:
     ) -> Annotated[CallToolResult, ExportResult]:
         """Export contacts as a spreadsheet-safe CSV (UTF-8, one row per contact).
 
-        Lists (emails, phones, tags) are joined with "; ". Cells that a spreadsheet would run as a
-        formula are prefixed with ' (the value stays readable). Up to 1,000 contacts come back as
-        text; more as a resource link to read.
+        Lists (emails, phones, tags) are joined with "; "; custom fields follow as columns titled by
+        their labels. Cells that a spreadsheet would run as a formula are prefixed with ' (the value
+        stays readable). A small export (up to 1,000 contacts, and only while the text fits in about
+        80,000 characters) comes back as text; a bigger one as a resource link to read.
         """
         async with batches(ctx) as (transactions, scope, _state):
             result = await exchange.export_csv(
@@ -249,10 +251,14 @@ def register(server: MCPServer[Any]) -> None:
         """
         async with batches(ctx) as (transactions, scope, state):
             given: httpx.AsyncClient | None = state.extras.get("http_client")
-            holder = nullcontext(given) if given is not None else httpx.AsyncClient(timeout=HUBSPOT_TIMEOUT)
+            timeout = state.settings.outbound_timeout_seconds
+            holder = nullcontext(given) if given is not None else outbound_client(timeout)
             async with holder as http:
                 client = HubSpotClient(
-                    http, token=state.settings.hubspot_token, base_url=state.settings.hubspot_base_url
+                    http,
+                    token=state.settings.hubspot_token,
+                    base_url=state.settings.hubspot_base_url,
+                    timeout_seconds=timeout,
                 )
                 return await hubspot_service.sync_hubspot(
                     transactions,

@@ -1,8 +1,11 @@
 """Export contacts as vCard (3.0/4.0) or CSV, streamed in batches so memory stays flat.
 
-Up to ``INLINE_MAX`` contacts come back inline. A bigger export is written, a
-chunk at a time, into ``exports``/``export_chunks`` and offered as the resource
-``lead://exports/{id}.vcf`` (or ``.csv``) for ``EXPORT_TTL``. Contacts are read
+An export comes back inline when it has at most ``INLINE_MAX`` contacts and its
+text fits in a tool result (``sizing.RESULT_BUDGET_CHARS`` of JSON: about 20k
+tokens, since 1,000 full contacts can be 600k characters). A bigger export is
+written, a chunk at a time, into ``exports``/``export_chunks`` and offered as
+the resource ``lead://exports/{id}.vcf`` (or ``.csv``) for ``EXPORT_TTL``; one
+that outgrows the budget while it is written moves there without starting over. Contacts are read
 in one read transaction (a consistent snapshot) in keyset pages; each stored
 chunk is written in its own short write transaction so other writers are not
 held up, and the export is marked complete only after its last chunk, so a
@@ -11,6 +14,7 @@ half-written export is never served.
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,10 +24,10 @@ from sqlalchemy import Row, delete, func, literal_column, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lead_mcp.db.search import fts5_query, pg_match, sqlite_fts
-from lead_mcp.db.tables import ContactRow, ExportChunk, ExportRow, new_id
+from lead_mcp.db.tables import ContactRow, CustomFieldRow, ExportChunk, ExportRow, new_id
 from lead_mcp.domain import ExportResult
 from lead_mcp.errors import InvalidInput, NotFound
-from lead_mcp.services import normalize
+from lead_mcp.services import normalize, sizing
 from lead_mcp.services.exchange import tabular, vcard
 from lead_mcp.services.exchange.imports import Transactions
 from lead_mcp.services.records import dialect_name, load_contact
@@ -61,6 +65,7 @@ _COLUMNS = (
     ContactRow.updated_at,
     ContactRow.last_touch_at,
     ContactRow.next_followup_at,
+    ContactRow.custom,
 )
 
 Progress = Callable[[int, int], Awaitable[None]]
@@ -148,8 +153,35 @@ async def iter_selected(session: AsyncSession, selection: Selection) -> AsyncIte
             return
 
 
-def csv_cells(row: Any) -> list[str]:
-    """One contact as export cells, in ``tabular.EXPORT_COLUMNS`` order."""
+@dataclass(frozen=True)
+class ExportField:
+    """A custom field as exports write it: its key and its CSV column title."""
+
+    key: str
+    title: str
+
+
+async def export_fields(session: AsyncSession) -> list[ExportField]:
+    """The workspace's custom fields in definition order, each with a CSV title no other column has."""
+    rows = (
+        await session.execute(
+            select(CustomFieldRow.key, CustomFieldRow.label).order_by(
+                CustomFieldRow.created_at, CustomFieldRow.key
+            )
+        )
+    ).all()
+    taken = {tabular.fold_header(title) for title in tabular.header_row()}
+    return [ExportField(key, tabular.custom_header(key, label, taken)) for key, label in rows]
+
+
+def custom_values(row: Any, fields: Sequence[ExportField]) -> list[tuple[str, object]]:
+    """A contact's custom values in field order (None where it has none)."""
+    stored = row.custom or {}
+    return [(f.key, stored.get(f.key)) for f in fields]
+
+
+def csv_cells(row: Any, fields: Sequence[ExportField] = ()) -> list[str]:
+    """One contact as export cells, in ``tabular.EXPORT_COLUMNS`` order, then its custom values."""
     cells = []
     for name, _title in tabular.EXPORT_COLUMNS:
         value = getattr(row, name)
@@ -161,6 +193,8 @@ def csv_cells(row: Any) -> list[str]:
             cells.append("")
         else:
             cells.append(str(value))
+    for _key, value in custom_values(row, fields):
+        cells.append("" if value is None else vcard.custom_text(value))
     return cells
 
 
@@ -177,16 +211,17 @@ async def write_export(
 ) -> tuple[int, int]:
     """Stream the selection as vCard or CSV text into ``sink``; returns (contacts, bytes)."""
     count = size = 0
+    fields = await export_fields(session)
     if format == "csv":
         writer = tabular.RowWriter()
-        head = ("\ufeff" if bom else "") + writer.row(tabular.header_row())
+        head = ("\ufeff" if bom else "") + writer.row(tabular.header_row(f.title for f in fields))
         size += len(head.encode("utf-8"))
         await sink(head)
     async for rows in iter_selected(session, selection):
         if format == "csv":
-            text = "".join(writer.row(csv_cells(r)) for r in rows)
+            text = "".join(writer.row(csv_cells(r, fields)) for r in rows)
         else:
-            text = "".join(vcard.card(r, version) for r in rows)
+            text = "".join(vcard.card(r, version, custom=custom_values(r, fields)) for r in rows)
         count += len(rows)
         size += len(text.encode("utf-8"))
         await sink(text)
@@ -244,43 +279,30 @@ async def _export(
     async with transactions(write=False) as session:
         selection = await select_contacts(session, scope, contact_ids=contact_ids, query=query)
         total = await count_selected(session, selection)
-        if total <= INLINE_MAX:
-            parts: list[str] = []
-
-            async def collect(text: str) -> None:
-                parts.append(text)
-
-            count, size = await write_export(
-                session,
-                selection,
-                format=fmt,
-                sink=collect,
-                version=version or "3.0",
-                bom=bom,
-                total=total,
-                progress=progress,
-            )
+        out = _Spill(transactions, scope, fmt=fmt, version=version, filename=filename)
+        if total > INLINE_MAX:
+            await out.spill()
+        count, size = await write_export(
+            session,
+            selection,
+            format=fmt,
+            sink=out.write,
+            version=version or "3.0",
+            bom=bom,
+            total=total,
+            progress=progress,
+        )
+        if out.store is None:
             return ExportResult(
                 format=fmt,
                 version=version,
                 count=count,
                 bytes=size,
                 filename=filename,
-                content="".join(parts),
+                content="".join(out.parts),
             )
-        export_id = await _start_stored(transactions, scope, fmt, version, filename)
-        store = _ChunkStore(transactions, scope, export_id)
-        count, size = await write_export(
-            session,
-            selection,
-            format=fmt,
-            sink=store.write,
-            version=version or "3.0",
-            bom=bom,
-            total=total,
-            progress=progress,
-        )
-        await store.flush()
+        await out.store.flush()
+        export_id = out.store.export_id
     expires_at = scope.now() + EXPORT_TTL
     async with transactions(write=True) as session:
         await session.execute(
@@ -322,6 +344,48 @@ async def _start_stored(
             )
         )
     return export_id
+
+
+# JSON characters of an inline result besides the text (format, counts, file name, ...).
+RESULT_OVERHEAD_CHARS = 1_000
+
+
+def json_chars(text: str) -> int:
+    """Characters a text takes inside a JSON result (CRLF line ends count four, quotes two...)."""
+    return len(json.dumps(text, ensure_ascii=False)) - 2
+
+
+class _Spill:
+    """Collects an export inline while it fits the result budget; past it, moves into a stored export."""
+
+    def __init__(
+        self, transactions: Transactions, scope: Scope, *, fmt: str, version: str | None, filename: str
+    ) -> None:
+        self.transactions = transactions
+        self.scope = scope
+        self.fmt = fmt
+        self.version = version
+        self.filename = filename
+        self.parts: list[str] = []
+        self.chars = RESULT_OVERHEAD_CHARS
+        self.store: _ChunkStore | None = None
+
+    async def spill(self) -> None:
+        """From now on, write into a stored export (with what was collected so far)."""
+        export_id = await _start_stored(self.transactions, self.scope, self.fmt, self.version, self.filename)
+        self.store = _ChunkStore(self.transactions, self.scope, export_id)
+        for part in self.parts:
+            await self.store.write(part)
+        self.parts.clear()
+
+    async def write(self, text: str) -> None:
+        if self.store is not None:
+            await self.store.write(text)
+            return
+        self.parts.append(text)
+        self.chars += json_chars(text)
+        if self.chars > sizing.RESULT_BUDGET_CHARS:
+            await self.spill()
 
 
 class _ChunkStore:
@@ -378,4 +442,5 @@ async def read_export(session: AsyncSession, scope: Scope, *, export_id: str, fo
 async def contact_vcard(session: AsyncSession, scope: Scope, *, contact_id: str, version: str = "3.0") -> str:
     """One contact as a vCard (lead://contacts/{id}.vcf)."""
     row = await load_contact(session, contact_id)
-    return vcard.card(row, _check_version(version))
+    fields = await export_fields(session)
+    return vcard.card(row, _check_version(version), custom=custom_values(row, fields))

@@ -10,22 +10,29 @@ file, reported as ``committed_through`` (or, when the import is interrupted,
 in the error message). Re-running the same import is safe: records already
 saved are recognised by their email, phone or name+company and skipped.
 
-Speed: for records that match nothing stored (the common case in a first
-import) the batch pre-loads the de-duplication keys of all its records in a
-few queries and inserts the new contacts, keys, tags and history in bulk.
-Records that match a stored contact, or an earlier record of the same batch,
-go through ``add_contact`` itself in file order, so the outcome is the same as
-adding them one by one. A record that matches and brings nothing new is
-counted as skipped without a write.
+Speed: the batch pre-loads the de-duplication keys of all its records, and
+the stored contacts holding them (locked, as ``add_contact`` locks), in a few
+queries. Records that match nothing stored (the common case in a first import)
+are inserted in bulk with their keys, tags, history and pipeline counters.
+A record that matches a stored contact is merged into that row by
+``add_contact``'s own merge, and the scores of the merged contacts are
+recomputed together before the batch commits. A record that matches an earlier
+record of the same batch, or asks for a follow-up, goes through ``add_contact``
+itself. All in file order, so the outcome is the same as adding the records one
+by one. A record that matches and brings nothing new is counted as skipped
+without a write.
 """
 
 from __future__ import annotations
 
+import functools
+import itertools
 import logging
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from datetime import UTC, datetime
+from typing import Any, Protocol, cast
 
 import anyio
 import anyio.lowlevel
@@ -33,15 +40,22 @@ from sqlalchemy import Table, insert, select, text
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lead_mcp.db.tables import ContactChange, ContactKey, ContactRow, ContactTag, new_id
+from lead_mcp.db import aggregates
+from lead_mcp.db.tables import ContactChange, ContactKey, ContactRow, ContactTag, CustomFieldRow, new_id
 from lead_mcp.domain import ContactCreate, ImportIssue, ImportResult, Source, Stage
 from lead_mcp.errors import InvalidInput, LeadError
-from lead_mcp.services import contacts, normalize
+from lead_mcp.services import contacts, custom_fields, normalize, scoring
 from lead_mcp.services.contacts import Prepared
 from lead_mcp.services.exchange import mapping, vcard
 from lead_mcp.services.exchange.sources import ImportSource
-from lead_mcp.services.exchange.tabular import CsvKind, read_rows
-from lead_mcp.services.records import dialect_name
+from lead_mcp.services.exchange.tabular import (
+    FALLBACK_ENCODING,
+    CsvKind,
+    Decoding,
+    custom_header_names,
+    read_rows,
+)
+from lead_mcp.services.records import contact_query, dialect_name
 from lead_mcp.services.scope import Scope
 
 log = logging.getLogger(__name__)
@@ -80,6 +94,8 @@ class Item:
     warnings: list[str] = field(default_factory=list)
     keys: list[Key] = field(default_factory=list)
     offset: int = 0  # bytes of the source read when this record was complete (progress)
+    score: int = 0  # the score add_contact would give it as a new contact (computed while parsing)
+    fatal: BaseException | None = None  # set on a marker item: the file could not be read past here
 
     def set_prepared(self, prepared: Prepared) -> None:
         """Keep the normalized fields and their de-duplication keys, strongest first (as add_contact)."""
@@ -129,8 +145,27 @@ class Plan:
     items: Iterator[Item]
     columns: dict[str, str] = field(default_factory=dict)
     unmapped: list[str] = field(default_factory=list)
+    decoding: Decoding | None = None
     _unmapped_index: list[int] = field(default_factory=list)
     _has_data: set[int] = field(default_factory=set)
+
+    def notices(self) -> list[str]:
+        """Warnings about the whole file (read after the items are consumed)."""
+        notice = self.decoding.notice() if self.decoding else None
+        return [notice] if notice else []
+
+
+Fields = Mapping[str, CustomFieldRow]
+
+
+async def custom_definitions(transactions: Transactions) -> dict[str, CustomFieldRow]:
+    """The workspace's custom fields, as detached copies a parser thread may read."""
+    async with transactions(write=False) as session:
+        rows = await custom_fields.definitions(session)
+        return {
+            key: CustomFieldRow(key=row.key, label=row.label, type=row.type, choices=row.choices)
+            for key, row in rows.items()
+        }
 
 
 def detect_format(source: ImportSource, requested: str) -> str:
@@ -154,13 +189,25 @@ def source_field(source: ImportSource) -> str:
     return "content" if source.content is not None else "path"
 
 
-def plan(source: ImportSource, scope: Scope, requested_format: str) -> Plan:
-    """Parse lazily: a Plan whose items are read as the import consumes them."""
+def plan(source: ImportSource, scope: Scope, requested_format: str, fields: Fields | None = None) -> Plan:
+    """Parse lazily: a Plan whose items are read as the import consumes them.
+
+    ``fields`` are the workspace's custom fields: columns and ``X-LEADMCP-*`` properties naming
+    one of them fill it; its values are checked against its type.
+    """
     fmt = detect_format(source, requested_format)
     region = scope.settings.default_region
+    fields = fields or {}
     if fmt == "vcard":
-        return Plan(format="vcard", items=_vcard_items(source, scope, region))
-    header, rows, preamble = read_rows(source.lines())
+        return Plan(format="vcard", items=_vcard_items(source, scope, region, fields))
+    lines = source.lines()
+    first = next(lines, None)  # opening the file tells whether it starts with a byte-order mark
+    decoding = Decoding(fallback=None if source.bom else FALLBACK_ENCODING)
+    header, rows, preamble = read_rows(
+        itertools.chain([first] if first else [], lines),
+        custom=custom_header_names((key, row.label) for key, row in fields.items()),
+        decoding=decoding,
+    )
     if header is None:
         seen = f" (the first lines read: {preamble[0]!r})" if preamble else ""
         raise InvalidInput(
@@ -172,7 +219,7 @@ def plan(source: ImportSource, scope: Scope, requested_format: str) -> Plan:
         header.kind = CsvKind.LINKEDIN
     elif fmt == "google":
         header.kind = CsvKind.GOOGLE
-    result = Plan(format=header.kind.value, items=iter(()), columns=header.mapping())
+    result = Plan(format=header.kind.value, items=iter(()), columns=header.mapping(), decoding=decoding)
     result._unmapped_index = list(header.unmapped)
 
     def items() -> Iterator[Item]:
@@ -184,28 +231,38 @@ def plan(source: ImportSource, scope: Scope, requested_format: str) -> Plan:
             if row.error:
                 yield Item(number=row.number, line=row.line, error=row.error, offset=offset)
                 continue
-            mapped = mapping.from_csv(row, header, region)
-            item = Item(
-                number=row.number, line=row.line, data=mapped.data, warnings=mapped.warnings, offset=offset
-            )
-            yield _prepared(item, scope)
+            item = Item(number=row.number, line=row.line, offset=offset)
+            yield _mapped(item, scope, functools.partial(mapping.from_csv, row, header, region), fields)
         result.unmapped = [header.cells[i] or f"column {i + 1}" for i in sorted(result._has_data)]
 
     result.items = items()
     return result
 
 
-def _vcard_items(source: ImportSource, scope: Scope, region: str) -> Iterator[Item]:
+def _vcard_items(source: ImportSource, scope: Scope, region: str, fields: Fields) -> Iterator[Item]:
+    keys = frozenset(fields)
     for card in vcard.read_cards(source.lines()):
         offset = source.progress.done
         if card.error:
             yield Item(number=card.number, line=card.line, error=card.error, offset=offset)
             continue
-        mapped = mapping.from_vcard(card, region)
-        item = Item(
-            number=card.number, line=card.line, data=mapped.data, warnings=mapped.warnings, offset=offset
-        )
-        yield _prepared(item, scope)
+        item = Item(number=card.number, line=card.line, offset=offset)
+        yield _mapped(item, scope, functools.partial(mapping.from_vcard, card, region, keys), fields)
+
+
+def _mapped(item: Item, scope: Scope, build: Callable[[], mapping.Mapped], fields: Fields) -> Item:
+    """Map and validate one record; whatever goes wrong with it becomes that record's error."""
+    try:
+        mapped = build()
+        item.data = mapped.data
+        item.warnings.extend(mapped.warnings)
+        _check_custom(item, fields)
+        return _prepared(item, scope)
+    except Exception as exc:  # one odd record must never stop the others
+        log.warning("record %d could not be imported", item.number, exc_info=True)
+        item.data = item.prepared = None
+        item.error = f"cannot be imported ({type(exc).__name__}: {str(exc)[:200]})"
+        return item
 
 
 def _prepared(item: Item, scope: Scope) -> Item:
@@ -215,7 +272,10 @@ def _prepared(item: Item, scope: Scope) -> Item:
     region = scope.settings.default_region
     for _attempt in range(2 * contacts.MAX_LIST_ITEMS + 2):
         try:
-            item.set_prepared(contacts.prepare(data, scope))
+            prepared = contacts.prepare(data, scope)
+            prepared.custom = dict(data.custom)  # already checked against the field types
+            item.set_prepared(prepared)
+            item.score = _initial_score(prepared)
             return item
         except InvalidInput as exc:
             dropped = _drop_bad_value(data, exc.field, region)
@@ -225,6 +285,86 @@ def _prepared(item: Item, scope: Scope) -> Item:
             item.warnings.append(dropped)
     item.error = "has too many invalid values"
     return item
+
+
+def _check_custom(item: Item, fields: Fields) -> None:
+    """Custom values checked against their field's type; a value that does not fit is dropped."""
+    data = item.data
+    if data is None or not data.custom:
+        return
+    checked: dict[str, Any] = {}
+    for key, raw in data.custom.items():
+        definition = fields.get(key)
+        if definition is None:
+            continue
+        try:
+            value = custom_fields.coerce(definition, raw, f"custom.{key}")
+        except InvalidInput as exc:
+            item.warnings.append(f"{str(raw)[:80]!r} dropped: {str(exc)[:200]}")
+            continue
+        if value is not None:
+            checked[key] = value
+    data.custom = checked
+
+
+@dataclass(frozen=True)
+class _NewContact:
+    """The columns scoring reads of a contact not stored yet (a bulk insert builds no ORM row)."""
+
+    id: str
+    title: str | None
+    company: str | None
+    emails: list[str]
+    source: str
+    stage: str
+    created_at: datetime
+    referred_by_id: str | None = None
+    budget: str | None = None
+    authority: str | None = None
+    need: str | None = None
+    timeline: str | None = None
+
+
+def _initial_score(prepared: Prepared) -> int:
+    """The score add_contact gives a new contact (no touches yet), from the record's own fields.
+
+    Of an imported contact without touches, scoring reads only the title, whether there is a
+    company, and whether an email is on a business (not free-mail) domain; the time counts only
+    for engagement, which an import has not had. Titles repeat across a file, so each
+    combination is scored once.
+    """
+    business = any(e.rsplit("@", 1)[-1].lower() not in scoring.FREE_MAIL_DOMAINS for e in prepared.emails)
+    return _score_of(prepared.title, bool(prepared.company), business)
+
+
+@functools.lru_cache(maxsize=16_384)
+def _score_of(title: str | None, has_company: bool, business_email: bool) -> int:
+    moment = datetime(2000, 1, 1, tzinfo=UTC)
+    view = _NewContact(
+        id="",
+        title=title,
+        company="company" if has_company else None,
+        emails=["x@business.example"] if business_email else [],
+        source=Source.IMPORT.value,
+        stage=Stage.LEAD.value,
+        created_at=moment,
+    )
+    return scoring.initial_score(cast(ContactRow, view), moment)
+
+
+def _guarded(items: Iterator[Item]) -> Iterator[Item]:
+    """The records of a plan; if reading the file itself fails, a last marker item carries the error."""
+    last: Item | None = None
+    try:
+        for item in items:
+            last = item
+            yield item
+    except Exception as exc:  # reported with the saved prefix, never a bare crash
+        if not isinstance(exc, LeadError):
+            log.warning(
+                "reading the import stopped after record %d", last.number if last else 0, exc_info=True
+            )
+        yield Item(number=(last.number if last else 0) + 1, line=None, fatal=exc)
 
 
 def _drop_bad_value(data: ContactCreate, field_name: str, region: str) -> str | None:
@@ -274,25 +414,38 @@ async def import_contacts(
     batch_size: int = BATCH_SIZE,
 ) -> ImportResult:
     """Import every record of a vCard or CSV source; see the module docstring for batching."""
-    the_plan = plan(source, scope, format)
+    fields = await custom_definitions(transactions)
+    try:
+        the_plan = plan(source, scope, format, fields)
+    except LeadError:
+        raise
+    except Exception as exc:  # e.g. a header no check foresaw: say so clearly
+        log.warning("the import file could not be read", exc_info=True)
+        raise ImportInterrupted(
+            f"The import could not read the file ({type(exc).__name__}: {str(exc)[:200]}); nothing was "
+            "saved. Check that it is a vCard (.vcf) or CSV file with a header row"
+        ) from exc
     total = Tally()
     claimed_across: dict[Key, str] = {}  # dry runs: keys "created" by earlier batches
     reported = 0
     inserted = analyzed_at = 0  # contacts added since the planner's statistics were refreshed
-    batch_iter = _batches(the_plan.items, batch_size)
+    if not dry_run:
+        await _refresh_statistics(transactions, only_if_missing=True)
+    batch_iter = _batches(_guarded(the_plan.items), batch_size)
     # Parsing (pure Python) runs in a worker thread, one batch ahead of the store: the event loop
     # stays free for other requests, and SQLite works (without the GIL) while the next batch parses.
-    batch = await anyio.to_thread.run_sync(next, batch_iter, None)
+    batch, fatal = await _next_batch(batch_iter, total)
     while batch is not None:
         tally = Tally()
-        ahead: dict[str, list[Item] | None] = {}
+        ahead: dict[str, tuple[list[Item] | None, Item | None]] = {}
 
         async def parse_ahead() -> None:
-            ahead["next"] = await anyio.to_thread.run_sync(next, batch_iter, None)  # noqa: B023
+            ahead["next"] = await _next_batch(batch_iter, total)  # noqa: B023
 
         failure: BaseException | None = None
         async with anyio.create_task_group() as group:
-            group.start_soon(parse_ahead)
+            if fatal is None:
+                group.start_soon(parse_ahead)
             try:
                 async with transactions(write=not dry_run) as session:
                     await _apply_batch(
@@ -304,7 +457,7 @@ async def import_contacts(
                         dry_run=dry_run,
                         claimed_across=claimed_across,
                     )
-            except (SQLAlchemyError, OSError) as exc:
+            except Exception as exc:  # the store failed, or a bug: report the saved prefix
                 failure = exc
         if failure is not None:
             raise _interrupted(total, batch, dry_run, failure) from failure
@@ -319,7 +472,11 @@ async def import_contacts(
             reported = min(source.progress.total, max(batch[-1].offset, reported + 1))
             await progress(reported, source.progress.total, f"{total.records} records: {total.summary()}")
         await anyio.lowlevel.checkpoint()  # let other requests run between batches
-        batch = ahead.get("next")
+        if fatal is not None:
+            raise _unreadable(total, fatal, dry_run)
+        batch, fatal = ahead.get("next", (None, None))
+    if fatal is not None:  # the file failed before its first complete record
+        raise _unreadable(total, fatal, dry_run)
     if total.records == 0 and the_plan.format == "vcard":
         raise InvalidInput(
             source_field(source),
@@ -341,20 +498,31 @@ async def import_contacts(
         columns=the_plan.columns,
         unmapped_columns=the_plan.unmapped,
         follow_ups_scheduled=follow_up and not dry_run and total.created > 0,
+        notices=the_plan.notices(),
     )
 
 
-async def _refresh_statistics(transactions: Transactions) -> None:
-    """PostgreSQL: refresh the planner's statistics of the tables a bulk import grows.
+async def _refresh_statistics(transactions: Transactions, *, only_if_missing: bool = False) -> None:
+    """Refresh the planner's statistics of the de-duplication keys (and, on PostgreSQL, contacts).
 
-    Fresh tables have none, and autovacuum reacts in minutes; without them the key look-ups
-    above scan every key of the workspace instead of seeking each value, and a large import
-    slows down quadratically. SQLite's planner does not need this.
+    Without them both planners answer a key look-up of a few values by scanning every key of the
+    workspace: PostgreSQL's on fresh tables (autovacuum reacts in minutes), SQLite's whenever
+    the bound values are ORed together, as add_contact's merge does (about 50 ms a record at 70k
+    keys against 30 us with statistics), so a large or merge-heavy import slows down
+    quadratically. On SQLite only ``contact_keys`` is analyzed, with a bounded sample, so the
+    plans of other queries stay as they are. ``only_if_missing``: SQLite, when it has none yet.
     """
+    if only_if_missing:
+        async with transactions(write=False) as session:
+            if dialect_name(session) != "sqlite" or await _sqlite_has_statistics(session):
+                return  # PostgreSQL analyzes tables on its own once they are not new
     async with transactions(write=True) as session:
-        if dialect_name(session) != "postgresql":
-            return
         try:
+            if dialect_name(session) == "sqlite":
+                async with session.begin_nested():
+                    await session.execute(text("PRAGMA analysis_limit=1000"))
+                    await session.execute(text("ANALYZE contact_keys"))
+                return
             async with session.begin_nested():
                 await session.execute(text("ANALYZE contact_keys"))
                 await session.execute(text("ANALYZE contacts"))
@@ -362,24 +530,70 @@ async def _refresh_statistics(transactions: Transactions) -> None:
             log.info("could not refresh table statistics: %s", type(exc).__name__)
 
 
-def _interrupted(total: Tally, batch: list[Item], dry_run: bool, exc: BaseException) -> ImportInterrupted:
-    first = batch[0]
-    where = f"record {first.number}" + (f" (line {first.line})" if first.line else "")
-    log.warning("import stopped at %s: %s", where, type(exc).__name__)
-    if dry_run:
-        return ImportInterrupted(
-            f"The dry run stopped at {where}: the store failed ({type(exc).__name__}). "
-            "Nothing was saved; try again."
-        )
-    saved = (
+async def _sqlite_has_statistics(session: AsyncSession) -> bool:
+    exists = await session.execute(text("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'"))
+    if exists.first() is None:
+        return False
+    found = await session.execute(text("SELECT 1 FROM sqlite_stat1 WHERE tbl = 'contact_keys' LIMIT 1"))
+    return found.first() is not None
+
+
+async def _next_batch(batches: Iterator[list[Item]], total: Tally) -> tuple[list[Item] | None, Item | None]:
+    """The next batch, parsed in a worker thread, and the marker of a read failure ending it (if any)."""
+    try:
+        batch = await anyio.to_thread.run_sync(next, batches, None)
+    except Exception as exc:  # _guarded catches reading errors; this is a last resort
+        return None, Item(number=total.last_number + 1, line=None, fatal=exc)
+    if batch and batch[-1].fatal is not None:
+        fatal = batch.pop()
+        return batch or None, fatal
+    return batch, None
+
+
+def _saved(total: Tally) -> str:
+    return (
         f"records 1 to {total.last_number} were saved ({total.summary()})"
         if total.last_number
         else "no record was saved"
     )
+
+
+def _interrupted(total: Tally, batch: list[Item], dry_run: bool, exc: BaseException) -> ImportInterrupted:
+    first = batch[0]
+    where = f"record {first.number}" + (f" (line {first.line})" if first.line else "")
+    store = isinstance(exc, (SQLAlchemyError, OSError))
+    cause = (
+        f"the store failed ({type(exc).__name__})"
+        if store
+        else f"of an unexpected error ({type(exc).__name__})"
+    )
+    if store:
+        log.warning("import stopped at %s: %s", where, type(exc).__name__)
+    else:
+        log.error("import stopped at %s", where, exc_info=exc)
+    if dry_run:
+        return ImportInterrupted(
+            f"The dry run stopped at {where} because {cause}. Nothing was saved; try again."
+        )
     return ImportInterrupted(
-        f"The import stopped at {where} because the store failed ({type(exc).__name__}): {saved}; "
+        f"The import stopped at {where} because {cause}: {_saved(total)}; "
         f"nothing from record {first.number} on was saved. Run the same import again: records already saved "
         "are recognised and skipped."
+    )
+
+
+def _unreadable(total: Tally, fatal: Item, dry_run: bool) -> ImportInterrupted:
+    """The file could not be read past some record: say which records were saved."""
+    exc = fatal.fatal
+    why = str(exc) if isinstance(exc, LeadError) else f"{type(exc).__name__}: {str(exc)[:200]}"
+    after = total.last_number
+    where = f"after record {after}" if after else "before its first record"
+    if dry_run:
+        return ImportInterrupted(f"The dry run could not read the file {where} ({why}). Nothing was saved.")
+    return ImportInterrupted(
+        f"The import could not read the file {where} ({why}): {_saved(total)}; nothing after record "
+        f"{after} was saved. Fix the file from there and import it again: records already saved are "
+        "recognised and skipped."
     )
 
 
@@ -406,14 +620,13 @@ async def _owners(session: AsyncSession, keys: set[Key]) -> dict[Key, str]:
     return found
 
 
-async def _live_rows(session: AsyncSession, ids: set[str]) -> dict[str, ContactRow]:
+async def _live_rows(session: AsyncSession, ids: set[str], *, lock: bool) -> dict[str, ContactRow]:
+    """The stored contacts holding the batch's keys; locked (as add_contact locks) when merging."""
     out: dict[str, ContactRow] = {}
-    listed = list(ids)
+    listed = sorted(ids)  # a fixed order, so two imports lock their rows without deadlocking
     for start in range(0, len(listed), KEY_QUERY_CHUNK):
         rows = await session.execute(
-            select(ContactRow).where(
-                ContactRow.id.in_(listed[start : start + KEY_QUERY_CHUNK]), ContactRow.deleted_at.is_(None)
-            )
+            contact_query(ContactRow.id.in_(listed[start : start + KEY_QUERY_CHUNK]), lock=lock)
         )
         for row in rows.scalars():
             out[row.id] = row
@@ -450,6 +663,8 @@ def _brings_nothing(prepared: Prepared, row: ContactRow, owners: dict[Key, str])
             return False
     if not set(prepared.tags) <= set(row.tags):
         return False
+    if any(key not in (row.custom or {}) for key in prepared.custom):
+        return False
     if prepared.notes and not (row.notes and prepared.notes in row.notes):
         return False
     return not (prepared.referred_by or prepared.consent)
@@ -477,9 +692,10 @@ async def _apply_batch(
     valid = [i for i in batch if i.error is None and i.prepared is not None]
     all_keys = {k for item in valid for k in item.keys}
     owners = await _owners(session, all_keys)
-    rows = await _live_rows(session, set(owners.values()))
+    rows = await _live_rows(session, set(owners.values()), lock=not dry_run)
     claimed: dict[Key, int] = {}
     pending: list[Item] = []
+    merged_rows: dict[str, ContactRow] = {}  # rescored together at the end of the batch
     # A record with only a name (no email, phone or company) has no key for add_contact to match.
     # So that importing a file again adds nothing, such a record is skipped when a stored contact
     # with the same name and no keys already holds everything it brings.
@@ -540,9 +756,80 @@ async def _apply_batch(
                 claimed[key] = item.number
             continue
         await flush()
+        matched_on = _matched_key(item, owners, stored) if stored is not None and not follow_up else None
+        if stored is not None and matched_on is not None and not in_batch:
+            await _merge_stored(session, scope, item, stored, matched_on, tally, claimed)
+            merged_rows[stored.id] = stored
+            continue
         await _add_one(session, scope, item, tally, follow_up=follow_up, claimed=claimed)
     if not dry_run:
         await flush()
+        if merged_rows:
+            await scoring.rescore_many(session, scope, list(merged_rows.values()))
+
+
+def _matched_key(item: Item, owners: dict[Key, str], row: ContactRow) -> str | None:
+    """The kind of key (email, phone, name) by which add_contact would match ``row``, still held by it.
+
+    The row was read (and locked) after the keys: if it no longer holds the key, None sends the
+    record through add_contact, which looks again.
+    """
+    held: set[Key] = {("email", e) for e in row.emails} | {("phone", p) for p in row.phones}
+    name_key = normalize.name_key(row.full_name, row.company)
+    if name_key:
+        held.add(("name", name_key))
+    for key in item.keys:
+        if owners.get(key) == row.id:
+            return key[0] if key in held else None
+    return None
+
+
+async def _merge_stored(
+    session: AsyncSession,
+    scope: Scope,
+    item: Item,
+    row: ContactRow,
+    matched_on: str,
+    tally: Tally,
+    claimed: dict[Key, int],
+) -> None:
+    """Merge a record into the stored contact it matches, as add_contact does (its score later).
+
+    add_contact would look the match up again and rescore at once; the batch already holds the
+    locked row, and scores are computed for all merged contacts together before the batch commits.
+    """
+    assert item.prepared is not None
+    try:
+        async with session.begin_nested():
+            filled, _kept = await contacts.merge_into(
+                session, scope, row, item.prepared, matched_on=matched_on
+            )
+    except LeadError as exc:
+        tally.errors.append(_issue(item, str(exc)))
+        return
+    if filled:
+        tally.merged += 1
+    else:
+        tally.skipped += 1
+    _claim(claimed, item, row.emails, row.phones, row.full_name, row.company)
+
+
+def _claim(
+    claimed: dict[Key, int],
+    item: Item,
+    emails: list[str],
+    phones: list[str],
+    full_name: str | None,
+    company: str | None,
+) -> None:
+    """Keys now held by a contact this batch wrote: later records matching them go through add_contact."""
+    for email in emails:
+        claimed[("email", email)] = item.number
+    for phone in phones:
+        claimed[("phone", phone)] = item.number
+    name_key = normalize.name_key(full_name, company)
+    if name_key:
+        claimed[("name", name_key)] = item.number
 
 
 async def _add_one(
@@ -563,13 +850,7 @@ async def _add_one(
     else:
         tally.skipped += 1
     contact = result.contact
-    for email in contact.emails:
-        claimed[("email", email)] = item.number
-    for phone in contact.phones:
-        claimed[("phone", phone)] = item.number
-    name_key = normalize.name_key(contact.full_name, contact.company)
-    if name_key:
-        claimed[("name", name_key)] = item.number
+    _claim(claimed, item, contact.emails, contact.phones, contact.full_name, contact.company)
 
 
 def _table(model: type[Any]) -> Table:
@@ -578,7 +859,7 @@ def _table(model: type[Any]) -> Table:
     return table
 
 
-def _row_values(scope: Scope, prepared: Prepared, contact_id: str) -> dict[str, Any]:
+def _row_values(scope: Scope, prepared: Prepared, contact_id: str, score: int) -> dict[str, Any]:
     now = scope.now()
     return {
         "workspace_id": scope.workspace_id,
@@ -599,8 +880,9 @@ def _row_values(scope: Scope, prepared: Prepared, contact_id: str) -> dict[str, 
         "referred_by_id": None,
         "met_at": prepared.met_at,
         "stage": Stage.LEAD.value,
-        "score": 0,
+        "score": score,
         "consent": None,
+        "custom": prepared.custom or None,
         "created_at": now,
         "updated_at": now,
         "search_text": normalize.search_text(
@@ -616,17 +898,20 @@ def _row_values(scope: Scope, prepared: Prepared, contact_id: str) -> dict[str, 
             tags=prepared.tags,
             met_at=prepared.met_at,
             address=prepared.address,
+            custom=custom_fields.search_words(prepared.custom),
         ),
     }
 
 
-_FIELD_NAMES = (*contacts.SINGLE_FIELDS, *contacts.LIST_FIELDS, "notes", "referred_by")
+_FIELD_NAMES = (*contacts.SINGLE_FIELDS, *contacts.LIST_FIELDS, "notes", "referred_by", "custom")
 
 
 async def _insert_new(session: AsyncSession, scope: Scope, items: list[Item], tally: Tally) -> None:
     """Insert contacts that match nothing, with their keys, tags and 'created' history, in bulk."""
     ids = {item.number: new_id() for item in items}
-    values = [_row_values(scope, item.prepared, ids[item.number]) for item in items if item.prepared]
+    values = [
+        _row_values(scope, item.prepared, ids[item.number], item.score) for item in items if item.prepared
+    ]
     try:
         async with session.begin_nested():
             # Core inserts on the tables: one multi-row statement per page (the ORM would split the
@@ -635,6 +920,9 @@ async def _insert_new(session: AsyncSession, scope: Scope, items: list[Item], ta
             assert isinstance(table, Table)
             result = await session.execute(insert(table).returning(table.c.id, table.c.pk), values)
             pks = {row[0]: row[1] for row in result}
+            # Core inserts bypass the flush listeners that keep pipeline_report's counters.
+            inserted = list(pks.values())
+            await session.run_sync(lambda sync: aggregates.count_inserted(sync.connection(), inserted))
             keys = [
                 {
                     "workspace_id": scope.workspace_id,

@@ -12,7 +12,14 @@ from dataclasses import dataclass, field
 
 from lead_mcp.domain import ContactCreate, Source
 from lead_mcp.services.exchange import vcard
-from lead_mcp.services.exchange.tabular import CsvKind, CsvRow, Header, unsafe_cell
+from lead_mcp.services.exchange.tabular import (
+    ADDRESS_GROUPS,
+    LIST_JOINER,
+    CsvKind,
+    CsvRow,
+    Header,
+    unsafe_cell,
+)
 
 LIST_SPLIT_GOOGLE = " ::: "
 
@@ -31,7 +38,27 @@ def _checked_emails(values: list[str], warnings: list[str]) -> list[str]:
 
 
 def _checked_phones(values: list[str], region: str, warnings: list[str]) -> list[str]:
-    return [v.strip().removeprefix("tel:").strip() for v in values if v.strip()]
+    return [_phone_value(v, warnings) for v in values if v.strip()]
+
+
+def _phone_value(value: str, warnings: list[str]) -> str:
+    """A phone as written, or the number of a ``tel:`` URI (RFC 3966: parameters after ``;``).
+
+    Phones are stored as E.164 numbers, which have no room for an extension: an ``ext=`` is
+    dropped with a warning, and the number is kept.
+    """
+    text = value.strip()
+    if text[:4].lower() != "tel:":
+        return text
+    number, *params = text[4:].split(";")
+    for param in params:
+        name, _, ext = param.partition("=")
+        if name.strip().lower() == "ext" and ext.strip():
+            warnings.append(
+                f"phone {number.strip()[:40]!r}: extension {ext.strip()[:20]!r} dropped "
+                "(phones are stored as international numbers without extensions)"
+            )
+    return number.strip()
 
 
 def _checked_website(value: str | None, warnings: list[str]) -> str | None:
@@ -43,9 +70,13 @@ def _join_notes(parts: list[str]) -> str | None:
     return text or None
 
 
-def from_vcard(card: vcard.RawCard, region: str) -> Mapped:
-    """A vCard's fields as a ContactCreate (FN, N, ORG, TITLE, EMAIL, TEL, URL, ADR, NOTE, CATEGORIES)."""
-    warnings: list[str] = []
+def from_vcard(card: vcard.RawCard, region: str, custom_keys: frozenset[str] = frozenset()) -> Mapped:
+    """A vCard's fields as a ContactCreate (FN, N, ORG, TITLE, EMAIL, TEL, URL, ADR, NOTE, CATEGORIES).
+
+    ORG's first component is the company; a department after it goes to the notes. ``X-LEADMCP-*``
+    properties fill the custom fields named in ``custom_keys`` (others are ignored).
+    """
+    warnings: list[str] = list(card.warnings)
 
     def first_text(name: str) -> str | None:
         prop = card.first(name)
@@ -60,9 +91,11 @@ def from_vcard(card: vcard.RawCard, region: str) -> Mapped:
         if middle and given:
             given = f"{given} {middle}"
     org = card.first("ORG")
-    company = None
+    company = department = None
     if org is not None:
-        company = ", ".join(p for p in vcard.structured(org) if p) or None
+        units = [p for p in vcard.structured(org) if p]
+        company = units[0] if units else None
+        department = ", ".join(units[1:]) or None
     emails = _checked_emails([vcard.unescape_text(p.value) for p in _by_pref(card.all("EMAIL"))], warnings)
     phones = _checked_phones(
         [vcard.unescape_text(p.value) for p in _by_pref(card.all("TEL"))], region, warnings
@@ -87,10 +120,18 @@ def from_vcard(card: vcard.RawCard, region: str) -> Mapped:
         address = ", ".join(p for p in vcard.structured(adr) if p) or None
         if address:
             break
-    notes = _join_notes([vcard.unescape_text(p.value) for p in card.all("NOTE")])
+    note_parts = [vcard.unescape_text(p.value) for p in card.all("NOTE")]
+    if department:
+        note_parts.append(f"Department: {department}")
+    notes = _join_notes(note_parts)
     tags: list[str] = []
     for prop in card.all("CATEGORIES"):
         tags.extend(vcard.text_list(prop))
+    custom: dict[str, str] = {}
+    for prop in card.properties:
+        key = vcard.custom_key(prop.name)
+        if key is not None and key in custom_keys:
+            custom.setdefault(key, vcard.unescape_text(prop.value).strip())
     data = ContactCreate(
         full_name=full_name,
         given_name=given,
@@ -104,6 +145,7 @@ def from_vcard(card: vcard.RawCard, region: str) -> Mapped:
         notes=notes,
         tags=_unique_tags(tags),
         source=Source.IMPORT,
+        custom={k: v for k, v in custom.items() if v},
     )
     return Mapped(data=data, warnings=warnings)
 
@@ -147,8 +189,14 @@ def from_csv(row: CsvRow, header: Header, region: str) -> Mapped:
     phones: list[str] = []
     tags: list[str] = []
     notes: list[str] = []
-    address_parts: dict[str, list[str]] = {}
-    linkedin_url = connected_on = None
+    custom: dict[str, str] = {}
+    # Address parts by address (Outlook: Business, Home, Other), each combined on its own.
+    address_parts: dict[str, dict[str, list[str]]] = {}
+    linkedin_url = connected_on = department = None
+    # Our own export joins list cells with "; " and nothing else: a tag may hold a comma.
+    email_seps = (LIST_JOINER,) if header.ours else (LIST_SPLIT_GOOGLE, ";", ",")
+    phone_seps = (LIST_JOINER,) if header.ours else (LIST_SPLIT_GOOGLE, ";")
+    tag_seps = (LIST_JOINER,) if header.ours else (LIST_SPLIT_GOOGLE, ";", ",")
     for index, role in enumerate(header.roles):
         if role is None or index >= len(row.cells):
             continue
@@ -157,11 +205,11 @@ def from_csv(row: CsvRow, header: Header, region: str) -> Mapped:
             continue
         kind = role.field
         if kind == "emails":
-            emails.extend(_split(value, (LIST_SPLIT_GOOGLE, ";", ",")))
+            emails.extend(_split(value, email_seps))
         elif kind == "phones":
-            phones.extend(_split(value, (LIST_SPLIT_GOOGLE, ";")))
+            phones.extend(_split(value, phone_seps))
         elif kind == "tags":
-            for tag in _split(value, (LIST_SPLIT_GOOGLE, ";", ",")):
+            for tag in _split(value, tag_seps):
                 if tag.startswith("* "):  # Google's system groups: "* myContacts", "* starred"
                     tag = tag[2:].strip()
                     if "".join(tag.casefold().split()) == "mycontacts":
@@ -170,7 +218,11 @@ def from_csv(row: CsvRow, header: Header, region: str) -> Mapped:
         elif kind == "notes":
             notes.append(value)
         elif kind == "address_part" and role.part:
-            address_parts.setdefault(role.part, []).append(value)
+            address_parts.setdefault(role.group, {}).setdefault(role.part, []).append(value)
+        elif kind == "custom" and role.part:
+            custom.setdefault(role.part, value)
+        elif kind == "department":
+            department = department or value
         elif kind == "linkedin_url":
             linkedin_url = value
         elif kind == "connected_on":
@@ -190,7 +242,11 @@ def from_csv(row: CsvRow, header: Header, region: str) -> Mapped:
     given = single.get("given_name")
     if given and single.get("middle_name"):
         given = f"{given} {single['middle_name']}"
-    address = single.get("address") or _address_from_parts(address_parts)
+    address = single.get("address")
+    for group in sorted(address_parts, key=lambda g: ADDRESS_GROUPS.index(g) if g in ADDRESS_GROUPS else 99):
+        address = address or _address_from_parts(address_parts[group])
+    if department:
+        notes.append(f"Department: {department}")
     if address and "\n" in address:  # Google's formatted address has one line per part
         address = ", ".join(p.strip() for p in address.replace("\r", "\n").split("\n") if p.strip())
     if header.kind is CsvKind.LINKEDIN:
@@ -219,6 +275,7 @@ def from_csv(row: CsvRow, header: Header, region: str) -> Mapped:
         tags=_unique_tags(tags),
         met_at=single.get("met_at"),
         source=Source.IMPORT,
+        custom=custom,
     )
     return Mapped(data=data, warnings=warnings)
 

@@ -4,8 +4,11 @@ A path is resolved (symlinks followed) and must then lie inside one of
 ``LEAD_MCP_SCAN_ROOTS``; anything else is refused, so a model cannot make the
 server read ``~/.ssh`` or ``/etc``. Both kinds of input are size-limited by
 ``LEAD_MCP_IMPORT_MAX_BYTES`` before any record is read. Lines come out as
-UTF-8 bytes with their numbers: a UTF-8 BOM is dropped, and a UTF-16 file
-(Excel's "Unicode text", Outlook) is transcoded.
+bytes with their numbers: a UTF-8 BOM is dropped (``bom`` remembers it, so a
+reader knows the file declared UTF-8), and a UTF-16 file (Excel's "Unicode
+text", Outlook) is transcoded to UTF-8. Line ends are universal: a file whose
+lines end in a bare CR (Excel's "CSV (Macintosh)", classic Mac OS) is split
+on CR; otherwise lines end at LF (CRLF included).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from lead_mcp.config import Settings
 from lead_mcp.errors import InvalidInput
 
 PEEK_BYTES = 4096
+READ_CHUNK = 1 << 16
 
 
 def _megabytes(size: int) -> str:
@@ -87,6 +91,7 @@ class ImportSource:
     path: Path | None = None
     content: bytes | None = None
     progress: Progress = field(init=False)
+    bom: str | None = field(init=False, default=None)  # "utf-8" or "utf-16" once lines() saw one
 
     def __post_init__(self) -> None:
         self.progress = Progress(total=self.size)
@@ -127,16 +132,35 @@ class ImportSource:
         return data.removeprefix(codecs.BOM_UTF8)
 
     def lines(self) -> Iterator[tuple[int, bytes]]:
-        """Numbered lines as UTF-8 bytes (1-based), with their line ends; progress advances as they go."""
+        """Numbered lines (1-based) with their line ends; progress advances as they go."""
         with self._open() as stream:
-            first = stream.read(2)
+            head = stream.read(PEEK_BYTES)
             stream.seek(0)
-            if first in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+            if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+                self.bom = "utf-16"
+                # newline="": universal line splitting (CR, LF, CRLF), line ends kept as they are.
                 text = io.TextIOWrapper(stream, encoding="utf-16", errors="replace", newline="")
                 for number, line in enumerate(text, 1):
                     self.progress.done = min(self.size, self.progress.done + len(line) * 2)
                     yield number, line.encode("utf-8")
                 return
-            for number, raw in enumerate(stream, 1):
+            if head.startswith(codecs.BOM_UTF8):
+                self.bom = "utf-8"
+            # Rows end in bare CRs when they outnumber LFs (an LF may still break a line inside a cell).
+            bare_cr = head.count(b"\r") - head.count(b"\r\n")
+            raw_lines = _cr_lines(stream) if bare_cr > head.count(b"\n") else stream
+            for number, raw in enumerate(raw_lines, 1):
                 self.progress.done += len(raw)
                 yield number, raw.removeprefix(codecs.BOM_UTF8) if number == 1 else raw
+
+
+def _cr_lines(stream: BinaryIO) -> Iterator[bytes]:
+    """Lines ending in a bare CR (each with its CR), read in chunks."""
+    rest = b""
+    while chunk := stream.read(READ_CHUNK):
+        parts = (rest + chunk).split(b"\r")
+        rest = parts.pop()
+        for part in parts:
+            yield part + b"\r"
+    if rest:
+        yield rest

@@ -10,8 +10,13 @@ card is built as one short string, so an export streams card by card.
 Reading accepts what phones and address books write: folded lines (space or
 tab), vCard 2.1 quoted-printable with soft line breaks, ``CHARSET`` parameters,
 2.1 bare type parameters (``TEL;WORK;VOICE:``), grouped names (``item1.EMAIL``),
-quoted parameter values, and several cards per file. A card that cannot be read
-becomes a :class:`RawCard` with ``error`` set; the cards around it still parse.
+quoted parameter values, 2.1 base64 values continued on unindented lines up to
+a blank line, a 2.1 ``AGENT`` holding a nested card (read as a card of its own,
+after the outer one), and several cards per file. A line that cannot be read
+(no colon, an unknown charset, bytes that are not text) is skipped with a
+warning naming it; a card whose structure is broken (BEGIN:VCARD without
+END:VCARD) becomes a :class:`RawCard` with ``error`` set. Either way the cards
+around it still parse.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ CRLF = "\r\n"
 MAX_LINE_OCTETS = 75
 VERSIONS = ("3.0", "4.0")
 PRODID = f"-//lead-mcp//lead-mcp {__version__}//EN"
+CUSTOM_PREFIX = "X-LEADMCP-"
 
 
 class CardContact(Protocol):
@@ -122,8 +128,37 @@ def _rev(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
-def card(contact: CardContact, version: str = "3.0") -> str:
-    """One VCARD (3.0 or 4.0) with CRLF line ends, folded and escaped."""
+CustomValues = Sequence[tuple[str, object]]
+
+
+def custom_property(key: str) -> str:
+    """The vCard property of a custom field: ``X-LEADMCP-`` and the key in capitals, ``_`` as ``-``.
+
+    (x-names allow letters, digits and hyphens; keys are lower-case letters, digits and ``_``.)
+    """
+    return CUSTOM_PREFIX + key.upper().replace("_", "-")
+
+
+def custom_key(property_name: str) -> str | None:
+    """The custom-field key a vCard property carries (the inverse of :func:`custom_property`)."""
+    if not property_name.startswith(CUSTOM_PREFIX):
+        return None
+    return property_name[len(CUSTOM_PREFIX) :].lower().replace("-", "_") or None
+
+
+def custom_text(value: object) -> str:
+    """A custom value as text (numbers as written, dates as YYYY-MM-DD)."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def card(contact: CardContact, version: str = "3.0", *, custom: CustomValues = ()) -> str:
+    """One VCARD (3.0 or 4.0) with CRLF line ends, folded and escaped.
+
+    ``custom`` holds the contact's custom-field values (key, value), written as ``X-LEADMCP-*``
+    text properties that other address books keep and ignore.
+    """
     v4 = version == "4.0"
 
     def text(value: str) -> str:  # a single text value
@@ -167,6 +202,10 @@ def card(contact: CardContact, version: str = "3.0") -> str:
         lines.append("NOTE:" + text(contact.notes))
     if contact.tags:
         lines.append("CATEGORIES:" + ",".join(text(t) for t in contact.tags))
+    for key, value in custom:
+        if value is not None and value != "":
+            # VALUE=text: an x-property's value type is unknown otherwise, and readers keep escapes.
+            lines.append(custom_property(key) + ";VALUE=text:" + text(custom_text(value)))
     lines.append("REV:" + _rev(contact.updated_at))
     lines.append("END:VCARD")
     return "".join(fold(line) for line in lines)
@@ -206,6 +245,7 @@ class RawCard:
     version: str | None = None
     properties: list[Property] = field(default_factory=list)
     error: str | None = None
+    warnings: list[str] = field(default_factory=list)  # lines skipped, and why
 
     def all(self, name: str) -> list[Property]:
         """Every property with this name."""
@@ -320,9 +360,12 @@ def _decode_value(raw: bytes, params: dict[str, list[str]]) -> str | None:
         raw = quopri.decodestring(raw)
     charset = (params.get("CHARSET") or ["utf-8"])[0].strip() or "utf-8"
     try:
-        codecs.lookup(charset)
+        # Some codec names (QUOTED-PRINTABLE, BASE64...) are bytes-to-bytes codecs, not charsets.
+        known = codecs.lookup(charset)._is_text_encoding
     except LookupError:
-        raise ValueError(f"unknown CHARSET {charset!r}") from None
+        known = False
+    if not known:
+        raise ValueError(f"has an unknown CHARSET {charset!r}")
     try:
         return raw.decode(charset)
     except UnicodeDecodeError as exc:
@@ -336,11 +379,14 @@ def _logical_lines(lines: Iterable[tuple[int, bytes]]) -> Iterator[tuple[int, by
     """Unfold: continuation lines (leading space/tab) and quoted-printable soft breaks."""
     current: bytearray | None = None
     start = 0
-    qp_soft = False
+    qp_soft = base64 = False
     for number, raw in lines:
         line = raw.rstrip(b"\r\n")
         if current is not None and line[:1] in (b" ", b"\t") and not qp_soft:
             current += line[1:]
+            continue
+        if current is not None and base64 and line.strip() and b":" not in line:
+            current += line.strip()  # vCard 2.1: base64 goes on, unindented, until a blank line
             continue
         if current is not None and qp_soft:
             current += line.lstrip(b" \t")
@@ -353,54 +399,100 @@ def _logical_lines(lines: Iterable[tuple[int, bytes]]) -> Iterator[tuple[int, by
         qp_soft = b"QUOTED-PRINTABLE" in head and current.endswith(b"=")
         if qp_soft:
             del current[-1]
+        base64 = b"BASE64" in head
     if current is not None:
         yield start, bytes(current)
+
+
+MAX_NESTING = 3
 
 
 def read_cards(lines: Iterable[tuple[int, bytes]]) -> Iterator[RawCard]:
     """Cards from numbered physical lines (bytes, line ends optional), one RawCard each."""
     current: RawCard | None = None
+    outer: list[RawCard] = []  # cards whose AGENT property holds the card being read (vCard 2.1)
+    nested: list[RawCard] = []  # finished agent cards, yielded after their outer card
     count = 0
+    last_name = ""
     for number, line in _logical_lines(lines):
         if not line.strip():
             continue
         upper = line.strip().upper()
         if upper == b"BEGIN:VCARD":
-            if current is not None:
+            if current is not None and last_name == "AGENT" and len(outer) < MAX_NESTING:
+                outer.append(current)
+            elif current is not None:
                 current.error = current.error or (
                     f"line {current.line}: BEGIN:VCARD without END:VCARD "
                     f"before the next card on line {number}"
                 )
-                yield current
+                yield from _finished(current, outer, nested)
+                outer = []
             count += 1
             current = RawCard(number=count, line=number)
+            last_name = ""
             continue
         if upper == b"END:VCARD":
+            if current is not None and outer:
+                nested.append(current)
+                current = outer.pop()
+                last_name = ""
+                continue
             if current is not None:
                 yield current
+                yield from nested
+                nested = []
             current = None
             continue
         if current is None or current.error:
             continue  # text between cards is ignored, as address books do
         try:
-            # latin-1 maps bytes 1:1, so the split is exact whatever the value's charset is.
-            split = _split_head(line.decode("latin-1"))
-            if split is None:
-                raise ValueError("has no ':' between the property name and its value")
-            name, params = parse_head(split[0])
-            if name == "VERSION":
-                current.version = split[1].strip()
-                continue
-            text = _decode_value(split[1].encode("latin-1"), params)
-        except ValueError as exc:
-            current.error = f"line {number}: {exc}"
-            continue
-        if text is not None:
-            current.properties.append(Property(name=name, params=params, value=text, line=number))
+            last_name = _read_property(current, number, line)
+        except Exception as exc:  # a line no rule foresaw: it costs that line, never the file
+            current.warnings.append(f"line {number} skipped: it cannot be read ({type(exc).__name__})")
+            last_name = ""
     if current is not None:
         if not current.error:
             current.error = f"line {current.line}: BEGIN:VCARD without END:VCARD (the file may be cut short)"
-        yield current
+        yield from _finished(current, outer, nested)
+
+
+def _finished(current: RawCard, outer: list[RawCard], nested: list[RawCard]) -> Iterator[RawCard]:
+    """A card cut short, with the cards it was nested in (reported broken too) and their agents."""
+    for card in outer:
+        card.error = card.error or f"line {card.line}: its AGENT card on line {current.line} never ends"
+    yield from outer
+    yield current
+    yield from nested
+    nested.clear()
+
+
+def _read_property(card: RawCard, number: int, line: bytes) -> str:
+    """Add one content line to the card, or skip it with a warning; returns the property name."""
+    # latin-1 maps bytes 1:1, so the split is exact whatever the value's charset is.
+    split = _split_head(line.decode("latin-1"))
+    if split is None:
+        shown = line.decode("utf-8", errors="replace").strip()[:40]
+        card.warnings.append(
+            f"line {number} skipped: {shown!r} has no ':' between a property name and its value"
+        )
+        return ""
+    try:
+        name, params = parse_head(split[0])
+    except ValueError as exc:
+        card.warnings.append(f"line {number} skipped: {exc}")
+        return ""
+    if name == "VERSION":
+        card.version = split[1].strip()
+        return name
+    try:
+        text = _decode_value(split[1].encode("latin-1"), params)
+    except ValueError as exc:
+        card.warnings.append(f"line {number}: {name or 'a property'} skipped: its value {exc}")
+        return name
+    if text is not None:
+        card.properties.append(Property(name=name, params=params, value=text, line=number))
+    return name
 
 
 def structured(prop: Property) -> list[str]:
@@ -428,6 +520,8 @@ __all__ = [
     "Property",
     "RawCard",
     "card",
+    "custom_key",
+    "custom_property",
     "escape_text",
     "fold",
     "read_cards",
