@@ -261,7 +261,7 @@ async def test_the_sdk_client_discovers_registers_signs_in_and_calls_tools(serve
     # The stored client secret and tokens are digests only.
     db = Database(module_database_url, pool_size=1, max_overflow=0)
     try:
-        async with db.transaction(workspace_id=None, write=False) as session:
+        async with db.transaction(all_workspaces=True, write=False) as session:
             info = storage.client_info
             assert info is not None and info.client_secret
             row = (
@@ -536,7 +536,7 @@ async def test_an_expired_access_token_is_refused(server, http, module_database_
     access = (await _exchange(http, server, client, code, pkce)).json()["access_token"]
     db = Database(module_database_url, pool_size=1, max_overflow=0)
     try:
-        async with db.transaction(workspace_id=None) as session:
+        async with db.transaction(all_workspaces=True) as session:
             past = SystemClock().now().replace(year=2020)
             digest = hashlib.sha256(access.encode()).hexdigest()
             await session.execute(
