@@ -198,6 +198,12 @@ class Settings(BaseSettings):
         min_length=1,
         max_length=100,
     )
+    jwt_allow_unverified_email: bool = Field(
+        False,
+        description="Bind a JWT subject to a seat by an email the token does not mark verified "
+        "(no email_verified claim: providers that verify every address but omit the claim, such as "
+        "Microsoft Entra ID); email_verified=false never binds (auth=jwt).",
+    )
     read_only: bool = Field(
         False,
         description="Expose only the read tools (readOnlyHint) over MCP, "
@@ -342,6 +348,15 @@ class Settings(BaseSettings):
     def _check_auth(self) -> Settings:
         if self.auth is AuthMode.JWT and not (self.jwt_issuer and self.jwt_jwks_url):
             raise ValueError("LEAD_MCP_AUTH=jwt needs LEAD_MCP_JWT_ISSUER and LEAD_MCP_JWT_JWKS_URL set")
+        if self.jwt_jwks_url is not None:
+            jwks = urlsplit(self.jwt_jwks_url)
+            if not jwks.hostname or not (
+                jwks.scheme == "https" or (jwks.scheme == "http" and _is_loopback_host(jwks.hostname))
+            ):
+                raise ValueError(
+                    "LEAD_MCP_JWT_JWKS_URL must be an https:// URL (plain http only on loopback): "
+                    "the keys that sign every token must not be open to tampering on the way"
+                )
         if self.auth is AuthMode.BUILTIN:
             parts = urlsplit(self.public_base_url)
             if parts.scheme != "https" and not _is_loopback_host(parts.hostname or ""):
