@@ -5,6 +5,9 @@ Existing cards keep their seat (the one who first published them); a card withou
 seat (made by the local user over stdio) is taken over by the workspace owner the
 next time they publish.
 
+Not additive: older replicas expect one card per workspace and would take any seat's
+card for the workspace's. Stop them before running it, then start the new version.
+
 On SQLite the table is rebuilt (batch mode), and dropping the old table would
 cascade to its slugs and daily counters (foreign keys are on, and cannot be turned
 off inside the migration's transaction): they are kept aside and put back. The
