@@ -392,7 +392,12 @@ class Settings(BaseSettings):
         return _is_loopback_host(urlsplit(self.public_base_url).hostname or "")
 
     def check_bind(self, host: str) -> None:
-        """Refuse to serve without auth on a non-loopback address."""
+        """Refuse to serve without auth on a non-loopback address.
+
+        Binding to loopback is not enough on its own (a tunnel or proxy on this machine forwards
+        to it): without auth, the app also answers /mcp only to requests made on this machine
+        (web/app.py ``LocalOnly``), while the card pages may be public.
+        """
         if self.auth is AuthMode.NONE and not _is_loopback_host(host):
             raise ValueError(
                 f"LEAD_MCP_AUTH: 'none' is only allowed when binding to loopback, not {host}; "
