@@ -216,7 +216,7 @@ def build(size: int) -> Path:
     db = Database(url)
 
     async def workspace() -> str:
-        async with db.transaction(workspace_id=None) as session:
+        async with db.transaction(all_workspaces=True) as session:
             return await ensure_local_workspace(session, FixedClock(NOW))
 
     workspace_id = asyncio.run(workspace())
@@ -289,7 +289,7 @@ async def _measure(path: Path, runs: int) -> None:
     settings = Settings(database_url=url, timezone="Europe/Berlin")
     db = Database(url)
     clock = FixedClock(NOW)
-    async with db.transaction(workspace_id=None, write=False) as session:
+    async with db.transaction(all_workspaces=True, write=False) as session:
         workspace_id = await ensure_local_workspace(session, clock)
     scope = Scope(workspace_id=workspace_id, settings=settings, clock=clock)
     statements: list[tuple[str, Any]] = []

@@ -641,7 +641,7 @@ async def _other_workspace(settings: Settings, clock: Clock) -> tuple[str, list[
     db = Database(settings.database_url)
     ids: list[str] = []
     try:
-        async with db.transaction(workspace_id=None) as session:
+        async with db.transaction(all_workspaces=True) as session:
             workspace_id = await create_workspace(session, clock, name="Other")
         scope = Scope(workspace_id=workspace_id, settings=settings, clock=clock)
         async with db.transaction(workspace_id=workspace_id) as session:

@@ -120,7 +120,7 @@ def _run_store(settings: Settings, work: Callable[[Any, Any], Awaitable[T]]) -> 
         db = Database(settings.database_url, pool_size=1, max_overflow=0)
         try:
             # The administrator's shell acts across workspaces on purpose: no workspace filter.
-            async with db.transaction(workspace_id=None) as session:
+            async with db.transaction(all_workspaces=True) as session:
                 return await work(session, SystemClock())
         finally:
             await db.dispose()

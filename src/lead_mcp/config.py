@@ -198,6 +198,12 @@ class Settings(BaseSettings):
         min_length=1,
         max_length=100,
     )
+    jwt_allow_unverified_email: bool = Field(
+        False,
+        description="Bind a JWT subject to a seat by an email the token does not mark verified "
+        "(no email_verified claim: providers that verify every address but omit the claim, such as "
+        "Microsoft Entra ID); email_verified=false never binds (auth=jwt).",
+    )
     read_only: bool = Field(
         False,
         description="Expose only the read tools (readOnlyHint) over MCP, "
@@ -345,6 +351,15 @@ class Settings(BaseSettings):
     def _check_auth(self) -> Settings:
         if self.auth is AuthMode.JWT and not (self.jwt_issuer and self.jwt_jwks_url):
             raise ValueError("LEAD_MCP_AUTH=jwt needs LEAD_MCP_JWT_ISSUER and LEAD_MCP_JWT_JWKS_URL set")
+        if self.jwt_jwks_url is not None:
+            jwks = urlsplit(self.jwt_jwks_url)
+            if not jwks.hostname or not (
+                jwks.scheme == "https" or (jwks.scheme == "http" and _is_loopback_host(jwks.hostname))
+            ):
+                raise ValueError(
+                    "LEAD_MCP_JWT_JWKS_URL must be an https:// URL (plain http only on loopback): "
+                    "the keys that sign every token must not be open to tampering on the way"
+                )
         if self.auth is AuthMode.BUILTIN:
             parts = urlsplit(self.public_base_url)
             if parts.scheme != "https" and not _is_loopback_host(parts.hostname or ""):
@@ -380,7 +395,12 @@ class Settings(BaseSettings):
         return _is_loopback_host(urlsplit(self.public_base_url).hostname or "")
 
     def check_bind(self, host: str) -> None:
-        """Refuse to serve without auth on a non-loopback address."""
+        """Refuse to serve without auth on a non-loopback address.
+
+        Binding to loopback is not enough on its own (a tunnel or proxy on this machine forwards
+        to it): without auth, the app also answers /mcp only to requests made on this machine
+        (web/app.py ``LocalOnly``), while the card pages may be public.
+        """
         if self.auth is AuthMode.NONE and not _is_loopback_host(host):
             raise ValueError(
                 f"LEAD_MCP_AUTH: 'none' is only allowed when binding to loopback, not {host}; "

@@ -14,14 +14,14 @@ async def _rows(url: str, sql: str) -> list[tuple]:
     """Read through a separate engine: what is committed, not what one session sees."""
     other = Database(url)
     try:
-        async with other.transaction(workspace_id=None, write=False) as session:
+        async with other.transaction(all_workspaces=True, write=False) as session:
             return [tuple(r) for r in (await session.execute(text(sql))).all()]
     finally:
         await other.dispose()
 
 
 async def _setup(db: Database) -> None:
-    async with db.transaction(workspace_id=None) as session:
+    async with db.transaction(all_workspaces=True) as session:
         await session.execute(text("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL)"))
 
 
@@ -35,7 +35,7 @@ async def test_concurrent_writers_share_commits_and_every_acknowledged_write_is_
     acknowledged: list[int] = []
 
     async def write(i: int) -> None:
-        async with db.transaction(workspace_id=None) as session:
+        async with db.transaction(all_workspaces=True) as session:
             await session.execute(text("INSERT INTO notes (id, body) VALUES (:i, 'x')"), {"i": i})
         # Acknowledged: from here on another connection must see it.
         assert (await _rows(sqlite_url, f"SELECT id FROM notes WHERE id = {i}")) == [(i,)]
@@ -59,7 +59,7 @@ async def test_a_failing_call_in_a_group_rolls_back_alone(sqlite_url: str) -> No
 
     async def write(i: int) -> None:
         try:
-            async with db.transaction(workspace_id=None) as session:
+            async with db.transaction(all_workspaces=True) as session:
                 await session.execute(text("INSERT INTO notes (id, body) VALUES (:i, 'x')"), {"i": i})
                 if i % 3 == 0:  # every third call fails after writing: the first of a group among them
                     raise RuntimeError("tool failed half way")
@@ -82,7 +82,7 @@ async def test_when_the_group_commit_fails_every_member_is_told_and_nothing_is_s
     sqlite_url: str,
 ) -> None:
     db = Database(sqlite_url)
-    async with db.transaction(workspace_id=None) as session:
+    async with db.transaction(all_workspaces=True) as session:
         await session.execute(text("CREATE TABLE parents (id INTEGER PRIMARY KEY)"))
         await session.execute(
             text(
@@ -97,7 +97,7 @@ async def test_when_the_group_commit_fails_every_member_is_told_and_nothing_is_s
 
     async def write(i: int) -> None:
         try:
-            async with db.transaction(workspace_id=None) as session:
+            async with db.transaction(all_workspaces=True) as session:
                 # A deferred foreign key is only checked at COMMIT: one bad row fails the whole group.
                 parent = 999 if i == 0 else None
                 await session.execute(
@@ -129,10 +129,10 @@ async def test_the_writer_keeps_working_after_failures(sqlite_url: str, first_fa
     try:
         if first_fails:
             with pytest.raises(RuntimeError):
-                async with db.transaction(workspace_id=None) as session:
+                async with db.transaction(all_workspaces=True) as session:
                     await session.execute(text("INSERT INTO notes (id, body) VALUES (1, 'x')"))
                     raise RuntimeError("boom")
-        async with db.transaction(workspace_id=None) as session:
+        async with db.transaction(all_workspaces=True) as session:
             await session.execute(text("INSERT INTO notes (id, body) VALUES (2, 'y')"))
     finally:
         await db.dispose()

@@ -71,7 +71,7 @@ async def seed_seat(
     db = Database(database_url, pool_size=1, max_overflow=0)
     clock = SystemClock()
     try:
-        async with db.transaction(workspace_id=None) as session:
+        async with db.transaction(all_workspaces=True) as session:
             workspace_id = (
                 workspace or (await accounts.create_workspace(session, clock, name=f"WS {email}")).id
             )

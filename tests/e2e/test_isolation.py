@@ -1,10 +1,18 @@
 """Workspace isolation, generated over the tool list: no call of workspace A ever shows or touches B's data.
 
-Every tool A's connection lists is called with B's ids in each argument that
-looks like an id (and B's cursors and search words where a tool takes them);
-every resource template is read with B's ids; every prompt is rendered with
-them. A new tool, resource or prompt is covered without touching this file.
-Nothing of B's that A did not itself send may appear in any answer, and B's
+B is seeded through its own connection with a bit of everything a workspace holds:
+contacts (one merged, so it has a change history), a touch, follow-ups, a card,
+a scan, custom fields and values, a cadence, a stored export, a calendar feed and a
+phone scan link. Every id, token, slug and name that seeding produced is a secret.
+
+Every tool A's connection lists is then called with B's secrets in *every* string
+argument (an id may hide behind any name), B's cursors and search words where a
+tool takes them, and lists of B's ids in array arguments; every resource template
+is read with B's ids; every prompt is rendered and every completable argument
+completed with them and with prefixes of B's names; and the web routes that take
+a slug or a token (card page, phone scan page, calendar feed) are requested with
+them. A new tool, resource, prompt or argument is covered without touching this
+file. Nothing of B's that A did not itself send may appear in any answer, and B's
 records must be exactly as before.
 """
 
@@ -12,46 +20,69 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from mcp.shared.exceptions import MCPError
+from mcp_types import PromptReference, ResourceTemplateReference
 
-from lead_mcp.domain import ALL_SCOPES, Role
+from lead_mcp.domain import Role
 from mcp import Client
 from tests.e2e.harness import SeatFixture, Served, bearer_client, seed_seat, serve
 
 QUERY_WORDS = ("query", "q", "search", "term", "text")
 DATE_HINTS = ("due", "date", "since", "until", "_at", "when")
+CARD_IMAGE = Path(__file__).resolve().parents[1] / "data" / "cards" / "card_001.png"
+IMPORTED = 1001  # one more than an inline export: the export is stored behind a resource
 
 
 @pytest.fixture(scope="module")
-def server(module_database_url: str) -> Iterator[Served]:
+def scan_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The folder scan_card may read, holding one card photo."""
+    root = tmp_path_factory.mktemp("scans")
+    shutil.copyfile(CARD_IMAGE, root / "card_b.png")
+    return root
+
+
+@pytest.fixture(scope="module")
+def server(module_database_url: str, scan_root: Path) -> Iterator[Served]:
     """One server for the module (auth=builtin; the seats use personal tokens)."""
-    with serve(module_database_url) as served:
+    with serve(module_database_url, scan_roots=str(scan_root)) as served:
         yield served
 
 
 @dataclass
 class Secrets:
-    """What A must never see of B: ids, names, addresses, cursors."""
+    """What A must never see of B: ids, tokens, names, addresses, cursors."""
 
     contact_ids: list[str] = field(default_factory=list)
     followup_ids: list[str] = field(default_factory=list)
     interaction_ids: list[str] = field(default_factory=list)
     cursors: list[str] = field(default_factory=list)
     words: list[str] = field(default_factory=list)
-    other: list[str] = field(default_factory=list)
+    other: list[str] = field(default_factory=list)  # every other id, token, slug and key of B's
+    public: list[str] = field(default_factory=list)  # what B's public card page shows anyone
+    # What opens a page of B's to whoever holds it (its card's slug, its feed and scan-link tokens).
+    capabilities: set[str] = field(default_factory=set)
 
     @property
     def ids(self) -> list[str]:
-        return [*self.contact_ids, *self.followup_ids, *self.interaction_ids, *self.other]
+        return list(
+            dict.fromkeys([*self.contact_ids, *self.followup_ids, *self.interaction_ids, *self.other])
+        )
 
     @property
     def everything(self) -> set[str]:
         return {*self.ids, *self.cursors, *self.words}
+
+    def private(self) -> set[str]:
+        """Everything but the card's public face (its page, by design, shows its own name and slug)."""
+        return self.everything - set(self.public)
 
 
 async def _ok(client: Client, tool: str, arguments: dict[str, Any]) -> dict[str, Any]:
@@ -61,10 +92,34 @@ async def _ok(client: Client, tool: str, arguments: dict[str, Any]) -> dict[str,
     return result.structured_content
 
 
-async def _seed_b(client: Client, seat: SeatFixture) -> Secrets:
-    secrets = Secrets(other=[seat.user_id, seat.email])
-    zeb = await _ok(
-        client,
+ID_KEY = re.compile(r"(^|_)(id|ids)$")
+LONG_VALUE = re.compile(r"^[A-Za-z0-9_-]{16,}$")
+
+
+def _harvest(value: Any, into: set[str], key: str = "") -> None:
+    """Every id-looking value under an id-ish key (``id``, ``*_id``) in a result, however deep."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _harvest(v, into, str(k))
+    elif isinstance(value, list):
+        for item in value:
+            _harvest(item, into, key)
+    elif isinstance(value, str) and ID_KEY.search(key) and LONG_VALUE.match(value):
+        into.add(value)
+
+
+async def _seed_b(client: Client, seat: SeatFixture, base_url: str, scan_root: Path) -> Secrets:
+    secrets = Secrets(other=[seat.user_id, seat.email, seat.workspace_id])
+    results: list[dict[str, Any]] = []
+
+    async def ok(tool: str, arguments: dict[str, Any]) -> dict[str, Any]:
+        result = await _ok(client, tool, arguments)
+        results.append(result)
+        return result
+
+    await ok("define_custom_field", {"label": "Quartz Tier", "type": "text"})
+    await ok("create_cadence", {"name": "quartz-cadence", "steps_days": [0, 3, 9]})
+    zeb = await ok(
         "add_contact",
         {
             "full_name": "Zebulon Quartzfield",
@@ -74,10 +129,13 @@ async def _seed_b(client: Client, seat: SeatFixture) -> Secrets:
             "tags": ["secretb"],
             "notes": "Wants the platinum plan",
             "met_at": "Bering Summit",
+            "custom": {"quartz_tier": "Obsidian Level"},
+            "cadence": "quartz-cadence",
         },
     )
-    yara = await _ok(
-        client,
+    # The same person again: a merge, which leaves a change id in the history (undo_merge).
+    await ok("add_contact", {"email": "zebulon@quartz-b.example.com", "title": "Chief Quartz Officer"})
+    yara = await ok(
         "add_contact",
         {
             "full_name": "Yara Obsidianova",
@@ -86,19 +144,44 @@ async def _seed_b(client: Client, seat: SeatFixture) -> Secrets:
             "tags": ["secretb"],
         },
     )
-    xeno = await _ok(client, "add_contact", {"full_name": "Xenia Basaltine", "phone": "+44 20 7946 0999"})
+    xeno = await ok("add_contact", {"full_name": "Xenia Basaltine", "phone": "+44 20 7946 0999"})
     for added in (zeb, yara, xeno):
         secrets.contact_ids.append(added["contact"]["id"])
         secrets.followup_ids.append(added["followup"]["id"])
-    touch = await _ok(
-        client,
+    touch = await ok(
         "log_interaction",
         {"contact_id": zeb["contact"]["id"], "kind": "call", "summary": "Discussed platinum"},
     )
     secrets.interaction_ids.append(touch["interaction"]["id"])
-    page = await _ok(client, "search_contacts", {"limit": 1})
+    card = await ok("publish_card", {"full_name": "Ondine Cardholder", "slug": "zebcard-b"})
+    secrets.public += ["Ondine Cardholder", "zebcard-b"]
+    scan = await ok("scan_card", {"image_path": str(scan_root / "card_b.png"), "tags": ["secretb"]})
+    rows = ["Name,E-mail Address"] + [
+        f"Importee{n:04d} Basaltfold,importee{n:04d}@basalt-b.example.com" for n in range(IMPORTED)
+    ]
+    await ok("import_contacts", {"content": "\n".join(rows) + "\n", "format": "csv", "follow_up": False})
+    export = await ok("export_csv", {"query": "Basaltfold"})
+    assert export.get("resource_uri"), export
+    feed = await ok("calendar_feed_url", {})
+    link = await ok("get_scan_link", {"tags": ["secretb"]})
+    for contact_id in secrets.contact_ids:
+        await ok("get_contact", {"contact_id": contact_id})  # the history entries' ids
+
+    harvested: set[str] = set()
+    for result in results:
+        _harvest(result, harvested)
+    export_id = export["resource_uri"].rsplit("/", 1)[1].split(".", 1)[0]
+    feed_token = feed["url"].rsplit("/", 1)[1].removesuffix(".ics")
+    link_token = link["url"].rsplit("/", 1)[1]
+    secrets.other += [*sorted(harvested - set(secrets.ids)), export_id, feed_token, link_token, "zebcard-b"]
+    secrets.other += ["quartz_tier", "quartz-cadence"]
+    secrets.capabilities = {"zebcard-b", feed_token, link_token}
+    if scan.get("scan_id"):
+        secrets.other.append(scan["scan_id"])
+
+    page = await ok("search_contacts", {"limit": 1})
     secrets.cursors.append(page["next_cursor"])
-    due = await _ok(client, "list_due_followups", {"limit": 1, "within_days": 30})
+    due = await ok("list_due_followups", {"limit": 1, "within_days": 30})
     if due["next_cursor"]:
         secrets.cursors.append(due["next_cursor"])
     secrets.words = [
@@ -116,7 +199,14 @@ async def _seed_b(client: Client, seat: SeatFixture) -> Secrets:
         "secretb",
         "platinum",
         "Bering",
+        "Quartz Tier",
+        "Obsidian Level",
+        "Chief Quartz Officer",
+        "Importee0007",
+        "Basaltfold",
+        "basalt-b.example.com",
     ]
+    assert card["card"]["slug"] == "zebcard-b"
     return secrets
 
 
@@ -124,7 +214,14 @@ async def _snapshot(client: Client, secrets: Secrets) -> str:
     listed = await _ok(client, "search_contacts", {"limit": 200})
     details = [await _ok(client, "get_contact", {"contact_id": cid}) for cid in secrets.contact_ids]
     due = await _ok(client, "list_due_followups", {"limit": 200, "within_days": 3650})
-    return json.dumps([listed, details, due], sort_keys=True, default=str)
+    fields = await _ok(client, "list_custom_fields", {})
+    cadences = await _ok(client, "list_cadences", {})
+    card = (await client.read_resource("lead://card")).contents
+    return json.dumps(
+        [listed, details, due, fields, cadences, [getattr(c, "text", "") for c in card]],
+        sort_keys=True,
+        default=str,
+    )
 
 
 def _types(schema: dict[str, Any]) -> tuple[set[str], list[Any], dict[str, Any]]:
@@ -185,18 +282,23 @@ def _neutral(name: str, schema: dict[str, Any], root: dict[str, Any]) -> Any:
 
 
 def _probe_values(name: str, schema: dict[str, Any], root: dict[str, Any], b: Secrets) -> list[Any]:
-    """B's values to try in one argument."""
-    types, _, _ = _types(_resolve(schema, root))
-    if name == "cursor":
-        return list(b.cursors)
-    if name in QUERY_WORDS:
-        return list(b.words)
-    if _id_like(name):
-        values: list[Any] = list(b.ids)
-        if "array" in types:
-            return [list(b.contact_ids), list(b.followup_ids), list(b.ids)]
-        return values
-    return []
+    """B's values to try in one argument: every id in every string argument, whatever its name."""
+    resolved = _resolve(schema, root)
+    types, enum, items = _types(resolved)
+    if enum:
+        return []  # a closed set of values carries no id
+    values: list[Any] = []
+    if "string" in types:
+        values += b.ids
+        if name == "cursor":
+            values += b.cursors
+        if name in QUERY_WORDS:
+            values += b.words
+    if "array" in types and "string" in _types(_resolve(items, root))[0]:
+        values += [list(b.contact_ids), list(b.followup_ids), list(b.ids)]
+    if "object" in types:
+        values += [{key: value for key, value in zip(("quartz_tier", *b.ids[:3]), b.ids, strict=False)}]
+    return values
 
 
 def _calls(tool: Any, b: Secrets) -> list[dict[str, Any]]:
@@ -224,17 +326,21 @@ def _sent(arguments: dict[str, Any]) -> set[str]:
             for item in value:
                 walk(item)
         elif isinstance(value, dict):
-            for item in value.values():
+            for key, item in value.items():
+                walk(key)
                 walk(item)
 
     walk(arguments)
     return found
 
 
-def _leaks(text: str, b: Secrets, sent: set[str]) -> list[str]:
+def _leaks(text: str, b: Secrets, sent: set[str], *, public_ok: bool = False) -> list[str]:
     """B's secrets in an answer, apart from what the caller sent itself (error messages may echo it)."""
     lowered = text.lower()
-    return [secret for secret in b.everything - sent if secret.lower() in lowered]
+    secrets = b.private() if public_ok else b.everything
+    # A value the caller sent may come back inside a longer one it made (e.g. a suggested slug).
+    echoed = {secret for secret in secrets if any(secret.lower() in s.lower() for s in sent)}
+    return [secret for secret in secrets - echoed if secret.lower() in lowered]
 
 
 def _text_of(result: Any) -> str:
@@ -247,18 +353,69 @@ def _text_of(result: Any) -> str:
     return "\n".join(parts)
 
 
-async def test_no_tool_resource_or_prompt_of_workspace_a_reaches_workspace_b(server, module_database_url):
-    seat_a = await seed_seat(
-        module_database_url, workspace=None, email="owner-a@example.com", scopes=ALL_SCOPES
-    )
-    seat_b = await seed_seat(
-        module_database_url, workspace=None, email="owner-b@example.com", scopes=ALL_SCOPES
-    )
+async def _probe_completions(a: Client, b: Secrets, sent: set[str]) -> int:
+    """Every completable argument of every prompt and template, completed with B's prefixes."""
+    prefixes = sorted({w[:3] for w in b.words} | {i[:6] for i in b.ids} | {""})
+    refs: list[tuple[Any, list[str]]] = []
+    for prompt in (await a.list_prompts()).prompts:
+        refs.append(
+            (PromptReference(type="ref/prompt", name=prompt.name), [x.name for x in prompt.arguments or []])
+        )
+    for template in (await a.list_resource_templates()).resource_templates:
+        names = re.findall(r"{([^}]+)}", template.uri_template)
+        refs.append((ResourceTemplateReference(type="ref/resource", uri=template.uri_template), names))
+    tried = 0
+    for ref, names in refs:
+        for name in names:
+            for prefix in prefixes:
+                try:
+                    values = (await a.complete(ref, {"name": name, "value": prefix})).completion.values
+                except MCPError as exc:
+                    values = [str(exc)]
+                tried += 1
+                assert not _leaks(" ".join(values), b, sent | {prefix}), (ref, name, prefix, values)
+    return tried
+
+
+async def _probe_web(server: Served, a_client: Client, b: Secrets, sent: set[str]) -> int:
+    """The routes that take a slug or a token, requested with B's ids and tokens."""
+    tried = 0
+    own_feed = await _ok(a_client, "calendar_feed_url", {"rotate": True})
+    own_link = await _ok(a_client, "get_scan_link", {})
+    own_link_url = own_link["url"]
+    async with httpx.AsyncClient(timeout=30) as http:
+        for url in (own_feed["url"], own_link_url):  # A's own pages: nothing of B's on them
+            response = await http.get(url.replace(server.public_base_url, server.url))
+            assert response.status_code == 200, (url, response.text[:200])
+            assert not _leaks(response.text, b, sent), url
+            tried += 1
+        for value in b.ids:
+            for path in (f"/c/{value}", f"/c/{value}.vcf", f"/scan/{value}", f"/calendar/{value}.ics"):
+                response = await http.get(f"{server.url}{path}")
+                tried += 1
+                if response.status_code == 200:
+                    # Only B's own capabilities open anything: its public card and its secret links,
+                    # which no answer to A ever contained (checked above).
+                    assert value in b.capabilities, (path, response.status_code)
+                    if path.startswith("/c/"):
+                        assert not _leaks(response.text, b, {value}, public_ok=True), path
+                else:
+                    assert response.status_code in {404, 410}, (path, response.status_code)
+                    assert not _leaks(response.text, b, {value}), path
+    return tried
+
+
+async def test_no_tool_resource_prompt_completion_or_page_of_workspace_a_reaches_workspace_b(
+    server, module_database_url, scan_root
+):
+    seat_a = await seed_seat(module_database_url, workspace=None, email="owner-a@example.com")
+    seat_b = await seed_seat(module_database_url, workspace=None, email="owner-b@example.com")
     assert seat_a.workspace_id != seat_b.workspace_id
 
     async with bearer_client(server.mcp_url, seat_b.token) as b_client:
-        b = await _seed_b(b_client, seat_b)
+        b = await _seed_b(b_client, seat_b, server.url, scan_root)
         before = await _snapshot(b_client, b)
+    assert len(b.ids) > 20 and b.capabilities <= set(b.ids)
 
     tried = 0
     async with bearer_client(server.mcp_url, seat_a.token) as a:
@@ -269,14 +426,20 @@ async def test_no_tool_resource_or_prompt_of_workspace_a_reaches_workspace_b(ser
         ] == "Alma Own"
 
         tools = (await a.list_tools()).tools
-        assert {"get_contact", "search_contacts", "update_contact", "delete_contact", "whoami"} <= {
+        assert {"get_contact", "search_contacts", "update_contact", "delete_contact", "whoami", "fetch"} <= {
             t.name for t in tools
         }
+        # What A sent may be stored in A's own workspace (a note holding B's id, a field named like
+        # B's) and come back later; search words and cursors are not stored, so B's names only
+        # count as echoed within the call that sent them.
+        sent: set[str] = set()
         for tool in tools:
             for arguments in _calls(tool, b):
+                stored = {k: v for k, v in arguments.items() if k not in QUERY_WORDS and k != "cursor"}
+                sent |= _sent(stored)
                 result = await a.call_tool(tool.name, arguments)
                 tried += 1
-                leaks = _leaks(_text_of(result), b, _sent(arguments))
+                leaks = _leaks(_text_of(result), b, sent | _sent(arguments))
                 assert not leaks, (tool.name, arguments, leaks)
 
         templates = (await a.list_resource_templates()).resource_templates
@@ -291,30 +454,35 @@ async def test_no_tool_resource_or_prompt_of_workspace_a_reaches_workspace_b(ser
                 except MCPError as exc:
                     text = str(exc)
                 tried += 1
-                assert not _leaks(text, b, {value, uri}), (uri, text[:300])
+                assert not _leaks(text, b, sent | {value, uri}), (uri, text[:300])
         for resource in (await a.list_resources()).resources:
             try:
                 text = _text_of(await a.read_resource(str(resource.uri)))
             except MCPError as exc:
                 text = str(exc)
             tried += 1
-            assert not _leaks(text, b, set()), (resource.uri, text[:300])
+            assert not _leaks(text, b, sent), (resource.uri, text[:300])
 
         for prompt in (await a.list_prompts()).prompts:
-            for value in b.ids:
+            for value in [*b.ids, *b.words]:
                 arguments = {arg.name: value for arg in prompt.arguments or []}
                 try:
                     text = _text_of(await a.get_prompt(prompt.name, arguments))
                 except MCPError as exc:
                     text = str(exc)
                 tried += 1
-                assert not _leaks(text, b, set(arguments.values())), (prompt.name, text[:300])
+                assert not _leaks(text, b, sent | set(arguments.values())), (prompt.name, text[:300])
 
-        # Searching A for B's words finds nothing; A's own contact is still there.
+        tried += await _probe_completions(a, b, sent)
+        tried += await _probe_web(server, a, b, sent)
+
+        # Searching A for B's words finds none of B's contacts (at most A's own, made of what it sent).
         for word in b.words:
-            assert (await _ok(a, "search_contacts", {"query": word}))["items"] == []
+            found = (await _ok(a, "search_contacts", {"query": word}))["items"]
+            assert not {c["id"] for c in found} & set(b.contact_ids), (word, found)
+            assert not _leaks(json.dumps(found), b, sent), (word, found)
 
-    assert tried > 50
+    assert tried > 500
     async with bearer_client(server.mcp_url, seat_b.token) as b_client:
         assert await _snapshot(b_client, b) == before
 

@@ -127,7 +127,11 @@ async def test_a_provider_token_with_read_scope_only_cannot_write(server, idp, m
     email = f"jwt-{uuid.uuid4().hex[:6]}@example.com"
     await seed_seat(module_database_url, workspace=None, email=email)
     token = provider.token(
-        server.mcp_url, sub=f"s-{uuid.uuid4().hex}", email=email, scope="openid leads:read"
+        server.mcp_url,
+        sub=f"s-{uuid.uuid4().hex}",
+        email=email,
+        email_verified=True,
+        scope="openid leads:read",
     )
     async with httpx.AsyncClient(timeout=30) as http:
         response = await http.post(
@@ -157,6 +161,7 @@ async def test_tokens_with_a_wrong_audience_issuer_signature_or_expiry_are_refus
         "aud": server.mcp_url,
         "sub": f"s-{uuid.uuid4().hex}",
         "email": email,
+        "email_verified": True,
         "exp": now + 600,
     }
     bad_tokens = {
@@ -179,6 +184,47 @@ async def test_tokens_with_a_wrong_audience_issuer_signature_or_expiry_are_refus
     assert (
         await _status(server, jwt.encode(good, provider.key, "RS256", {"kid": "key-1"}))
     ).status_code == 200
+
+
+async def test_an_email_the_provider_does_not_mark_verified_never_binds_a_seat(
+    server, idp, module_database_url
+):
+    provider, _ = idp
+    email = f"victim-{uuid.uuid4().hex[:6]}@example.com"
+    seat = await seed_seat(module_database_url, workspace=None, email=email)
+    # An attacker's account at the provider, carrying the victim's address unverified.
+    for claims in ({}, {"email_verified": False}, {"email_verified": "false"}):
+        attacker = f"attacker|{uuid.uuid4().hex}"
+        token = provider.token(server.mcp_url, sub=attacker, email=email, **claims)
+        response = await _status(server, token)
+        assert response.status_code == 401, claims
+        assert seat.user_id not in response.text and email not in response.text
+    assert any("not marked verified" in line for line in server.log)
+    # The real owner, verified, binds the seat; the attacker's subjects stay unbound for good.
+    owner = provider.token(server.mcp_url, sub=f"owner|{uuid.uuid4().hex}", email=email, email_verified=True)
+    assert (await _status(server, owner)).status_code == 200
+    retry = provider.token(server.mcp_url, sub=attacker, email=email, email_verified=False)
+    assert (await _status(server, retry)).status_code == 401
+
+
+async def test_a_provider_that_omits_email_verified_can_be_trusted_explicitly(idp, module_database_url):
+    provider, jwks_url = idp
+    env = {
+        "LEAD_MCP_JWT_ISSUER": ISSUER,
+        "LEAD_MCP_JWT_JWKS_URL": jwks_url,
+        "LEAD_MCP_JWT_ALLOW_UNVERIFIED_EMAIL": "true",
+    }
+    email = f"entra-{uuid.uuid4().hex[:6]}@example.com"
+    seat = await seed_seat(module_database_url, workspace=None, email=email)
+    with serve(module_database_url, auth="jwt", extra_env=env) as trusting:
+        said_false = provider.token(
+            trusting.mcp_url, sub=f"s-{uuid.uuid4().hex}", email=email, email_verified=False
+        )
+        assert (await _status(trusting, said_false)).status_code == 401
+        silent = provider.token(trusting.mcp_url, sub=f"s-{uuid.uuid4().hex}", email=email)
+        async with bearer_client(trusting.mcp_url, silent) as client:
+            who = (await client.call_tool("whoami", {})).structured_content
+    assert who["user"]["id"] == seat.user_id
 
 
 async def test_personal_access_tokens_work_alongside_the_provider(server, module_database_url):

@@ -31,7 +31,7 @@ from sqlalchemy import select, update
 
 from lead_mcp.clock import SystemClock
 from lead_mcp.db.engine import Database
-from lead_mcp.db.tables import AuthToken, OAuthClient
+from lead_mcp.db.tables import AuthToken, OAuthClient, OAuthCode
 from mcp import Client
 from tests.e2e.browser import (
     REDIRECT_URI,
@@ -261,7 +261,7 @@ async def test_the_sdk_client_discovers_registers_signs_in_and_calls_tools(serve
     # The stored client secret and tokens are digests only.
     db = Database(module_database_url, pool_size=1, max_overflow=0)
     try:
-        async with db.transaction(workspace_id=None, write=False) as session:
+        async with db.transaction(all_workspaces=True, write=False) as session:
             info = storage.client_info
             assert info is not None and info.client_secret
             row = (
@@ -536,7 +536,7 @@ async def test_an_expired_access_token_is_refused(server, http, module_database_
     access = (await _exchange(http, server, client, code, pkce)).json()["access_token"]
     db = Database(module_database_url, pool_size=1, max_overflow=0)
     try:
-        async with db.transaction(workspace_id=None) as session:
+        async with db.transaction(all_workspaces=True) as session:
             past = SystemClock().now().replace(year=2020)
             digest = hashlib.sha256(access.encode()).hexdigest()
             await session.execute(
@@ -547,6 +547,82 @@ async def test_an_expired_access_token_is_refused(server, http, module_database_
     response = await _mcp_status(http, server, access, _tool_call("whoami", {}))
     assert response.status_code == 401
     assert 'error="invalid_token"' in response.headers["www-authenticate"]
+
+
+async def _in_store(database_url: str, statement: Any) -> None:
+    """Change the store directly (what time or another server would have done)."""
+    db = Database(database_url, pool_size=1, max_overflow=0)
+    try:
+        async with db.transaction(all_workspaces=True) as session:
+            await session.execute(statement)
+    finally:
+        await db.dispose()
+
+
+def _past() -> Any:
+    return SystemClock().now().replace(year=2020)
+
+
+async def test_an_expired_authorization_code_is_refused_and_issues_nothing(server, http, module_database_url):
+    email, seat = await _seat(module_database_url)
+    client = await register(http, server.public_base_url)
+    code, pkce = await _code_flow(http, server, client, email)
+    digest = hashlib.sha256(code.encode()).hexdigest()
+    await _in_store(
+        module_database_url, update(OAuthCode).where(OAuthCode.code_hash == digest).values(expires_at=_past())
+    )
+    response = await _exchange(http, server, client, code, pkce)
+    assert response.status_code == 400, response.text
+    assert response.json()["error"] == "invalid_grant"
+    assert "access_token" not in response.json() and "refresh_token" not in response.json()
+    assert seat.user_id not in response.text
+
+
+async def test_an_expired_refresh_token_is_refused_and_issues_nothing(server, http, module_database_url):
+    email, seat = await _seat(module_database_url)
+    client = await register(http, server.public_base_url)
+    code, pkce = await _code_flow(http, server, client, email)
+    tokens = (await _exchange(http, server, client, code, pkce)).json()
+    digest = hashlib.sha256(tokens["refresh_token"].encode()).hexdigest()
+    await _in_store(
+        module_database_url,
+        update(AuthToken).where(AuthToken.token_hash == digest).values(expires_at=_past()),
+    )
+    form = {
+        "grant_type": "refresh_token",
+        "refresh_token": tokens["refresh_token"],
+        "client_id": str(client["client_id"]),
+        "client_secret": str(client["client_secret"]),
+    }
+    response = await _token(http, server.public_base_url, **form)
+    assert response.status_code == 400, response.text
+    assert response.json()["error"] == "invalid_grant"
+    assert "access_token" not in response.json() and "refresh_token" not in response.json()
+    assert seat.user_id not in response.text
+
+
+async def test_a_token_issued_for_another_resource_is_refused_at_mcp_with_no_data(
+    server, http, module_database_url
+):
+    email, seat = await _seat(module_database_url)
+    client = await register(http, server.public_base_url)
+    code, pkce = await _code_flow(http, server, client, email)
+    access = (await _exchange(http, server, client, code, pkce)).json()["access_token"]
+    async with bearer_client(server.mcp_url, access) as connected:
+        await connected.call_tool("add_contact", {"full_name": "Resource Secret"})
+    # The same seat's token, but bound to another server's MCP endpoint (another lead-mcp on this
+    # store under another address, say): this one must not take it.
+    digest = hashlib.sha256(access.encode()).hexdigest()
+    other = "https://other.example.com/mcp"
+    await _in_store(
+        module_database_url, update(AuthToken).where(AuthToken.token_hash == digest).values(resource=other)
+    )
+    for body in (_tool_call("whoami", {}), _tool_call("search_contacts", {"query": "Resource Secret"})):
+        response = await _mcp_status(http, server, access, body)
+        assert response.status_code == 401, response.text
+        assert 'error="invalid_token"' in response.headers["www-authenticate"]
+        assert "Resource Secret" not in response.text and seat.user_id not in response.text
+        assert set(response.json()) == {"error", "error_description"}
 
 
 # --- client ID metadata documents (a client known by the URL of its metadata) ---
@@ -679,3 +755,37 @@ async def test_ten_failed_sign_ins_lock_the_email_for_a_while_even_with_the_righ
             locked = await submit_sign_in(http, page, email=email, password=PASSWORD)
             assert locked.status_code == 429
             assert "location" not in locked.headers
+
+
+async def test_one_address_makes_this_server_fetch_at_most_20_client_metadata_documents_an_hour(database_url):
+    fetched: list[str] = []
+
+    class Counting(_Documents):
+        documents: ClassVar[dict[str, dict[str, Any]]] = {}
+
+        def do_GET(self) -> None:
+            fetched.append(self.path)
+            super().do_GET()
+
+    port = free_port()
+    httpd = ThreadingHTTPServer(("127.0.0.1", port), Counting)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{port}"
+    good = f"{base}/oauth/good.json"
+    Counting.documents["/oauth/good.json"] = {"client_id": good, "redirect_uris": [REDIRECT_URI]}
+    try:
+        with serve(database_url) as served:
+            async with httpx.AsyncClient(timeout=30) as http:
+                for n in range(25):  # each an unknown client_id URL: each would be a fetch
+                    url = authorize_url(served.public_base_url, f"{base}/oauth/nobody-{n}.json", Pkce.make())
+                    assert (await http.get(url)).status_code == 400
+                assert len(fetched) == 20
+                # Over the limit, even a real client's document is not fetched for this address.
+                refused = await http.get(authorize_url(served.public_base_url, good, Pkce.make()))
+                assert refused.status_code == 400 and "location" not in refused.headers
+                assert len(fetched) == 20
+            assert any("too many fetches from one address" in line for line in served.log)
+    finally:
+        httpd.shutdown()
+        thread.join()

@@ -3,6 +3,7 @@ validates, the agent runs, and the deployment files name only real, documented s
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 import subprocess
@@ -207,3 +208,17 @@ def test_compose_runs_postgres_two_replicas_and_caddy_with_settings_that_validat
     assert f"EXPOSE {settings.port}" in dockerfile
     assert "tesseract-ocr-script-latn" in dockerfile
     assert "/healthz" in dockerfile and "health_uri /healthz" in _deploy("Caddyfile")
+
+
+def test_only_the_reverse_proxy_may_say_who_the_client_is() -> None:
+    dockerfile = _deploy("Dockerfile")
+    assert not re.search(r"^\s*(ENV\s+)?FORWARDED_ALLOW_IPS\s*=", dockerfile, re.M), (
+        "no blanket trust in the image"
+    )
+    compose = yaml.safe_load(_deploy("compose.yaml"))
+    services = compose["services"]
+    caddy_address = services["caddy"]["networks"]["edge"]["ipv4_address"]
+    assert services["lead-mcp"]["environment"]["FORWARDED_ALLOW_IPS"] == caddy_address
+    subnet = compose["networks"]["edge"]["ipam"]["config"][0]["subnet"]
+    assert ipaddress.ip_address(caddy_address) in ipaddress.ip_network(subnet)
+    assert "edge" in services["lead-mcp"]["networks"] and "edge" not in services["postgres"]["networks"]

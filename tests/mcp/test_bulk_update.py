@@ -108,7 +108,7 @@ async def test_bulk_update_gives_contacts_to_an_owner_by_email_and_clears_it(cli
 
     db = Database(settings.database_url)
     try:
-        async with db.transaction(workspace_id=None) as session:
+        async with db.transaction(all_workspaces=True) as session:
             session.add(
                 User(
                     workspace_id=LOCAL_WORKSPACE_ID,

@@ -85,7 +85,7 @@ async def _set_score(settings: Settings, contact_id: str, score: int) -> None:
     """Write a score straight into the store (scoring itself is not this test's subject)."""
     db = Database(settings.database_url)
     try:
-        async with db.transaction(workspace_id=None) as session:
+        async with db.transaction(all_workspaces=True) as session:
             await session.execute(update(ContactRow).where(ContactRow.id == contact_id).values(score=score))
     finally:
         await db.dispose()

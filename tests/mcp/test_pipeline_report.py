@@ -121,7 +121,9 @@ async def _counter_rows(url: str) -> dict[str, list[tuple]]:
         async with db.transaction(workspace_id=LOCAL_WORKSPACE_ID, write=False) as session:
             out = {}
             for table, values in ((PipelineCount, 3), (PipelineSpeed, 1), (PipelineReferrer, 2)):
-                rows = (await session.execute(select(*table.__table__.c))).all()
+                columns = table.__table__.c
+                statement = select(*columns).where(columns.workspace_id == LOCAL_WORKSPACE_ID)
+                rows = (await session.execute(statement)).all()
                 # Counters that went back to zero stay as rows; a recount does not write them.
                 out[table.__tablename__] = sorted(tuple(r) for r in rows if any(r[-values:]))
             return out
@@ -234,7 +236,7 @@ async def test_the_report_never_counts_another_workspace(client, clock, settings
     await call(client, "complete_followup", {"followup_id": ana["followup"]["id"], "result": "won"})
     db = Database(settings.database_url)
     try:
-        async with db.transaction(workspace_id=None) as session:
+        async with db.transaction(all_workspaces=True) as session:
             other = await create_workspace(session, FixedClock(clock.now()), name="Other")
         scope = Scope(workspace_id=other, settings=settings, clock=clock)
         async with db.transaction(workspace_id=other) as session:
@@ -309,7 +311,7 @@ async def test_stage_changes_are_notes_with_who_and_when_that_never_count_as_tou
     await call(client, "bulk_update", {"contact_ids": [contact_id], "set_stage": "sql", "dry_run": False})
     db = Database(settings.database_url)  # a seat of the workspace moves it on: the note names them
     try:
-        async with db.transaction(workspace_id=None) as session:
+        async with db.transaction(all_workspaces=True) as session:
             seat = await accounts.add_user(
                 session, FixedClock(clock.now()), workspace_id=LOCAL_WORKSPACE_ID, email="sam@team.io"
             )

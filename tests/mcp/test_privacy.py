@@ -16,7 +16,7 @@ async def _rows_about(database_url: str, contact_id: str) -> dict[str, int]:
     db = Database(database_url)
     counts = {}
     try:
-        async with db.transaction(workspace_id=None, write=False) as session:
+        async with db.transaction(all_workspaces=True, write=False) as session:
             for table in ("contacts", "interactions", "followups", "contact_changes", "contact_keys"):
                 column = "id" if table == "contacts" else "contact_id"
                 counts[table] = (

@@ -27,12 +27,12 @@ async def db(database_url: str):
 
 
 async def test_passwords_are_stored_as_argon2id_and_checked(db: Database, clock: FixedClock) -> None:
-    async with db.transaction(workspace_id=None) as session:
+    async with db.transaction(all_workspaces=True) as session:
         ws = await accounts.create_workspace(session, clock, name="Acme")
         await accounts.add_user(
             session, clock, workspace_id=ws.id, email="Ana@Example.com", password=PASSWORD
         )
-    async with db.transaction(workspace_id=None, write=False) as session:
+    async with db.transaction(all_workspaces=True, write=False) as session:
         row = await accounts.find_seat(session, email="ana@example.com")
         assert row.password_hash and row.password_hash.startswith("$argon2id$")
         assert PASSWORD not in row.password_hash
@@ -48,7 +48,7 @@ async def test_passwords_are_stored_as_argon2id_and_checked(db: Database, clock:
 async def test_an_email_has_one_seat_per_workspace_but_may_sit_in_several(
     db: Database, clock: FixedClock
 ) -> None:
-    async with db.transaction(workspace_id=None) as session:
+    async with db.transaction(all_workspaces=True) as session:
         first = await accounts.create_workspace(session, clock, name="One")
         second = await accounts.create_workspace(session, clock, name="Two")
         await accounts.add_user(
@@ -71,7 +71,7 @@ async def test_an_email_has_one_seat_per_workspace_but_may_sit_in_several(
 
 
 async def test_a_personal_token_works_until_revoked_or_expired(db: Database, clock: FixedClock) -> None:
-    async with db.transaction(workspace_id=None) as session:
+    async with db.transaction(all_workspaces=True) as session:
         ws = await accounts.create_workspace(session, clock, name="Acme")
         seat = await accounts.add_user(session, clock, workspace_id=ws.id, email="pat@example.com")
         forever, info = await tokens.create_personal_token(
@@ -81,7 +81,7 @@ async def test_a_personal_token_works_until_revoked_or_expired(db: Database, clo
             session, clock, user_id=seat.id, scopes=["leads:write", "leads:read"], expires_in_days=1
         )
     assert forever.startswith("lmcp_pat_")
-    async with db.transaction(workspace_id=None, write=False) as session:
+    async with db.transaction(all_workspaces=True, write=False) as session:
         stored = await tokens.find_token(session, forever)
         assert (
             stored is not None
@@ -94,7 +94,7 @@ async def test_a_personal_token_works_until_revoked_or_expired(db: Database, clo
         )
         assert (await tokens.verify_bearer(session, clock, brief)).scopes == ["leads:read", "leads:write"]
     clock.advance(timedelta(days=2))
-    async with db.transaction(workspace_id=None) as session:
+    async with db.transaction(all_workspaces=True) as session:
         assert await tokens.verify_bearer(session, clock, brief) is None
         assert await tokens.verify_bearer(session, clock, forever) is not None
         await tokens.revoke_by_id(session, clock, token_id=info.id)
@@ -105,13 +105,13 @@ async def test_a_personal_token_works_until_revoked_or_expired(db: Database, clo
 
 
 async def test_removing_a_seat_kills_its_tokens(db: Database, clock: FixedClock) -> None:
-    async with db.transaction(workspace_id=None) as session:
+    async with db.transaction(all_workspaces=True) as session:
         ws = await accounts.create_workspace(session, clock, name="Acme")
         seat = await accounts.add_user(session, clock, workspace_id=ws.id, email="gone@example.com")
         token, _ = await tokens.create_personal_token(session, clock, user_id=seat.id, scopes=["leads:read"])
-    async with db.transaction(workspace_id=None) as session:
+    async with db.transaction(all_workspaces=True) as session:
         await accounts.remove_user(session, workspace_id=ws.id, email="gone@example.com")
-    async with db.transaction(workspace_id=None, write=False) as session:
+    async with db.transaction(all_workspaces=True, write=False) as session:
         assert await tokens.verify_bearer(session, clock, token) is None
         assert await tokens.find_token(session, token) is None
 
@@ -123,7 +123,7 @@ async def test_rate_limit_hits_from_two_processes_at_once_are_all_counted(
     counts: list[int] = []
 
     async def one_hit(store: Database) -> None:
-        async with store.transaction(workspace_id=None) as session:
+        async with store.transaction(all_workspaces=True) as session:
             counts.append(
                 await ratelimit.hit(session, clock, key="signin:ip:203.0.113.7", window_seconds=900)
             )
@@ -135,15 +135,15 @@ async def test_rate_limit_hits_from_two_processes_at_once_are_all_counted(
     finally:
         await other.dispose()
     assert sorted(counts) == list(range(1, 21))
-    async with db.transaction(workspace_id=None, write=False) as session:
+    async with db.transaction(all_workspaces=True, write=False) as session:
         assert await ratelimit.hits(session, clock, key="signin:ip:203.0.113.7", window_seconds=900) == 20
     clock.advance(timedelta(minutes=15))
-    async with db.transaction(workspace_id=None) as session:
+    async with db.transaction(all_workspaces=True) as session:
         assert await ratelimit.hit(session, clock, key="signin:ip:203.0.113.7", window_seconds=900) == 1
 
 
 async def test_tokens_rows_belong_to_the_seat_workspace(db: Database, clock: FixedClock) -> None:
-    async with db.transaction(workspace_id=None) as session:
+    async with db.transaction(all_workspaces=True) as session:
         ws = await accounts.create_workspace(session, clock, name="Acme")
         seat = await accounts.add_user(session, clock, workspace_id=ws.id, email="own@example.com")
         await tokens.create_personal_token(session, clock, user_id=seat.id, scopes=["leads:read"])

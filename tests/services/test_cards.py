@@ -22,7 +22,7 @@ async def db(settings) -> AsyncIterator[Database]:
 
 
 async def new_scope(db: Database, settings, clock, name: str) -> Scope:
-    async with db.transaction(workspace_id=None) as session:
+    async with db.transaction(all_workspaces=True) as session:
         workspace_id = await create_workspace(session, clock, name=name)
     return Scope(workspace_id=workspace_id, settings=settings, clock=clock)
 
@@ -49,7 +49,7 @@ async def test_a_former_slug_is_never_handed_to_another_workspace(db, settings, 
     await publish(db, ana, full_name="Ana Souza", slug="ana")
     with pytest.raises(Conflict):
         await publish(db, other, full_name="Someone", slug="ana-souza")
-    async with db.transaction(workspace_id=None, write=False) as session:
+    async with db.transaction(all_workspaces=True, write=False) as session:
         status, found = await cards.find_public_card(session, "ana-souza")
     assert status is Lookup.MOVED and found is not None and found.card.slug == "ana"
 

@@ -106,7 +106,7 @@ async def test_feed_url_is_shown_once_stored_hashed_and_can_be_rotated_and_revok
 
     db = Database(settings.database_url)
     try:
-        async with db.transaction(workspace_id=None, write=False) as session:
+        async with db.transaction(all_workspaces=True, write=False) as session:
             stored = (await session.execute(text("SELECT token_hash FROM calendar_feeds"))).scalars().all()
     finally:
         await db.dispose()

@@ -203,7 +203,7 @@ async def test_a_two_megabyte_post_is_refused_before_it_is_read_and_stores_nothi
         assert (await mcp(server, "card_stats"))["totals"]["form_submissions"] == 0
     db = Database(database_url)
     try:
-        async with db.transaction(workspace_id=None, write=False) as session:
+        async with db.transaction(all_workspaces=True, write=False) as session:
             assert await ratelimit.stored_keys(session) == []
     finally:
         await db.dispose()
@@ -233,7 +233,7 @@ async def test_posts_beyond_the_rate_limit_are_refused_and_only_a_keyed_hash_of_
         assert len((await mcp(server, "search_contacts"))["items"]) == 3
     db = Database(database_url)
     try:
-        async with db.transaction(workspace_id=None, write=False) as session:
+        async with db.transaction(all_workspaces=True, write=False) as session:
             buckets = await ratelimit.stored_keys(session)
     finally:
         await db.dispose()

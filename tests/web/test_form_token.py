@@ -50,7 +50,7 @@ async def test_a_claimed_token_stays_claimed_until_it_expires_and_is_then_forgot
         issued = NOW - timedelta(minutes=1)
         uses = []
         for _ in range(2):
-            async with db.transaction(workspace_id=None, write=True) as session:
+            async with db.transaction(all_workspaces=True, write=True) as session:
                 uses.append(
                     await ratelimit.claim(
                         session, key="card-token:abc", issued_at=issued, forget_before=NOW - LIMITS["max_age"]
@@ -58,7 +58,7 @@ async def test_a_claimed_token_stays_claimed_until_it_expires_and_is_then_forgot
                 )
         assert uses == [1, 2]
         clock.advance(timedelta(hours=13))  # the first token has expired: its claim may go
-        async with db.transaction(workspace_id=None, write=True) as session:
+        async with db.transaction(all_workspaces=True, write=True) as session:
             await ratelimit.claim(
                 session,
                 key="card-token:def",

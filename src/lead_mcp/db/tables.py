@@ -25,6 +25,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    UniqueConstraint,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -401,12 +402,12 @@ class PipelineReferrer(Base, WorkspaceScoped):
 
 
 class CardRow(Base, WorkspaceScoped):
-    """The workspace's own digital business card (one per workspace), published at /c/{slug}."""
+    """A seat's digital business card (one per seat; the local user's has no seat), at /c/{slug}."""
 
     __tablename__ = "cards"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
-    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), unique=True)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
     user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     slug: Mapped[str] = mapped_column(String(64), unique=True)
     published: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -424,6 +425,8 @@ class CardRow(Base, WorkspaceScoped):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (UniqueConstraint("workspace_id", "user_id", name="uq_cards_workspace_user"),)
 
 
 class CardSlug(Base, WorkspaceScoped):

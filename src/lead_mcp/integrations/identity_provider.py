@@ -1,9 +1,12 @@
 """An external identity provider's JWTs (auth=jwt): signature from its JWKS, issuer, audience, expiry.
 
-The key set is fetched over HTTP and kept for ten minutes; a token signed with a
-key id we have not seen triggers one early refetch (providers rotate keys), at
-most every 30 seconds. Only asymmetric algorithms are accepted, never ``none``
-or HMAC (a public key must never double as a shared secret).
+The key set is fetched over HTTPS (the settings refuse plain HTTP except on
+loopback) through the outbound client: the outbound timeout, no redirects, and
+at most 1 MiB read. It is kept for ten minutes; a token signed with a key id we
+have not seen triggers one early refetch (providers rotate keys); answered or
+not, the keys are fetched at most every 30 seconds. Only asymmetric algorithms
+are accepted, never ``none`` or HMAC (a public key must never double as a
+shared secret).
 """
 
 from __future__ import annotations
@@ -17,6 +20,9 @@ import httpx
 import jwt
 from jwt import PyJWK, PyJWKSet
 from jwt.exceptions import InvalidTokenError, PyJWKError, PyJWKSetError
+
+from lead_mcp.errors import ExternalServiceError
+from lead_mcp.integrations.http import outbound_client, read_limited
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +41,7 @@ ALLOWED_ALGORITHMS = (
 CACHE_SECONDS = 600.0
 MIN_REFETCH_SECONDS = 30.0
 LEEWAY_SECONDS = 30
+JWKS_MAX_BYTES = 1024 * 1024
 
 
 class JwtVerifier:
@@ -46,28 +53,41 @@ class JwtVerifier:
         jwks_url: str,
         issuer: str,
         audience: str,
+        timeout_seconds: float = 15.0,
         client: httpx.AsyncClient | None = None,
     ) -> None:
         self.jwks_url = jwks_url
+        self.timeout_seconds = timeout_seconds
         self.issuer = issuer
         self.audience = audience
         self._client = client
         self._keys: dict[str, PyJWK] = {}
         self._anonymous: list[PyJWK] = []
-        self._fetched_at = 0.0
+        self._fetched_at = float("-inf")
+        self._tried_at = float("-inf")
         self._lock = anyio.Lock()
 
     async def _refresh(self, *, force: bool) -> None:
         async with self._lock:
-            age = time.monotonic() - self._fetched_at
-            if (not force and age < CACHE_SECONDS) or (force and age < MIN_REFETCH_SECONDS):
+            now = time.monotonic()
+            if not force and now - self._fetched_at < CACHE_SECONDS:
                 return
-            client = self._client or httpx.AsyncClient(timeout=10.0)
+            if now - self._tried_at < MIN_REFETCH_SECONDS:
+                return  # one fetch per 30 s at most, answered or not: bad tokens cannot hammer the provider
+            self._tried_at = now
+            client = self._client or outbound_client(self.timeout_seconds)
             try:
-                response = await client.get(self.jwks_url, headers={"Accept": "application/json"})
+                response = await read_limited(
+                    client,
+                    "GET",
+                    self.jwks_url,
+                    service="identity provider keys",
+                    max_bytes=JWKS_MAX_BYTES,
+                    headers={"Accept": "application/json"},
+                )
                 response.raise_for_status()
                 keyset = PyJWKSet.from_dict(response.json())
-            except (httpx.HTTPError, ValueError, PyJWKSetError, PyJWKError) as exc:
+            except (ExternalServiceError, httpx.HTTPError, ValueError, PyJWKSetError, PyJWKError) as exc:
                 log.warning("cannot load the identity provider's keys from %s: %s", self.jwks_url, exc)
                 return
             finally:

@@ -36,10 +36,33 @@ class FetchFailed(RuntimeError):
     """The URL could not be fetched (network error, timeout, HTTP error)."""
 
 
+# IPv6 ranges that carry or translate IPv4 traffic (and so can reach an IPv4 address behind
+# them, 127.0.0.1 and 169.254.169.254 included, through a relay or translator on the path),
+# or are otherwise not an ordinary public host, whatever Python's table says of them.
+TRANSITION_NETWORKS: tuple[ipaddress.IPv6Network, ...] = tuple(
+    ipaddress.IPv6Network(n)
+    for n in (
+        "2002::/16",  # 6to4 (RFC 3056): 2002:AABB:CCDD:: embeds the IPv4 address AA.BB.CC.DD
+        "2001::/32",  # Teredo (RFC 4380)
+        "64:ff9b::/96",  # NAT64 well-known prefix (RFC 6052)
+        "64:ff9b:1::/48",  # NAT64 local-use prefix (RFC 8215)
+        "::ffff:0:0:0/96",  # IPv4-translated (SIIT, RFC 7915)
+        "::/96",  # IPv4-compatible (deprecated, RFC 4291)
+        "100::/64",  # discard-only (RFC 6666)
+        "2001:db8::/32",  # documentation
+        "3fff::/20",  # documentation (RFC 9637)
+        "5f00::/16",  # segment routing SIDs (RFC 9602)
+    )
+)
+
+
 def is_public(address: IpAddress) -> bool:
-    """True for a globally routable unicast address."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        return is_public(address.ipv4_mapped)
+    """True for a globally routable unicast address that is not a tunnel or translator to another one."""
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return is_public(address.ipv4_mapped)
+        if any(address in network for network in TRANSITION_NETWORKS):
+            return False
     return address.is_global and not (
         address.is_multicast or address.is_reserved or address.is_loopback or address.is_link_local
     )

@@ -67,6 +67,7 @@ def scope_for(*, settings: Settings, clock: Clock, local_workspace_id: str, requ
             clock=clock,
             user_id=principal.user_id,
             scopes=frozenset(principal.scopes),
+            role=principal.role,
         )
     if require_token:
         raise PermissionDenied(

@@ -52,7 +52,7 @@ class AppState:
         )
         the_clock = clock or SystemClock()
         try:
-            async with db.transaction(workspace_id=None) as session:
+            async with db.transaction(all_workspaces=True) as session:
                 workspace_id = await ensure_local_workspace(session, the_clock)
                 state_key = await get_or_create_secret(session, the_clock, REQUEST_STATE_SECRET)
         except BaseException:

@@ -1,6 +1,6 @@
 """Workspaces and seats: create them, add and remove users, check passwords (argon2).
 
-These run in sessions opened with ``workspace_id=None`` (the administrator's CLI and
+These run in sessions opened with ``all_workspaces=True`` (the administrator's CLI and
 the sign-in page, which does not know the workspace yet): every query here names
 the workspace it means, deliberately.
 """
@@ -10,12 +10,21 @@ from __future__ import annotations
 import anyio.to_thread
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lead_mcp.clock import Clock
-from lead_mcp.db.tables import User, Workspace, new_id
+from lead_mcp.db.tables import (
+    AuthToken,
+    CalendarFeedRow,
+    CardRow,
+    OAuthCode,
+    ScanLinkRow,
+    User,
+    Workspace,
+    new_id,
+)
 from lead_mcp.domain import Role, Seat, WorkspaceInfo
 from lead_mcp.errors import Conflict, InvalidInput, NotFound
 from lead_mcp.services import normalize
@@ -166,9 +175,21 @@ async def find_seat(session: AsyncSession, *, email: str, workspace_id: str | No
 
 
 async def remove_user(session: AsyncSession, *, workspace_id: str, email: str) -> Seat:
-    """Remove a seat: its tokens die with it; the contacts it owned stay in the workspace, unowned."""
+    """Remove a seat and every way in it had; the contacts it owned stay in the workspace, unowned.
+
+    Its access, refresh and personal tokens, pending authorization codes, phone scan links and
+    calendar feed are deleted (not left to foreign-key cascades, which a scan link's would not
+    reach: uploads through it would keep arriving), and its card is unpublished (410; the slug
+    stays reserved, so printed codes never reach someone else).
+    """
     row = await find_seat(session, email=email, workspace_id=workspace_id)
     seat = seat_model(row)
+    mine = {"workspace_id": row.workspace_id, "user_id": row.id}
+    for table in (AuthToken, OAuthCode, ScanLinkRow, CalendarFeedRow):
+        await session.execute(delete(table).filter_by(**mine).execution_options(synchronize_session=False))
+    await session.execute(
+        update(CardRow).filter_by(**mine).values(published=False).execution_options(synchronize_session=False)
+    )
     await session.delete(row)
     await session.flush()
     return seat

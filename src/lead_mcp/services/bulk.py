@@ -20,7 +20,7 @@ from lead_mcp.db.search import fts5_query, pg_match, sqlite_fts
 from lead_mcp.db.tables import ContactRow, ContactTag, User
 from lead_mcp.domain import BulkChange, BulkUpdateResult, Source, Stage
 from lead_mcp.errors import InvalidInput
-from lead_mcp.services import normalize, stages
+from lead_mcp.services import normalize, roles, stages
 from lead_mcp.services.contacts import MAX_LIST_ITEMS, _refresh_search_text
 from lead_mcp.services.records import contact_summary, dialect_name, record_change
 from lead_mcp.services.scope import Scope
@@ -122,6 +122,8 @@ async def bulk_update(
     dry_run: bool = True,
 ) -> BulkUpdateResult:
     """Add or remove tags, set the stage or the owner of every selected contact; a dry run only counts."""
+    if set_owner is not None:
+        await roles.require_owner(session, scope, "hand many contacts to someone at once (set_owner)")
     if contact_ids is not None and len(contact_ids) > MAX_IDS:
         raise InvalidInput(
             "contact_ids", f"has {len(contact_ids)} ids; at most {MAX_IDS}", "Select by query or tag"

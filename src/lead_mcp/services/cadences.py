@@ -32,7 +32,7 @@ from lead_mcp.domain import Cadence, CadenceList, FollowUp, FollowUpPurpose, Fol
 from lead_mcp.errors import Conflict, InvalidInput
 from lead_mcp.services import followups as followup_service
 from lead_mcp.services import interactions as interaction_service
-from lead_mcp.services import scoring
+from lead_mcp.services import roles, scoring
 from lead_mcp.services.followups import (
     CLOSED_STAGES,
     DATE_ONLY_TIME,
@@ -102,6 +102,7 @@ async def create_cadence(
     session: AsyncSession, scope: Scope, *, name: str, steps_days: list[int], description: str | None = None
 ) -> Cadence:
     """Create a named cadence, or change the steps of an existing one with that name."""
+    await roles.require_owner(session, scope, "create or change cadences (every seat's follow-ups use them)")
     clean = _clean_name(name)
     if clean in RESERVED_NAMES:
         raise InvalidInput(

@@ -24,7 +24,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import phonenumbers
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -46,6 +46,7 @@ from lead_mcp.domain import (
     FollowUpStatus,
     InteractionKind,
     PublishCardResult,
+    Role,
     Source,
     UnpublishCardResult,
 )
@@ -328,13 +329,31 @@ def card_model(row: CardRow, former_slugs: list[str]) -> Card:
     )
 
 
-async def _own_card(session: AsyncSession) -> CardRow | None:
-    return (await session.execute(select(CardRow))).scalars().first()
+async def _own_card(session: AsyncSession, scope: Scope) -> CardRow | None:
+    """The caller's card: every seat has its own; the local user's (stdio, no seat) has none.
+
+    A published card without a seat (made over stdio before the workspace had seats) counts as the
+    owner's; a removed seat's card is unpublished (accounts.remove_user), so it is nobody's.
+    """
+    if scope.user_id is None:
+        statement = select(CardRow).where(CardRow.user_id.is_(None))
+    elif scope.role is Role.OWNER:
+        statement = (
+            select(CardRow)
+            .where(or_(CardRow.user_id == scope.user_id, and_(CardRow.user_id.is_(None), CardRow.published)))
+            .order_by(CardRow.user_id.is_(None))
+        )
+    else:
+        statement = select(CardRow).where(CardRow.user_id == scope.user_id)
+    return (await session.execute(statement.order_by(CardRow.created_at).limit(1))).scalars().first()
 
 
 async def _slug_holder(session: AsyncSession, slug: str) -> str | None:
     """The card (in any workspace) that has or had this slug."""
-    statement = select(CardSlug.card_id).where(CardSlug.slug == slug).execution_options(all_workspaces=True)
+    # Slugs are unique across workspaces: a deliberate look at every workspace's (the guard allows it).
+    statement = (
+        select(CardSlug.card_id).where(CardSlug.slug == slug).execution_options(across_workspaces=True)
+    )
     return (await session.execute(statement)).scalar()
 
 
@@ -354,13 +373,15 @@ async def _free_slug(session: AsyncSession, base: str, card_id: str | None) -> s
 
 
 async def publish_card(session: AsyncSession, scope: Scope, *, data: CardInput) -> PublishCardResult:
-    """Create or update the workspace's card and publish it; returns its links."""
+    """Create or update the caller's own card (each seat has one) and publish it; returns its links."""
     full_name = _text(data.full_name, "full_name", 300)
     if not full_name:
         raise InvalidInput("full_name", "is empty", "Give the name to show on the card, e.g. 'Ana Souza'")
-    row = await _own_card(session)
+    row = await _own_card(session, scope)
     created = row is None
     now = scope.now()
+    if row is not None and row.user_id is None and scope.user_id is not None:
+        row.user_id = scope.user_id  # the owner takes over the card made before seats
     if row is None:
         row = CardRow(
             workspace_id=scope.workspace_id,
@@ -449,7 +470,7 @@ async def publish_card(session: AsyncSession, scope: Scope, *, data: CardInput) 
 
 async def unpublish_card(session: AsyncSession, scope: Scope) -> UnpublishCardResult:
     """Take the card page offline (it answers 410 Gone); publish_card brings it back."""
-    row = await _own_card(session)
+    row = await _own_card(session, scope)
     if row is None:
         raise NotFound("There is no card in this workspace; call publish_card to create one")
     was_published = row.published
@@ -463,7 +484,7 @@ async def unpublish_card(session: AsyncSession, scope: Scope) -> UnpublishCardRe
 
 async def get_card(session: AsyncSession, scope: Scope) -> Card:
     """The workspace's card, or NotFound saying how to make one."""
-    row = await _own_card(session)
+    row = await _own_card(session, scope)
     if row is None:
         raise NotFound("There is no card in this workspace yet; call publish_card to create one")
     return card_model(row, await _slugs_of(session, row.id))
@@ -502,8 +523,8 @@ async def find_public_card(
     session: AsyncSession, slug: str, *, with_photo: bool = False
 ) -> tuple[Lookup, PublicCard | None]:
     """The card a public URL names, in any workspace (the session must not be workspace-scoped)."""
-    if session.info.get("workspace_id") is not None:
-        raise RuntimeError("find_public_card needs a session opened with workspace_id=None")
+    if not session.info.get("all_workspaces"):
+        raise RuntimeError("find_public_card needs a session opened with all_workspaces=True")
     if not is_valid_slug(slug):
         return Lookup.MISSING, None
     statement = select(CardRow).join(CardSlug, CardSlug.card_id == CardRow.id).where(CardSlug.slug == slug)
@@ -694,7 +715,7 @@ async def card_stats(session: AsyncSession, scope: Scope, *, days: int = 30) -> 
         raise InvalidInput(
             "days", f"must be between 1 and {MAX_STATS_DAYS}", "Use 7 for a week, 30 for a month"
         )
-    row = await _own_card(session)
+    row = await _own_card(session, scope)
     if row is None:
         raise NotFound("There is no card in this workspace yet; call publish_card to create one")
     until = scope.today()

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from lead_mcp.db.tables import CustomFieldRow
 from lead_mcp.domain import CustomField, CustomFieldList, CustomFieldType, CustomValue
 from lead_mcp.errors import Conflict, InvalidInput
-from lead_mcp.services import normalize
+from lead_mcp.services import normalize, roles
 from lead_mcp.services.scope import Scope
 
 MAX_FIELDS = 50
@@ -118,6 +118,7 @@ async def define_custom_field(
     description: str | None = None,
 ) -> CustomFieldList:
     """Create a custom field, or change the label, description or choices of an existing one."""
+    await roles.require_owner(session, scope, "define custom fields (they apply to every seat's contacts)")
     clean_label = normalize.clean_text(label)
     if not clean_label:
         raise InvalidInput("label", "is empty", "Give the name people see, e.g. 'Industry'")

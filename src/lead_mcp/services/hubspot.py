@@ -42,6 +42,7 @@ from lead_mcp.db.tables import ContactRow, HubSpotLink
 from lead_mcp.domain import Stage, SyncFailure, SyncResult
 from lead_mcp.errors import InvalidInput
 from lead_mcp.integrations.hubspot import MAX_BATCH, Answer, HubSpotClient
+from lead_mcp.services import roles
 from lead_mcp.services.exchange.exports import select_contacts
 from lead_mcp.services.exchange.imports import Transactions
 from lead_mcp.services.scope import Scope
@@ -351,6 +352,8 @@ async def sync_hubspot(
     """Push contacts to HubSpot (see the module docstring for which, and how retries work)."""
     if contact_ids and since:
         raise InvalidInput("since", "give contact_ids or since, not both", "Drop one of them")
+    async with transactions(write=False) as session:
+        await roles.require_owner(session, scope, "push the workspace's contacts to HubSpot")
     since_at = parse_since(since, scope)
     ids: list[str] | None = None
     if contact_ids:

@@ -35,7 +35,7 @@ from lead_mcp.domain import (
 from lead_mcp.errors import Conflict, InvalidInput, NotFound
 from lead_mcp.services import contacts as contact_service
 from lead_mcp.services import followups as followup_service
-from lead_mcp.services import normalize
+from lead_mcp.services import normalize, roles
 from lead_mcp.services.contacts import (
     LIST_FIELDS,
     SINGLE_FIELDS,
@@ -97,6 +97,10 @@ async def describe_for_confirmation(
     session: AsyncSession, scope: Scope, *, contact_id: str, erase: bool
 ) -> str:
     """The question to ask before deleting (raises NotFound first, so nobody is asked about a wrong id)."""
+    if erase:
+        await roles.require_owner(
+            session, scope, "erase a contact for good (delete without erase is restorable)"
+        )
     row = await _any_contact(session, contact_id) if erase else await load_contact(session, contact_id)
     return confirmation_question(row, erase=erase, retention_days=scope.settings.deleted_retention_days)
 
@@ -138,6 +142,7 @@ async def purge_expired(session: AsyncSession, scope: Scope) -> int:
 
 async def erase_contact(session: AsyncSession, scope: Scope, *, contact_id: str) -> DeleteResult:
     """Remove a contact (deleted or not) and its whole history for good: data-protection erasure."""
+    await roles.require_owner(session, scope, "erase a contact for good (delete without erase is restorable)")
     row = await _any_contact(session, contact_id)
     shown = DeleteResult(
         deleted=True,

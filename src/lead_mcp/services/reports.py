@@ -284,7 +284,8 @@ async def _referrer_details(
     if not ranked:
         return []
     ids = [referrer for referrer, _ in ranked]
-    # Looked up by the unique id alone (the workspace is checked below): with the usual workspace
+    # Looked up by the unique id alone, deliberately across workspaces (each row's workspace is
+    # checked below, which the session guard cannot see, hence across_workspaces): with the usual workspace
     # filter, SQLite without statistics would rather walk the workspace's index than the id index.
     people = {
         row.id: row
@@ -292,7 +293,7 @@ async def _referrer_details(
             await session.execute(
                 select(ContactRow.id, ContactRow.workspace_id, ContactRow.full_name, ContactRow.company)
                 .where(ContactRow.id.in_(ids), ContactRow.deleted_at.is_(None))
-                .execution_options(all_workspaces=True)
+                .execution_options(across_workspaces=True)
             )
         ).all()
         if row.workspace_id == scope.workspace_id

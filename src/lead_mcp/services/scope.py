@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from lead_mcp.clock import Clock, SystemClock, local_date
 from lead_mcp.config import Settings
+from lead_mcp.domain import Role
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,8 @@ class Scope:
     clock: Clock = field(default_factory=SystemClock)
     user_id: str | None = None
     scopes: frozenset[str] = frozenset({"leads:read", "leads:write"})
+    # The seat's role; the local user (stdio, loopback without auth, the CLI) owns its workspace.
+    role: Role = Role.OWNER
 
     def now(self) -> datetime:
         """The current instant (UTC)."""

@@ -3,10 +3,19 @@
 One AppState (store, clock) is opened by this app's lifespan and shared by the
 MCP endpoint and the web routes. The MCP endpoint runs stateless, so several
 replicas behind a load balancer can share one PostgreSQL store.
+
+Without auth (``LEAD_MCP_AUTH=none``) ``/mcp`` is this machine's alone: it answers
+only a request that comes from loopback, names a loopback host and carries no
+proxy's forwarding headers (:class:`LocalOnly`). So a tunnel or reverse proxy
+that publishes the card pages (``LEAD_MCP_PUBLIC_BASE_URL`` set to its public
+address) never publishes the unauthenticated MCP endpoint with them; the card,
+scan-link and calendar-feed routes (public, or guarded by their own tokens)
+stay reachable.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -17,10 +26,11 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Mount, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from lead_mcp import __version__
 from lead_mcp.clock import Clock
-from lead_mcp.config import HttpResponses, Settings
+from lead_mcp.config import AuthMode, HttpResponses, Settings
 from lead_mcp.mcp.server import StateRef, build_server
 from lead_mcp.mcp.state import AppState
 from lead_mcp.runtime import freeze_startup_heap
@@ -41,12 +51,75 @@ ROUTE_FACTORIES: list[RouteFactory] = [
 ]
 
 
+LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "127.0.0.1", "::1"})
+# Headers a reverse proxy or tunnel adds: their presence means the request came from elsewhere.
+FORWARDING_HEADERS = (
+    b"forwarded",
+    b"x-forwarded-for",
+    b"x-forwarded-host",
+    b"x-forwarded-proto",
+    b"x-real-ip",
+    b"cf-connecting-ip",
+    b"true-client-ip",
+    b"fastly-client-ip",
+)
+
+
+def _is_loopback_address(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return host.lower() in LOOPBACK_NAMES
+
+
+def _host_name(host_header: str) -> str:
+    if host_header.startswith("["):
+        return host_header[1:].partition("]")[0]
+    return host_header.rpartition(":")[0] if host_header.count(":") == 1 else host_header
+
+
+def is_local_request(scope: Scope) -> bool:
+    """True when a request was made on this machine: loopback peer, loopback Host, no proxy headers."""
+    client = scope.get("client")
+    if not client or not _is_loopback_address(str(client[0])):
+        return False
+    host = ""
+    for name, value in scope.get("headers", []):
+        if name in FORWARDING_HEADERS:
+            return False
+        if name == b"host":
+            host = value.decode("latin-1")
+    return _is_loopback_address(_host_name(host))
+
+
+class LocalOnly:
+    """Serves the wrapped app to this machine only (auth=none); others get 403 saying how to open it up."""
+
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        self.app = app
+        self.message = (
+            "lead-mcp runs without sign-in (LEAD_MCP_AUTH=none), so /mcp answers only on this machine "
+            "(from 127.0.0.1, not through a proxy or tunnel); the card pages stay public. To use MCP "
+            f"through {settings.public_base_url}, set LEAD_MCP_AUTH=builtin or jwt."
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass local requests on; refuse the rest before they reach the app."""
+        if scope["type"] == "http" and not is_local_request(scope):
+            response = JSONResponse(
+                {"error": "local_only", "error_description": self.message}, status_code=403
+            )
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
 def transport_security(settings: Settings) -> TransportSecuritySettings:
-    """DNS-rebinding protection that still admits the configured public host."""
+    """DNS-rebinding protection; admits the configured public host only when auth guards /mcp."""
     hosts = ["127.0.0.1:*", "localhost:*", "[::1]:*", "127.0.0.1", "localhost", "[::1]"]
     origins = ["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"]
     public = urlsplit(settings.public_base_url)
-    if public.netloc:
+    if public.netloc and settings.auth is not AuthMode.NONE:
         hosts += [public.netloc, f"{public.hostname}:*"]
         origins.append(f"{public.scheme}://{public.netloc}")
     if settings.host not in {"127.0.0.1", "localhost", "::1", "0.0.0.0", "::"}:  # noqa: S104 - compared, not bound
@@ -101,7 +174,15 @@ def build_app(settings: Settings, *, clock: Clock | None = None, freeze_heap: bo
     if auth is not None:
         well_known = [r for r in auth.routes if getattr(r, "path", "").startswith("/.well-known/")]
         routes.extend(r for r in auth.routes if r not in well_known)
-    routes.append(Mount("/", app=auth.protect(mcp_app) if auth is not None else mcp_app))
+    if auth is not None:
+        routes.append(Mount("/", app=auth.protect(mcp_app)))
+    else:
+        if not settings.public_base_is_loopback:
+            log.info(
+                "auth=none: %s serves the card pages; /mcp answers only on this machine",
+                settings.public_base_url,
+            )
+        routes.append(Mount("/", app=LocalOnly(mcp_app, settings)))
     prefix = settings.path_prefix
     # Behind a proxy that mounts us under a path, serve both with and without it, so it works whether
     # or not the proxy strips the prefix. Well-known documents live at the host's root (RFC 8414/9728).
@@ -112,4 +193,4 @@ def build_app(settings: Settings, *, clock: Clock | None = None, freeze_heap: bo
     return app
 
 
-__all__ = ["ROUTE_FACTORIES", "build_app", "transport_security"]
+__all__ = ["ROUTE_FACTORIES", "LocalOnly", "build_app", "is_local_request", "transport_security"]

@@ -79,7 +79,7 @@ class StoreTokenVerifier:
         state = self.ref.value
         if state is None:
             return None
-        async with state.db.transaction(workspace_id=None, write=False) as session:
+        async with state.db.transaction(all_workspaces=True, write=False) as session:
             principal = await tokens.verify_bearer(session, state.clock, token)
         if principal is None:
             return None
@@ -109,6 +109,19 @@ class JwtTokenVerifier:
         self.store = store
         self.jwt = jwt
 
+    def _email_is_trusted(self, claims: dict[str, Any]) -> bool:
+        """Whether the token's email may bind its subject to a seat: the provider vouched for it.
+
+        Anyone can put any address on an account at many providers; binding on an unverified one
+        would hand that address's seat to whoever typed it. ``email_verified: false`` never binds;
+        a missing claim binds only when LEAD_MCP_JWT_ALLOW_UNVERIFIED_EMAIL says the provider
+        verifies every address it issues (some, such as Microsoft Entra ID, omit the claim).
+        """
+        verified = claims.get("email_verified")
+        if verified is True or verified == "true":
+            return True
+        return verified is None and self.settings.jwt_allow_unverified_email
+
     async def verify_token(self, token: str) -> AccessToken | None:
         """The seat behind a JWT (or a personal access token), or None."""
         if token.startswith(tokens.PERSONAL_PREFIX):
@@ -120,14 +133,21 @@ class JwtTokenVerifier:
         if claims is None:
             return None
         subject = str(claims["sub"])
-        async with state.db.transaction(workspace_id=None, write=False) as session:
+        async with state.db.transaction(all_workspaces=True, write=False) as session:
             user = await accounts.seat_by_subject(session, subject=subject)
         email = claims.get(self.settings.jwt_email_claim)
-        if user is None and isinstance(email, str) and claims.get("email_verified") is not False:
-            async with state.db.transaction(workspace_id=None) as session:
+        if user is None and isinstance(email, str) and self._email_is_trusted(claims):
+            async with state.db.transaction(all_workspaces=True) as session:
                 user = await accounts.bind_subject(session, subject=subject, email=email)
         if user is None:
-            log.info("JWT subject %s has no seat; add one with `lead-mcp user add`", claims["sub"])
+            if isinstance(email, str) and not self._email_is_trusted(claims):
+                log.info(
+                    "JWT subject %s not bound: its email is not marked verified (email_verified); "
+                    "see LEAD_MCP_JWT_ALLOW_UNVERIFIED_EMAIL",
+                    claims["sub"],
+                )
+            else:
+                log.info("JWT subject %s has no seat; add one with `lead-mcp user add`", claims["sub"])
             return None
         principal = Principal(
             user_id=user.id,
@@ -337,6 +357,7 @@ def build_http_auth(settings: Settings, ref: StateRef, server: LeadServer) -> Ht
             jwks_url=settings.jwt_jwks_url,
             issuer=settings.jwt_issuer,
             audience=settings.jwt_audience or settings.mcp_url,
+            timeout_seconds=settings.outbound_timeout_seconds,
         )
         store_verifier.issuer = settings.jwt_issuer
         verifier = JwtTokenVerifier(ref, settings, store_verifier, jwt)

@@ -23,7 +23,7 @@ def routes(ref: StateRef, settings: Settings) -> list[BaseRoute]:
             return PlainTextResponse("starting", status_code=503)
         token = str(request.path_params["token"])
         # The token alone says whose feed this is, so it is looked up without a workspace filter.
-        async with state.db.transaction(workspace_id=None, write=True) as session:
+        async with state.db.transaction(all_workspaces=True, write=True) as session:
             owner = await calendar.open_feed(session, token, state.clock.now())
         if owner is None:
             return PlainTextResponse("No such calendar feed.", status_code=404)

@@ -79,7 +79,7 @@ class CardSite:
 
     async def _form_secret(self, state: AppState) -> str:
         if self._secret is None:
-            async with state.db.transaction(workspace_id=None, write=True) as session:
+            async with state.db.transaction(all_workspaces=True, write=True) as session:
                 self._secret = await get_or_create_secret(session, state.clock, FORM_SECRET_NAME)
         return self._secret
 
@@ -90,7 +90,7 @@ class CardSite:
 
     async def _lookup(self, slug: str, *, with_photo: bool = False) -> tuple[Lookup, PublicCard | None]:
         state = self._state()
-        async with state.db.transaction(workspace_id=None, write=False) as session:
+        async with state.db.transaction(all_workspaces=True, write=False) as session:
             return await cards.find_public_card(session, slug, with_photo=with_photo)
 
     async def _count(self, card: PublicCard, *events: CardEvent) -> None:
@@ -504,7 +504,7 @@ class CardSite:
         bucket = ratelimit.client_bucket(secret, "card-form", address)
         window = self.settings.card_form_rate_window_seconds
         now = state.clock.now()
-        async with state.db.transaction(workspace_id=None, write=True) as session:
+        async with state.db.transaction(all_workspaces=True, write=True) as session:
             hits = await ratelimit.hit(session, state.clock, key=bucket, window_seconds=window)
         if hits <= self.settings.card_form_rate_limit:
             return None

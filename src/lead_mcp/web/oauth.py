@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextvars
 import logging
 import re
 import time
@@ -72,6 +73,11 @@ LOOPBACK_IPS = {"127.0.0.1", "[::1]", "::1"}
 DOCUMENT_FRESH = timedelta(hours=1)
 DOCUMENT_STALE_OK = timedelta(hours=24)
 REGISTRATIONS_PER_HOUR = 30
+# Fetches of client metadata documents one address may cause per hour (each unknown client_id URL
+# sent to /authorize or /token makes this server fetch it): keeps us from being used to hammer URLs.
+DOCUMENT_FETCHES_PER_HOUR = 20
+# The address of the request being handled, for limits inside the SDK's handlers' callbacks.
+_requester: contextvars.ContextVar[str | None] = contextvars.ContextVar("lead_mcp_requester", default=None)
 MAX_FORM_BYTES = 64 * 1024
 NATIVE_SCHEME_RE = re.compile(r"[a-z][a-z0-9+.-]*\.[a-z0-9+.-]+")  # reverse-DNS private-use schemes
 
@@ -257,7 +263,7 @@ class StoreAuthorizationServer(
         if is_metadata_document_id(client_id, allow_loopback_http=self.settings.public_base_is_loopback):
             return await self._document_client(client_id)
         state = self.state
-        async with state.db.transaction(workspace_id=None, write=False) as session:
+        async with state.db.transaction(all_workspaces=True, write=False) as session:
             stored = await oauth_store.get_client(session, client_id)
         if stored is None or stored.kind != "dynamic":
             return None
@@ -266,17 +272,22 @@ class StoreAuthorizationServer(
     async def stored_secret(self, client_id: str) -> str | None:
         """The digest of a registered client's secret."""
         state = self.state
-        async with state.db.transaction(workspace_id=None, write=False) as session:
+        async with state.db.transaction(all_workspaces=True, write=False) as session:
             stored = await oauth_store.get_client(session, client_id)
         return None if stored is None else stored.secret_hash
 
     async def _document_client(self, url: str) -> LeadClient | None:
         state = self.state
-        async with state.db.transaction(workspace_id=None, write=False) as session:
+        async with state.db.transaction(all_workspaces=True, write=False) as session:
             stored = await oauth_store.get_client(session, url)
         now = state.clock.now()
         if stored is not None and stored.fetched_at and now - stored.fetched_at < DOCUMENT_FRESH:
             return LeadClient.model_validate({**stored.info, "client_id": url})
+        if not await self._may_fetch_document(state):
+            log.warning("client metadata document %s not fetched: too many fetches from one address", url)
+            if stored is not None and stored.fetched_at and now - stored.fetched_at < DOCUMENT_STALE_OK:
+                return LeadClient.model_validate({**stored.info, "client_id": url})
+            return None
         try:
             check_document_url(url)
             document = await fetch_json(url, allow_loopback=self.settings.public_base_is_loopback)
@@ -288,11 +299,18 @@ class StoreAuthorizationServer(
             if stored is not None and stored.fetched_at and now - stored.fetched_at < DOCUMENT_STALE_OK:
                 return LeadClient.model_validate({**stored.info, "client_id": url})
             return None
-        async with state.db.transaction(workspace_id=None) as session:
+        async with state.db.transaction(all_workspaces=True) as session:
             await oauth_store.save_client(
                 session, state.clock, client_id=url, kind="document", info=info, fetched=True
             )
         return LeadClient.model_validate({**info, "client_id": url})
+
+    async def _may_fetch_document(self, state: AppState) -> bool:
+        """Count a metadata fetch against the requesting address; False once it is over the hourly limit."""
+        bucket = ratelimit.client_bucket(state.request_state_key, "client-metadata", _requester.get())
+        async with state.db.transaction(all_workspaces=True) as session:
+            count = await ratelimit.hit(session, state.clock, key=bucket, window_seconds=3600)
+        return count <= DOCUMENT_FETCHES_PER_HOUR
 
     async def register_client(self, client_info: OAuthClientInformationFull) -> None:
         """Dynamic client registration (RFC 7591): store the metadata and the secret's digest."""
@@ -322,7 +340,7 @@ class StoreAuthorizationServer(
         client_info.scope = info["scope"]
         secret_hash = tokens.digest(client_info.client_secret) if client_info.client_secret else None
         state = self.state
-        async with state.db.transaction(workspace_id=None) as session:
+        async with state.db.transaction(all_workspaces=True) as session:
             await oauth_store.save_client(
                 session,
                 state.clock,
@@ -357,7 +375,7 @@ class StoreAuthorizationServer(
             "client_name": client.client_name or "",
         }
         state = self.state
-        async with state.db.transaction(workspace_id=None) as session:
+        async with state.db.transaction(all_workspaces=True) as session:
             request_id = await oauth_store.start_authorization(
                 session, state.clock, client_id=client.client_id, params=pending
             )
@@ -368,7 +386,7 @@ class StoreAuthorizationServer(
     ) -> LeadAuthorizationCode | None:
         """An unused code of this client (a replayed one revokes what it produced)."""
         state = self.state
-        async with state.db.transaction(workspace_id=None) as session:
+        async with state.db.transaction(all_workspaces=True) as session:
             grant = await oauth_store.load_code(
                 session, state.clock, client_id=client.client_id, code=authorization_code
             )
@@ -408,7 +426,7 @@ class StoreAuthorizationServer(
             resource=authorization_code.resource or self.resource,
             expires_at=state.clock.now(),
         )
-        async with state.db.transaction(workspace_id=None) as session:
+        async with state.db.transaction(all_workspaces=True) as session:
             pair = await oauth_store.redeem_code(
                 session,
                 state.clock,
@@ -427,7 +445,7 @@ class StoreAuthorizationServer(
     ) -> LeadRefreshToken | None:
         """A live, unused refresh token of this client (a replayed one revokes its grant)."""
         state = self.state
-        async with state.db.transaction(workspace_id=None) as session:
+        async with state.db.transaction(all_workspaces=True) as session:
             grant = await tokens.load_refresh(
                 session, state.clock, client_id=client.client_id, token=refresh_token
             )
@@ -448,7 +466,7 @@ class StoreAuthorizationServer(
     ) -> OAuthToken:
         """Rotate: the refresh token is used up and a new pair is issued."""
         state = self.state
-        async with state.db.transaction(workspace_id=None) as session:
+        async with state.db.transaction(all_workspaces=True) as session:
             pair = await tokens.rotate_refresh(
                 session,
                 state.clock,
@@ -466,7 +484,7 @@ class StoreAuthorizationServer(
     async def load_access_token(self, token: str) -> AccessToken | None:
         """An access token of ours, for revocation (requests are checked by the bearer gate's verifier)."""
         state = self.state
-        async with state.db.transaction(workspace_id=None, write=False) as session:
+        async with state.db.transaction(all_workspaces=True, write=False) as session:
             principal = await tokens.verify_bearer(session, state.clock, token)
         if principal is None:
             return None
@@ -480,7 +498,7 @@ class StoreAuthorizationServer(
     async def revoke_token(self, token: AccessToken | RefreshToken) -> None:
         """Revoke a token and the rest of its grant."""
         state = self.state
-        async with state.db.transaction(workspace_id=None) as session:
+        async with state.db.transaction(all_workspaces=True) as session:
             row = await tokens.find_token(session, token.token)
             if row is not None:
                 await tokens.revoke_by_id(session, state.clock, token_id=row.id)
@@ -575,6 +593,7 @@ class AuthorizationServerEndpoints:
 
     async def authorize(self, request: Request) -> Response:
         """``/authorize``: PKCE S256 and an exactly registered redirect URI, before any sign-in page."""
+        _requester.set(request.client.host if request.client else None)
         params = request.query_params if request.method == "GET" else await request.form()
         client_id = params.get("client_id")
         client = (
@@ -619,6 +638,7 @@ class AuthorizationServerEndpoints:
 
     async def token(self, request: Request) -> Response:
         """``/token``: the SDK's code and refresh grants, after checking ``resource`` names this server."""
+        _requester.set(request.client.host if request.client else None)
         form = await request.form()
         resource = form.get("resource")
         if resource is not None and (
@@ -634,7 +654,7 @@ class AuthorizationServerEndpoints:
         """``/register``: dynamic client registration, rate-limited per address."""
         state = self.provider.state
         address = request.client.host if request.client else "unknown"
-        async with state.db.transaction(workspace_id=None) as session:
+        async with state.db.transaction(all_workspaces=True) as session:
             count = await ratelimit.hit(session, state.clock, key=f"register:{address}", window_seconds=3600)
         if count > REGISTRATIONS_PER_HOUR:
             return _bad_request(
@@ -644,6 +664,7 @@ class AuthorizationServerEndpoints:
 
     async def revoke(self, request: Request) -> Response:
         """``/revoke``: token revocation (RFC 7009)."""
+        _requester.set(request.client.host if request.client else None)
         return await self._revoke.handle(request)
 
 

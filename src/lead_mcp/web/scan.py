@@ -114,7 +114,7 @@ def routes(ref: StateRef, settings: Settings) -> list[BaseRoute]:
         state = ref.value
         assert state is not None
         # A public route: the token, not a session, says which workspace this is.
-        async with state.db.transaction(workspace_id=None, write=False) as session:
+        async with state.db.transaction(all_workspaces=True, write=False) as session:
             return await scanning.open_scan_link(session, state.clock.now(), token)
 
     async def show(request: Request) -> Response:

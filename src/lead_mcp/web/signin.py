@@ -194,14 +194,14 @@ def routes(ref: StateRef, settings: Settings) -> list[BaseRoute]:
         state = ref.value
         assert state is not None
         csrf = tokens.new_secret()
-        async with state.db.transaction(workspace_id=None) as session:
+        async with state.db.transaction(all_workspaces=True) as session:
             await oauth_store.set_csrf(session, request_id=pending.id, csrf_hash=tokens.digest(csrf))
         return render(pending, csrf, **kwargs)
 
     async def load(request_id: str) -> oauth_store.PendingAuthorization | None:
         state = ref.value
         assert state is not None
-        async with state.db.transaction(workspace_id=None, write=False) as session:
+        async with state.db.transaction(all_workspaces=True, write=False) as session:
             return await oauth_store.load_authorization(session, state.clock, request_id)
 
     expired = (
@@ -233,7 +233,7 @@ def routes(ref: StateRef, settings: Settings) -> list[BaseRoute]:
         params = pending.params
         target = params["redirect_uri"]
         if field.get("decision") != "allow":
-            async with state.db.transaction(workspace_id=None) as session:
+            async with state.db.transaction(all_workspaces=True) as session:
                 await oauth_store.end_authorization(session, request_id=pending.id)
             return redirect_with(
                 target,
@@ -246,7 +246,7 @@ def routes(ref: StateRef, settings: Settings) -> list[BaseRoute]:
         email = field.get("email", "").strip()[:320]
         address = request.client.host if request.client else "unknown"
         email_key = f"signin:email:{email.lower()}"
-        async with state.db.transaction(workspace_id=None) as session:
+        async with state.db.transaction(all_workspaces=True) as session:
             tries = await ratelimit.hit(
                 session, state.clock, key=f"signin:ip:{address}", window_seconds=WINDOW_SECONDS
             )
@@ -258,10 +258,10 @@ def routes(ref: StateRef, settings: Settings) -> list[BaseRoute]:
                 pending, email=email, error="Too many attempts. Wait 15 minutes, then try again.", status=429
             )
 
-        async with state.db.transaction(workspace_id=None, write=False) as session:
+        async with state.db.transaction(all_workspaces=True, write=False) as session:
             seats = await accounts.authenticate(session, email=email, password=field.get("password", ""))
         if not seats:
-            async with state.db.transaction(workspace_id=None) as session:
+            async with state.db.transaction(all_workspaces=True) as session:
                 await ratelimit.hit(session, state.clock, key=email_key, window_seconds=WINDOW_SECONDS)
             return await fresh_form(
                 pending, email=email, error="That email and password do not match.", status=401
@@ -270,7 +270,7 @@ def routes(ref: StateRef, settings: Settings) -> list[BaseRoute]:
         if chosen:
             seats = [s for s in seats if s.workspace_id == chosen]
         if len(seats) != 1:
-            async with state.db.transaction(workspace_id=None, write=False) as session:
+            async with state.db.transaction(all_workspaces=True, write=False) as session:
                 named = [
                     (s.workspace_id, (await accounts.get_workspace(session, s.workspace_id)).name)
                     for s in seats
@@ -283,7 +283,7 @@ def routes(ref: StateRef, settings: Settings) -> list[BaseRoute]:
             )
         user = seats[0]
         scopes = [s for s in params["scopes"] if s != SCOPE_WRITE or field.get("allow_write") == "1"]
-        async with state.db.transaction(workspace_id=None) as session:
+        async with state.db.transaction(all_workspaces=True) as session:
             if not await oauth_store.end_authorization(session, request_id=pending.id):
                 return message(*expired, status=400)
             code = await oauth_store.issue_code(
