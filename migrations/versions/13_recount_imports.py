@@ -5,7 +5,7 @@ never saw, so every stored database that ran an import under-counts them. The
 counters are rebuilt from the contacts themselves; nothing else changes.
 
 Revision ID: 13_recount_imports
-Revises: 07_pipeline
+Revises: 11_cards_per_seat
 Create Date: 2026-12-02 09:00:00
 """
 
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "13_recount_imports"
-down_revision: str | None = "07_pipeline"
+down_revision: str | None = "11_cards_per_seat"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
