@@ -272,7 +272,7 @@ def _apply_bulk_statements(state: ORMExecuteState) -> Result[Any] | None:
     return result
 
 
-def count_inserted(connection: Connection, contact_pks: Sequence[int]) -> None:
+def count_inserted(connection: Connection, workspace_id: str, contact_pks: Sequence[int]) -> None:
     """Count contacts added by a Core ``insert`` (bulk imports), which no flush listener sees.
 
     The rows are read back by key in the caller's transaction, so column defaults are counted
@@ -282,7 +282,10 @@ def count_inserted(connection: Connection, contact_pks: Sequence[int]) -> None:
     deltas: Deltas = {}
     for start in range(0, len(contact_pks), 500):
         chunk = list(contact_pks[start : start + 500])
-        rows = connection.execute(select(*columns).where(ContactRow.__table__.c.pk.in_(chunk)))
+        table = ContactRow.__table__
+        rows = connection.execute(
+            select(*columns).where(table.c.workspace_id == workspace_id, table.c.pk.in_(chunk))
+        )
         for facts in facts_of_rows(rows):
             add_contributions(deltas, facts, 1)
     if deltas:

@@ -36,7 +36,7 @@ from typing import Any, Protocol, cast
 
 import anyio
 import anyio.lowlevel
-from sqlalchemy import Table, insert, select, text
+from sqlalchemy import Table, TextClause, insert, select, text
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -520,21 +520,27 @@ async def _refresh_statistics(transactions: Transactions, *, only_if_missing: bo
         try:
             if dialect_name(session) == "sqlite":
                 async with session.begin_nested():
-                    await session.execute(text("PRAGMA analysis_limit=1000"))
-                    await session.execute(text("ANALYZE contact_keys"))
+                    await session.execute(_statistics_sql("PRAGMA analysis_limit=1000"))
+                    await session.execute(_statistics_sql("ANALYZE contact_keys"))
                 return
             async with session.begin_nested():
-                await session.execute(text("ANALYZE contact_keys"))
-                await session.execute(text("ANALYZE contacts"))
+                await session.execute(_statistics_sql("ANALYZE contact_keys"))
+                await session.execute(_statistics_sql("ANALYZE contacts"))
         except SQLAlchemyError as exc:  # e.g. not the tables' owner: the import goes on, slower
             log.info("could not refresh table statistics: %s", type(exc).__name__)
 
 
+def _statistics_sql(sql: str) -> TextClause:
+    """Planner-statistics SQL: it names tables but reads no workspace's rows (the guard lets it by)."""
+    return text(sql).execution_options(across_workspaces=True)
+
+
 async def _sqlite_has_statistics(session: AsyncSession) -> bool:
-    exists = await session.execute(text("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'"))
+    exists = await session.execute(_statistics_sql("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'"))
     if exists.first() is None:
         return False
-    found = await session.execute(text("SELECT 1 FROM sqlite_stat1 WHERE tbl = 'contact_keys' LIMIT 1"))
+    query = "SELECT 1 FROM sqlite_stat1 WHERE tbl = 'contact_keys' LIMIT 1"
+    found = await session.execute(_statistics_sql(query))
     return found.first() is not None
 
 
@@ -922,7 +928,9 @@ async def _insert_new(session: AsyncSession, scope: Scope, items: list[Item], ta
             pks = {row[0]: row[1] for row in result}
             # Core inserts bypass the flush listeners that keep pipeline_report's counters.
             inserted = list(pks.values())
-            await session.run_sync(lambda sync: aggregates.count_inserted(sync.connection(), inserted))
+            await session.run_sync(
+                lambda sync: aggregates.count_inserted(sync.connection(), scope.workspace_id, inserted)
+            )
             keys = [
                 {
                     "workspace_id": scope.workspace_id,
