@@ -29,7 +29,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import date, datetime, time
+from datetime import datetime, time
 from typing import Any
 
 import anyio
@@ -37,7 +37,6 @@ import anyio.lowlevel
 from sqlalchemy import Row, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lead_mcp.clock import utc
 from lead_mcp.db.tables import ContactRow, HubSpotLink
 from lead_mcp.domain import Stage, SyncFailure, SyncResult
 from lead_mcp.errors import InvalidInput
@@ -45,6 +44,7 @@ from lead_mcp.integrations.hubspot import MAX_BATCH, Answer, HubSpotClient
 from lead_mcp.services import roles
 from lead_mcp.services.exchange.exports import select_contacts
 from lead_mcp.services.exchange.imports import Transactions
+from lead_mcp.services.interactions import parse_instant
 from lead_mcp.services.scope import Scope
 
 PAGE = 500
@@ -91,20 +91,7 @@ def parse_since(value: str | None, scope: Scope) -> datetime | None:
     """An ISO date (midnight, local zone) or date-time (naive = local zone) as a UTC instant."""
     if value is None or not value.strip():
         return None
-    text = value.strip()
-    try:
-        if len(text) == 10:
-            return utc(datetime.combine(date.fromisoformat(text), time.min, tzinfo=scope.zone))
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise InvalidInput(
-            "since",
-            f"{value!r} is not an ISO date or date-time",
-            "Give e.g. 2026-03-01 or 2026-03-01T09:00:00+01:00",
-        ) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=scope.zone)
-    return utc(moment)
+    return parse_instant(value, scope, field="since", date_time=time.min)
 
 
 _COLUMNS = (

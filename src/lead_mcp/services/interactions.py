@@ -24,22 +24,61 @@ MAX_SUMMARY = 20_000
 FUTURE_TOLERANCE = timedelta(minutes=5)
 
 
-def parse_instant(value: str, scope: Scope, *, field: str, date_time: time) -> datetime:
-    """An ISO date or date-time as a UTC instant; a bare date means ``date_time`` local, naive means local."""
+# Dates a CRM can mean: back-filled touches from the last century, plans for the next few (the
+# tools bound "ahead" more tightly). Outside, a typo such as 0001 or 9999 gets an error naming the
+# argument instead of an overflow converting it to UTC.
+EARLIEST_YEAR = 1900
+LATEST_YEAR = 2999
+_DATE_FIX = (
+    "Use an ISO 8601 date such as 2026-12-01 (or 20261201) or a date-time such as "
+    "2026-12-01T15:00:00+01:00 (or 20261201T1500)"
+)
+
+
+def bare_date(value: str) -> date | None:
+    """The day when ``value`` is an ISO 8601 date alone (2026-12-01, 20261201, 2026-W49-2), else None."""
     text = value.strip() if isinstance(value, str) else ""
-    fix = "Use an ISO date such as 2026-12-01 or a date-time such as 2026-12-01T15:00:00+01:00"
-    if not text:
-        raise InvalidInput(field, "is empty", fix)
+    if "T" in text.upper() or ":" in text or " " in text:
+        return None
     try:
-        if len(text) == 10:
-            day = date.fromisoformat(text)
-            return utc(datetime.combine(day, date_time, tzinfo=scope.zone))
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+        return date.fromisoformat(text)
     except ValueError:
-        raise InvalidInput(field, f"{value!r} is not an ISO date or date-time", fix) from None
+        return None
+
+
+def parse_instant(value: str, scope: Scope, *, field: str, date_time: time) -> datetime:
+    """An ISO 8601 date or date-time as a UTC instant (a bare date: ``date_time`` local; naive: local).
+
+    Extended (2026-12-01T09:30) and basic (20261201T0930) forms and week dates are accepted; years
+    outside EARLIEST_YEAR..LATEST_YEAR are refused naming ``field``.
+    """
+    text = value.strip() if isinstance(value, str) else ""
+    if not text:
+        raise InvalidInput(field, "is empty", _DATE_FIX)
+    day = bare_date(text)
+    parsed: datetime
+    if day is not None:
+        parsed = datetime.combine(day, date_time, tzinfo=scope.zone)
+    else:
+        try:
+            parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+        except ValueError:
+            raise InvalidInput(field, f"{_shown(value)} is not an ISO date or date-time", _DATE_FIX) from None
+    if not EARLIEST_YEAR <= parsed.year <= LATEST_YEAR:
+        raise InvalidInput(
+            field,
+            f"{_shown(value)} is in the year {parsed.year}; "
+            f"dates from {EARLIEST_YEAR} to {LATEST_YEAR} are accepted",
+            "Check the year (a date such as 2026-12-01), or leave the argument out",
+        )
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=scope.zone)
     return utc(parsed)
+
+
+def _shown(value: str) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def apply_touch(row: ContactRow, occurred_at: datetime, direction: Direction) -> None:

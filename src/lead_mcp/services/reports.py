@@ -55,7 +55,7 @@ from lead_mcp.domain import (
 )
 from lead_mcp.errors import InvalidInput
 from lead_mcp.services.followups import PENDING
-from lead_mcp.services.interactions import parse_instant
+from lead_mcp.services.interactions import bare_date, parse_instant
 from lead_mcp.services.scope import Scope
 
 TOP_REFERRERS = 10
@@ -91,7 +91,7 @@ def _period(scope: Scope, since: str | None, until: str | None) -> tuple[datetim
     hi = None
     if until:
         hi = parse_instant(until, scope, field="until", date_time=time(0))
-        if len(until.strip()) == 10:  # a bare date includes that whole day
+        if bare_date(until) is not None:  # a bare date includes that whole day
             hi = start_of_day(local_date(hi, scope.zone) + timedelta(days=1), scope.zone)
     if lo is not None and hi is not None and lo >= hi:
         raise InvalidInput("until", "is not after since", "Give a period whose end comes after its start")
