@@ -491,7 +491,9 @@ class ToolFuzzer:
                 elif error.absolute_path:
                     names.append(str(error.absolute_path[0]))
         for name, value in seen.items():
-            if name in self.properties[call.tool] and _has_bad_chars(value):
+            if name not in self.properties[call.tool]:
+                names.append(name)  # an argument the tool does not take is refused, never dropped
+            elif _has_bad_chars(value):
                 names.append(name)
         return sorted(set(names))
 

@@ -92,6 +92,9 @@ Completer = Callable[
 class LeadServer(MCPServer[AppState]):
     """MCPServer enforcing scopes per tool, hiding write tools in read-only mode, wording argument errors.
 
+    Arguments a tool does not take are refused naming each one (a misspelt `follow_up_days` would
+    otherwise be dropped silently and the call do something else than asked).
+
     Argument errors read as "field: problem (got value)" rather than a pydantic dump. It also gives
     static resources and completions the request's Context (the SDK passes neither one), so they
     can reach the store: see :meth:`add_static_resource` and :meth:`add_completer`.
@@ -182,6 +185,7 @@ class LeadServer(MCPServer[AppState]):
         self, name: str, arguments: dict[str, Any], context: Context[AppState, Any] | None = None
     ) -> CallToolResult | InputRequiredResult:
         problems = argument_problems(arguments or {})
+        problems.extend(self._unknown_arguments(name, arguments or {}))
         if problems:
             raise ToolError(self._describe_refusal(name, arguments or {}, problems))
         if has_nul(arguments):
@@ -204,6 +208,18 @@ class LeadServer(MCPServer[AppState]):
             if isinstance(cause, ValidationError) and not isinstance(exc, UnexpectedToolError):
                 raise ToolError(describe_argument_errors(name, cause)) from cause
             raise
+
+    def _unknown_arguments(self, name: str, arguments: dict[str, Any]) -> list[str]:
+        """Arguments the tool does not take: refused, so a misspelt one is never silently dropped."""
+        tool = self._tool_manager.get_tool(name)
+        if tool is None:
+            return []
+        known = tool.parameters.get("properties", {})
+        unknown = sorted(str(key) for key in arguments if key not in known)
+        if not unknown:
+            return []
+        takes = ", ".join(sorted(known)) or "no arguments"
+        return [f"{key}: is not an argument of {name} (it takes {takes})" for key in unknown[:10]]
 
     def _describe_refusal(self, name: str, arguments: dict[str, Any], problems: list[str]) -> str:
         """Our own argument problems together with the schema's, so one answer lists every fix."""
