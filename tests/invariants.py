@@ -10,24 +10,28 @@ empty list means the store is whole:
 - no pending follow-up for a deleted contact, and every live contact has a
   name, an email or a phone;
 - ``contact_keys`` hold exactly the keys of the live contacts (emails, E.164
-  phones, folded name+company) and none of deleted ones; ``contact_tags`` mirror
+  phones, folded name+company, unless another contact of that name at that
+  company holds it) and none of deleted ones; ``contact_tags`` mirror
   ``contacts.tags``;
 - ``next_followup_at`` equals the earliest pending due time (null without one);
 - ``first_response_at`` / ``last_touch_at`` agree with the logged touches;
 - ``search_text`` is what the contact's fields fold to, and the full-text index
-  has one row per contact (SQLite FTS5) or a vector for each (PostgreSQL).
+  has one row per contact (SQLite FTS5) or a vector for each (PostgreSQL);
+- the pipeline counters (per day, month and all time, kept on every change)
+  equal a recount from the contacts (``aggregates.contributions``).
 """
 
 from __future__ import annotations
 
 import json
 from collections import defaultdict
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import inspect, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from lead_mcp.db import aggregates
 from lead_mcp.db.engine import create_engine_unpooled
 from lead_mcp.db.tables import Base
 from lead_mcp.services import normalize
@@ -46,6 +50,12 @@ def _json_list(value: Any) -> list[str]:
     if isinstance(value, str):
         value = json.loads(value)
     return list(value or [])
+
+
+def _json_dict(value: Any) -> dict[str, Any]:
+    if isinstance(value, str):
+        value = json.loads(value)
+    return dict(value) if isinstance(value, dict) else {}
 
 
 async def _rows(conn: AsyncConnection, sql: str, **params: Any) -> list[Any]:
@@ -107,8 +117,12 @@ async def _violations(conn: AsyncConnection) -> list[str]:
         "last_touch_at, search_text FROM contacts",
     )
     keys: dict[str, set[tuple[str, str]]] = defaultdict(set)
-    for contact_id, kind, value in await _rows(conn, "SELECT contact_id, kind, value FROM contact_keys"):
+    holder: dict[tuple[str, str, str], str] = {}
+    for workspace_id, contact_id, kind, value in await _rows(
+        conn, "SELECT workspace_id, contact_id, kind, value FROM contact_keys"
+    ):
         keys[contact_id].add((kind, value))
+        holder[(workspace_id, kind, value)] = contact_id
     tags: dict[int, set[str]] = defaultdict(set)
     for pk, tag in await _rows(conn, "SELECT contact_pk, tag FROM contact_tags"):
         tags[pk].add(tag)
@@ -118,9 +132,11 @@ async def _violations(conn: AsyncConnection) -> list[str]:
     ):
         pending[contact_id].append(_utc(due))  # type: ignore[arg-type]
     touches: dict[str, list[tuple[datetime, str]]] = defaultdict(list)
-    for contact_id, when, direction in await _rows(
-        conn, "SELECT contact_id, occurred_at, direction FROM interactions"
+    for contact_id, when, direction, kind, data in await _rows(
+        conn, "SELECT contact_id, occurred_at, direction, kind, data FROM interactions"
     ):
+        if kind == "note" and "stage_change" in _json_dict(data):
+            continue  # a stage move is recorded as a note, not a touch: no timestamp moves for it
         touches[contact_id].append((_utc(when), direction))  # type: ignore[arg-type]
 
     for row in contacts:
@@ -132,7 +148,9 @@ async def _violations(conn: AsyncConnection) -> list[str]:
         if live:
             expected_keys = {("email", e) for e in emails} | {("phone", p) for p in phones}
             name = normalize.name_key(m["full_name"], m["company"])
-            if name:
+            # Two people of one name at one company exist when a wrong merge was split off
+            # (undo_merge): the name key stays with the contact that had it first.
+            if name and holder.get((m["workspace_id"], "name", name), cid) == cid:
                 expected_keys.add(("name", name))
             if not (m["full_name"] or emails or phones):
                 out.append(f"live contact {cid} has no name, email or phone")
@@ -182,6 +200,7 @@ async def _violations(conn: AsyncConnection) -> list[str]:
     if stray:
         out.append(f"contact_keys of {len(stray)} unknown contacts")
 
+    out.extend(await _counter_violations(conn))
     if dialect == "sqlite":
         fts = (await conn.execute(text("SELECT count(*) FROM contacts_fts"))).scalar_one()
         if fts != len(contacts):
@@ -203,6 +222,41 @@ async def _violations(conn: AsyncConnection) -> list[str]:
         if missing:
             out.append(f"{missing} contacts have no search vector")
     return out
+
+
+async def _counter_violations(conn: AsyncConnection) -> list[str]:
+    """The pipeline counters (kept incrementally on every change) equal a recount from the contacts."""
+    columns = ", ".join(aggregates.FACT_COLUMNS)
+    expected: dict[tuple[str, tuple[Any, ...]], list[int]] = {}
+    for row in await _rows(conn, f"SELECT {columns} FROM contacts"):
+        values = dict(row._mapping)
+        values["created_at"] = _utc(values["created_at"])
+        values["first_response_at"] = _utc(values["first_response_at"])
+        aggregates.add_contributions(expected, aggregates.facts_from_values(values), 1)
+    wanted = {key: tuple(v) for key, v in expected.items() if any(v)}
+    stored: dict[tuple[str, tuple[Any, ...]], tuple[int, ...]] = {}
+    for name, table in aggregates._TABLES.items():
+        keys, counts = aggregates._KEYS[name], aggregates._VALUES[name]
+        for row in await _rows(conn, f"SELECT {', '.join(keys + counts)} FROM {table.name}"):
+            m = row._mapping
+            key = tuple(_day(m[k]) if k == "day" else m[k] for k in keys)
+            value = tuple(int(m[c]) for c in counts)
+            if any(value):
+                stored[(name, key)] = value
+    out = []
+    for slot in sorted(set(wanted) | set(stored), key=repr):
+        if wanted.get(slot) != stored.get(slot):
+            found, recount = stored.get(slot), wanted.get(slot)
+            out.append(f"pipeline {slot[0]} {slot[1]}: stored {found} != recount {recount}")
+    return out[:20]
+
+
+def _day(value: Any) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, str):
+        return date.fromisoformat(value[:10])
+    return value  # type: ignore[no-any-return]
 
 
 async def table_dump(url: str, *, workspace_id: str | None = None) -> dict[str, list[tuple[Any, ...]]]:
