@@ -7,6 +7,7 @@ SQLite FTS5 and PostgreSQL index (so the same query finds the same contacts).
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -93,15 +94,53 @@ _NOT_ASCII_ALNUM = re.compile(r"[^0-9a-z]+")
 _ASCII_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
+# Letters NFKD does not take apart, spelt as people type them on an English keyboard
+# ("Søren" is "Soren", "Łódź" is "Lodz"); ß and the like are left to casefold().
+_TRANSLITERATE = str.maketrans(
+    {
+        "ø": "o",
+        "Ø": "o",
+        "đ": "d",
+        "Đ": "d",
+        "ð": "d",
+        "Ð": "d",
+        "ł": "l",
+        "Ł": "l",
+        "æ": "ae",
+        "Æ": "ae",
+        "œ": "oe",
+        "Œ": "oe",
+        "þ": "th",
+        "Þ": "th",
+        "ı": "i",
+        "ħ": "h",
+        "Ħ": "h",
+        "ŧ": "t",
+        "Ŧ": "t",
+    }
+)
+# Format characters that join or separate nothing a reader sees (zero-width space and joiners,
+# soft hyphen, word joiner, BOM): dropped from keys and search words, never turned into a space,
+# so "Jo\u200bsé" folds like "José".
+_INVISIBLE = {"Cf"}
+# Kept by clean_text although they are format characters: the zero-width joiner and non-joiner
+# (emoji sequences, Persian and Indic spelling) and the tag characters of subdivision flags.
+_KEPT_FORMAT = frozenset(["\u200c", "\u200d", *(chr(c) for c in range(0xE0020, 0xE0080))])
+
+
 # Pure and called for every field of every contact stored or searched; names, companies, titles
 # and tags repeat a lot (an import of 100k rows folds ~1M strings), so recent results are kept.
 @lru_cache(maxsize=65_536)
 def fold(text: str) -> str:
-    """Lower-case, accent-free words separated by single spaces ("José Müller-Öz" -> "jose muller oz")."""
+    """Lower-case, accent-free words separated by single spaces ("José Müller-Øz" -> "jose muller oz")."""
     if text.isascii():  # the common case, same result as below without per-character work
         return " ".join(_NOT_ASCII_ALNUM.sub(" ", text.lower()).split())
-    decomposed = unicodedata.normalize("NFKD", text)
-    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    decomposed = unicodedata.normalize("NFKD", text.translate(_TRANSLITERATE))
+    stripped = "".join(
+        ch
+        for ch in decomposed
+        if not unicodedata.combining(ch) and unicodedata.category(ch) not in _INVISIBLE
+    )
     lowered = stripped.casefold()
     cleaned = "".join(ch if ch.isalnum() else " " for ch in lowered)
     return " ".join(cleaned.split())
@@ -118,14 +157,20 @@ def clean_text(value: str | None) -> str | None:
         return None
     if value.isascii() and not _ASCII_CONTROLS.search(value):  # the common case: nothing to remove
         return value.strip() or None
-    text = "".join(ch for ch in value if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
+    text = "".join(
+        ch for ch in value if ch in "\n\t" or unicodedata.category(ch)[0] != "C" or ch in _KEPT_FORMAT
+    )
     text = text.strip()
     return text or None
 
 
+_ZERO_WIDTH = re.compile("[\u00ad\u180e\u200b-\u200d\u2060-\u2064\ufeff]")
+
+
 def normalize_email(raw: str, field: str = "email") -> str:
     """A syntactically valid address, lower-cased (no DNS lookups)."""
-    candidate = raw.strip().strip("<>").removeprefix("mailto:").strip()
+    # Zero-width characters come along when an address is copied from a page or a chat: dropped.
+    candidate = _ZERO_WIDTH.sub("", raw).strip().strip("<>").removeprefix("mailto:").strip()
     if not candidate:
         raise InvalidInput(field, "is empty", "Give an address such as ana@example.com, or leave it out")
     try:
@@ -226,11 +271,50 @@ def name_key(full_name: str | None, company: str | None) -> str | None:
     folded_company = _fold_company(company)
     if not words or not folded_company:
         return None
-    return " ".join(sorted(words)) + "|" + folded_company
+    return digest_long_key(" ".join(sorted(words)) + "|" + folded_company)
+
+
+# contact_keys.value holds 400 characters; a 300-character name and company (or letters that
+# NFKD spells out at length, such as U+FDFA) fold to more. A key longer than this keeps its first
+# characters, readable, and the SHA-256 of the whole, so equal keys stay equal and distinct ones
+# distinct (PostgreSQL refused the long value outright).
+MAX_KEY_LENGTH = 200
+
+
+def digest_long_key(key: str) -> str:
+    """``key`` itself when short enough, else its head and a digest of all of it (MAX_KEY_LENGTH long)."""
+    if len(key) <= MAX_KEY_LENGTH:
+        return key
+    digest = hashlib.sha256(key.encode()).hexdigest()
+    return f"{key[: MAX_KEY_LENGTH - len(digest) - 1]}#{digest}"
+
+
+# given_name and family_name hold 200 characters, a full name 300: a longer part is cut at a word.
+MAX_NAME_PART = 200
+
+
+def cut_at_word(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters, at the last space within it when there is one."""
+    if len(text) <= limit:
+        return text
+    head = text[:limit]
+    space = head.rfind(" ")
+    return (head[:space] if space > limit // 2 else head).rstrip()
 
 
 def split_name(full_name: str) -> tuple[str | None, str | None]:
-    """Given and family name, keeping particles with the family name ("Anna van der Berg")."""
+    """Given and family name, keeping particles with the family name ("Anna van der Berg").
+
+    Each part is at most MAX_NAME_PART characters (cut at a word), as the columns hold.
+    """
+    given, family = _split_name(full_name)
+    return (
+        cut_at_word(given, MAX_NAME_PART) if given else given,
+        cut_at_word(family, MAX_NAME_PART) if family else family,
+    )
+
+
+def _split_name(full_name: str) -> tuple[str | None, str | None]:
     words = full_name.split()
     while words and words[0].lower().rstrip(".") in _HONORIFICS:
         words = words[1:]
