@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
@@ -20,6 +22,8 @@ from lead_mcp.services.scope import Scope
 
 if TYPE_CHECKING:
     from lead_mcp.mcp.server import LeadServer
+
+log = logging.getLogger(__name__)
 
 READ_ONLY = ToolAnnotations(
     read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False
@@ -53,12 +57,13 @@ def app_state(ctx: Context[Any, Any]) -> AppState:
 def resolve_scope(ctx: Context[Any, Any]) -> Scope:
     """The caller's workspace and scopes: the signed-in seat's over HTTP with auth, else the local one."""
     state = app_state(ctx)
-    return scope_for(
+    scope = scope_for(
         settings=state.settings,
         clock=state.clock,
         local_workspace_id=state.local_workspace_id,
         require_token=state.require_token,
     )
+    return dataclasses.replace(scope, secret=state.request_state_key)
 
 
 @asynccontextmanager
@@ -76,15 +81,24 @@ async def unit(ctx: Context[Any, Any], *, write: bool) -> AsyncIterator[tuple[As
     except LeadError as exc:
         raise ToolError(str(exc)) from exc
     except (OperationalError, PoolTimeoutError) as exc:
+        _log_database_error(exc)
         raise ToolError(
             "The store is busy or unreachable right now; nothing was saved. "
             "Try the same call again in a moment."
         ) from exc
     except DBAPIError as exc:
+        _log_database_error(exc)
         raise ToolError(
             "The store refused this change (a constraint failed); nothing was saved. "
             "Check the ids you passed, or call the tool again."
         ) from exc
+
+
+def _log_database_error(exc: Exception) -> None:
+    """The database's own words stay in the server log (one line, no SQL), the client gets ours."""
+    orig = getattr(exc, "orig", None) or exc
+    first = str(orig).strip().splitlines()[0][:200] if str(orig).strip() else ""
+    log.warning("tool call failed in the database: %s: %s", type(orig).__name__, first)
 
 
 @asynccontextmanager
@@ -100,8 +114,15 @@ async def scoped(ctx: Context[Any, Any]) -> AsyncIterator[tuple[AppState, Scope]
         yield state, resolve_scope(ctx)
     except LeadError as exc:
         raise ToolError(str(exc)) from exc
-    except OperationalError as exc:
+    except (OperationalError, PoolTimeoutError) as exc:
+        _log_database_error(exc)
         raise ToolError(
             "The store is busy or unreachable right now; nothing was saved. "
             "Try the same call again in a moment."
+        ) from exc
+    except DBAPIError as exc:
+        _log_database_error(exc)
+        raise ToolError(
+            "The store refused this change (a constraint failed); nothing was saved. "
+            "Check the ids you passed, or call the tool again."
         ) from exc

@@ -48,6 +48,7 @@ from lead_mcp.services.records import (
     contact_model,
     contact_query,
     contact_summary,
+    cursor_int,
     decode_cursor,
     dialect_name,
     encode_cursor,
@@ -217,6 +218,49 @@ async def _sync_keys(session: AsyncSession, scope: Scope, row: ContactRow, old: 
             for kind, value in added
         )
         await session.flush()
+    for kind, value in gone:
+        if kind == "name":
+            await hand_over_name_key(session, scope, row, value)
+
+
+async def hand_over_name_key(session: AsyncSession, scope: Scope, row: ContactRow, key: str) -> None:
+    """A name key ``row`` gave up goes to a contact split off from it with that same name and company.
+
+    undo_merge's split-off of a wrong merge can be the same name at the same company; it is left
+    without the name key while the original holds it. When the original lets go (deleted, renamed),
+    the split-off takes the key, so the next capture of that person merges into it.
+    """
+    details = (
+        await session.execute(
+            select(ContactChange.detail).where(
+                ContactChange.workspace_id == scope.workspace_id,
+                ContactChange.contact_id == row.id,
+                ContactChange.action == "merge_undone",
+            )
+        )
+    ).scalars()
+    split_ids = [d["split_contact_id"] for d in details if isinstance(d, dict) and d.get("split_contact_id")]
+    if not split_ids:
+        return
+    candidates = (
+        await session.execute(
+            select(ContactRow)
+            .where(
+                ContactRow.workspace_id == scope.workspace_id,
+                ContactRow.id.in_(split_ids),
+                ContactRow.deleted_at.is_(None),
+            )
+            .order_by(ContactRow.pk)
+        )
+    ).scalars()
+    for other in candidates:
+        if normalize.name_key(other.full_name, other.company) == key:
+            if not await _owners_of(session, {("name", key)}):
+                session.add(
+                    ContactKey(workspace_id=scope.workspace_id, kind="name", value=key, contact_id=other.id)
+                )
+                await session.flush()
+            return
 
 
 async def _sync_tags(session: AsyncSession, scope: Scope, row: ContactRow, old: list[str]) -> None:
@@ -756,6 +800,9 @@ async def delete_contact(session: AsyncSession, scope: Scope, *, contact_id: str
                 ContactKey.kind == kind, ContactKey.value == value, ContactKey.contact_id == row.id
             )
         )
+    for kind, value in old_keys:
+        if kind == "name":
+            await hand_over_name_key(session, scope, row, value)
     await followup_service.cancel_pending(session, scope, row.id, reason="contact deleted")
     record_change(session, scope, row.id, "deleted", {"full_name": row.full_name, "emails": list(row.emails)})
     await session.flush()
@@ -775,7 +822,7 @@ async def search_contacts(
     cursor: str | None = None,
 ) -> ContactPage:
     """Contacts matching plain-text words (names, emails, domains, phones) and filters, newest first."""
-    after = decode_cursor("contacts", cursor)
+    after = decode_cursor(scope, "contacts", cursor)
     owner_id = await resolve_owner(session, scope, owner) if owner is not None else None
     phrases = normalize.query_phrases(query or "", scope.settings.default_region)
     if query and query.strip() and not phrases:
@@ -807,9 +854,7 @@ async def search_contacts(
             ContactRow.owner_id.is_(None) if owner_id is None else ContactRow.owner_id == owner_id
         )
     if after is not None:
-        last = after.get("pk")
-        if not isinstance(last, int):
-            raise InvalidInput("cursor", "is damaged", "Pass next_cursor exactly as returned")
+        last = cursor_int(after.get("pk"))
         cond: ColumnElement[bool] = order_key < last
         stmt = stmt.where(cond)
     rows = (await session.execute(stmt.order_by(order_key.desc()).limit(limit + 1))).scalars().all()
@@ -818,7 +863,7 @@ async def search_contacts(
     fits = sizing.fitting(items)  # a page stops early rather than overflow a model's context
     more = len(rows) > limit or fits < len(items)
     page, items = page[:fits], items[:fits]
-    next_cursor = encode_cursor("contacts", {"pk": page[-1].pk}) if more and page else None
+    next_cursor = encode_cursor(scope, "contacts", {"pk": page[-1].pk}) if more and page else None
     return ContactPage(items=items, next_cursor=next_cursor)
 
 

@@ -38,6 +38,7 @@ from lead_mcp.services import sizing
 from lead_mcp.services.records import (
     contact_summary,
     cursor_datetime,
+    cursor_int,
     decode_cursor,
     encode_cursor,
     followup_model,
@@ -356,7 +357,7 @@ async def list_due_followups(
         raise InvalidInput(
             "within_days", f"must be between 0 and {MAX_DAYS_AHEAD}", "Use 0 for today, 7 for a week"
         )
-    after = decode_cursor("due", cursor)
+    after = decode_cursor(scope, "due", cursor)
     today = scope.today()
     upper = end_of_day(today + timedelta(days=within_days), scope.zone)
     # The workspace is filtered on the follow-ups only (and the contact checked below): with the
@@ -378,9 +379,9 @@ async def list_due_followups(
         stmt = stmt.where(FollowUpRow.due_at >= start_of_day(today, scope.zone))
     if after is not None:
         due = cursor_datetime(after.get("d"))
-        score = after.get("s")
+        score = cursor_int(after.get("s"))
         last_id = after.get("i")
-        if not isinstance(score, int) or not isinstance(last_id, str):
+        if not isinstance(last_id, str) or len(last_id) > 64:
             raise InvalidInput("cursor", "is damaged", "Pass next_cursor exactly as returned")
         stmt = stmt.where(
             or_(
@@ -425,5 +426,5 @@ async def list_due_followups(
     if more and items:
         last_f, last_c = rows[fits - 1]
         values: dict[str, Any] = {"d": last_f.due_at.isoformat(), "s": last_c.score, "i": last_f.id}
-        next_cursor = encode_cursor("due", values)
+        next_cursor = encode_cursor(scope, "due", values)
     return DuePage(items=items, next_cursor=next_cursor)

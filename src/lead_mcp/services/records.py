@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import json
 from datetime import datetime
 from typing import Any
@@ -174,35 +176,56 @@ def record_change(
     )
 
 
-def encode_cursor(kind: str, values: dict[str, Any]) -> str:
-    """An opaque cursor for the next page."""
-    payload = json.dumps({"k": kind, **values}, separators=(",", ":"), default=str)
-    return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
+_CURSOR_FIX = "Pass next_cursor exactly as the previous page returned it"
+_MAX_CURSOR_INT = 2**63 - 1  # a database integer
 
 
-def decode_cursor(kind: str, cursor: str | None) -> dict[str, Any] | None:
-    """The values inside a cursor from :func:`encode_cursor`, checked to belong to this list."""
+def _cursor_mac(scope: Scope, payload: bytes) -> str:
+    key = hashlib.sha256(b"lead-mcp cursor\n" + scope.secret.encode()).digest()
+    mac = hmac.new(key, scope.workspace_id.encode() + b"\n" + payload, hashlib.sha256).digest()[:12]
+    return base64.urlsafe_b64encode(mac).decode().rstrip("=")
+
+
+def encode_cursor(scope: Scope, kind: str, values: dict[str, Any]) -> str:
+    """An opaque cursor for the next page: signed (the server's secret) and bound to the workspace."""
+    payload = json.dumps({"k": kind, **values}, separators=(",", ":"), default=str).encode()
+    return base64.urlsafe_b64encode(payload).decode().rstrip("=") + "." + _cursor_mac(scope, payload)
+
+
+def decode_cursor(scope: Scope, kind: str, cursor: str | None) -> dict[str, Any] | None:
+    """The values inside a cursor from :func:`encode_cursor`, checked to be ours, unchanged, for this list.
+
+    An edited or made-up cursor, or one from another workspace, is refused naming ``cursor``
+    before any of its values reaches a query.
+    """
     if cursor is None or cursor == "":
         return None
+    body, _, mac = cursor.partition(".")
+    data: Any = None
     try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        data = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        payload = base64.urlsafe_b64decode((body + "=" * (-len(body) % 4)).encode())
+        if hmac.compare_digest(mac.encode(), _cursor_mac(scope, payload).encode()):
+            data = json.loads(payload)
     except (binascii.Error, ValueError, UnicodeDecodeError):
         data = None
     if not isinstance(data, dict) or data.get("k") != kind:
-        raise InvalidInput(
-            "cursor",
-            "is not a cursor from this list",
-            "Pass next_cursor exactly as the previous page returned it",
-        )
+        raise InvalidInput("cursor", "is not a cursor from this list", _CURSOR_FIX)
     return data
 
 
+def cursor_int(value: Any) -> int:
+    """An integer read back from a cursor."""
+    if isinstance(value, bool) or not isinstance(value, int) or abs(value) > _MAX_CURSOR_INT:
+        raise InvalidInput("cursor", "is damaged", _CURSOR_FIX)
+    return value
+
+
 def cursor_datetime(value: Any) -> datetime:
-    """A datetime read back from a cursor."""
+    """An aware datetime read back from a cursor."""
     try:
-        return datetime.fromisoformat(str(value))
+        parsed: datetime | None = datetime.fromisoformat(str(value))
     except ValueError:
-        raise InvalidInput(
-            "cursor", "is damaged", "Pass next_cursor exactly as the previous page returned it"
-        ) from None
+        parsed = None
+    if parsed is None or parsed.tzinfo is None:
+        raise InvalidInput("cursor", "is damaged", _CURSOR_FIX)
+    return parsed

@@ -22,6 +22,9 @@ class Scope:
     scopes: frozenset[str] = frozenset({"leads:read", "leads:write"})
     # The seat's role; the local user (stdio, loopback without auth, the CLI) owns its workspace.
     role: Role = Role.OWNER
+    # The server's secret that signs pagination cursors (the one replicas share); empty outside a
+    # server (CLI, tests calling services), where cursors are still bound to the workspace.
+    secret: str = field(default="", repr=False)
 
     def now(self) -> datetime:
         """The current instant (UTC)."""
