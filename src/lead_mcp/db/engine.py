@@ -526,9 +526,15 @@ class Database:
                 yield session
 
     async def ping(self) -> None:
-        """Round-trip to the database (health checks)."""
+        """Read the schema's revision (health checks): the file or database is there, readable and migrated.
+
+        ``SELECT 1`` alone reads no page: a SQLite file overwritten or truncated under a pooled
+        connection, or a PostgreSQL database without our tables, still answered it.
+        """
         async with self.engine.connect() as conn:
-            await conn.exec_driver_sql("SELECT 1")
+            revision = (await conn.exec_driver_sql("SELECT version_num FROM alembic_version")).scalar()
+        if not revision:
+            raise RuntimeError("the database has no schema revision: run `lead-mcp db upgrade`")
 
     async def dispose(self) -> None:
         """Close every pooled connection."""
