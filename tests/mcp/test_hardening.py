@@ -242,3 +242,25 @@ async def test_after_undoing_a_merge_the_name_key_passes_to_the_split_off_when_t
     )
     assert later["created"] is False and later["contact"]["id"] == split["id"]
     assert await store_violations(database_url) == []
+
+
+async def test_an_import_cell_longer_than_its_column_is_cut_with_a_warning_not_a_failed_import(
+    client: Client,
+) -> None:
+    # On PostgreSQL the first such cell stopped the whole import ("the store failed (DBAPIError)").
+    csv = (
+        "Name,Company,Title,Email\n"
+        f"{'Nina ' * 80},Acme,CEO,a@x.io\n"
+        f"Ok Name,{'C' * 400},CTO,b@x.io\n"
+        f"Ann Lee,Co,{'T' * 400},c@x.io\n"
+    )
+    done = await call(client, "import_contacts", {"content": csv})
+    assert done["created"] == 3 and done["errors"] == []
+    reasons = [w["reason"] for w in done["warnings"]]
+    assert "full_name cut to 300 characters (it had 399)" in reasons
+    assert "company cut to 300 characters (it had 400)" in reasons
+    assert "title cut to 300 characters (it had 400)" in reasons
+    vcard = f"BEGIN:VCARD\nVERSION:3.0\nN:{'F' * 250};{'G' * 250}\nEMAIL:d@x.io\nEND:VCARD\n"
+    assert (await call(client, "import_contacts", {"content": vcard}))["created"] == 1
+    found = await call(client, "search_contacts", {"query": "nina"})
+    assert len(found["items"][0]["full_name"]) <= 300 and found["items"][0]["full_name"].endswith("Nina")

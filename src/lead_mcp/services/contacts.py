@@ -72,6 +72,18 @@ SINGLE_FIELDS = (
 LIST_FIELDS = ("emails", "phones", "tags")
 MAX_LIST_ITEMS = 50
 MAX_NOTES = 20_000
+# The widths of the contact's text columns (tables.ContactRow): imports, scans and forms bring
+# text no tool schema has bounded yet.
+WIDTHS = {
+    "full_name": 300,
+    "given_name": 200,
+    "family_name": 200,
+    "company": 300,
+    "title": 300,
+    "website": 500,
+    "address": 1000,
+    "met_at": 300,
+}
 DETAIL_INTERACTIONS = 50
 DETAIL_FOLLOWUPS = 50
 DETAIL_HISTORY = 50
@@ -147,8 +159,13 @@ def prepare(data: ContactCreate, scope: Scope) -> Prepared:
         out.website = normalize.normalize_website(data.website)
     if out.notes and len(out.notes) > MAX_NOTES:
         raise InvalidInput("notes", f"is {len(out.notes)} characters; at most {MAX_NOTES}", "Shorten it")
+    for name, width in WIDTHS.items():  # what the columns hold (PostgreSQL refuses more)
+        value = getattr(out, name)
+        if value and len(value) > width:
+            raise InvalidInput(name, f"is {len(value)} characters; at most {width}", "Shorten it")
     if not out.full_name and (out.given_name or out.family_name):
-        out.full_name = " ".join(p for p in (out.given_name, out.family_name) if p)
+        joined = " ".join(p for p in (out.given_name, out.family_name) if p)
+        out.full_name = normalize.cut_at_word(joined, WIDTHS["full_name"])
     if out.full_name and not (out.given_name or out.family_name):
         out.given_name, out.family_name = normalize.split_name(out.full_name)
     if not (out.full_name or out.emails or out.phones):

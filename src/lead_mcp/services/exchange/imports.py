@@ -369,6 +369,12 @@ def _guarded(items: Iterator[Item]) -> Iterator[Item]:
 
 def _drop_bad_value(data: ContactCreate, field_name: str, region: str) -> str | None:
     """Remove the value ``prepare`` refused (rare, so found by trying each); a warning, or None if fatal."""
+    width = contacts.WIDTHS.get(field_name)
+    value = getattr(data, field_name, None) if width else None
+    if width and isinstance(value, str) and len(value) > width:
+        # A cell longer than the column: cut at a word, so one long title does not lose the lead.
+        setattr(data, field_name, normalize.cut_at_word(value, width))
+        return f"{field_name} cut to {width} characters (it had {len(value)})"
     if field_name == "website" and data.website:
         shown = data.website
         data.website = None
