@@ -524,7 +524,7 @@ class Canvas:
         size = run.size
         while True:
             font = _font(run.font, size)
-            if self.draw.textlength(run.text, font=font) <= max_width or size <= 0.7 * run.size:
+            if self.draw.textlength(run.text, font=font) <= max_width or size <= 12:
                 return font
             size -= 1
 

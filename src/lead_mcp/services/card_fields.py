@@ -392,6 +392,17 @@ _US_ZIP = re.compile(r"\b([A-Z]{2})\.?\s+(\d{5})(?:-\d{4})?\b")
 _AU_POST = re.compile(r"\b(NSW|VIC|QLD|WA|SA|TAS|ACT|NT)\s+(\d{4})\b")
 _EU_POST = re.compile(r"(?:^|[\s,])(?:[A-Z]{1,2}-)?\d{4,5}\s+[A-ZÀ-Þ][\w'-]+")
 _CA_POST = re.compile(r"\b[A-Z]\d[A-Z]\s*\d[A-Z]\d\b")
+_LABELLED_SHAPE = re.compile(
+    r"^(?:h\s*t\s*t\s*p\S*|w\s*w\s*w\S*|[^\s@]+@\S+|[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}(?:/\S*)?)$",
+    re.IGNORECASE,
+)
+# A number after a label word this reader does not know ("Mobiel:", "Fone", "Direkt:").
+_OTHER_LABEL = re.compile(r"^[^\W\d_]{2,12}\.?\s*(?P<colon>[:.])?\s*(?=[+(\d])")
+_BR_CEP = re.compile(r"\b\d{5}-\d{3}\b")
+_JP_POST = re.compile(r"(?:〒\s*)?\b\d{3}-\d{4}\b")
+_JP_BLOCK = re.compile(r"^\d{1,4}(?:-\d{1,4}){1,2}\s+[^\W\d_]")
+_JP_WARD = re.compile(r"\b[A-Z][a-z]+-(?:ku|shi|ken|cho|machi|gun)\b")
+_NL_POST = re.compile(r"\b[1-9]\d{3}\s?[A-Z]{2}\s+[A-ZÀ-Þ][\w'-]+")
 _HOUSE_NUMBER = re.compile(r"\b\d{1,5}[a-zA-Z]?\b")
 _WORD = re.compile(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*\.?", re.UNICODE)
 
@@ -528,10 +539,16 @@ def _label(text: str) -> tuple[str | None, str]:
     kind = next(k.rstrip("2") for k, v in match.groupdict().items() if v)
     rest = text[match.end() :]
     # A one-letter label without punctuation must be followed by something it labels.
-    letter_only = len(match.group(0).strip().rstrip(".:")) == 1 and not re.search(r"[.:]", match.group(0))
+    raw = match.group(0)
+    one_letter = len(raw.strip().rstrip(".:")) == 1
+    letter_only = one_letter and not re.search(r"[.:]", raw)
+    # "f.calloway@", "o.pennington@": an initial and a dot inside a word, not a label.
+    if one_letter and not re.search(r"[\s:]", raw) and rest[:1].isalpha():
+        return None, text
     if letter_only and kind == "phone" and not re.match(r"[+(\d]", rest):
         return None, text
-    if letter_only and kind != "phone":
+    # "E jo@example.com", "W www.example.com": a bare letter labels what has the shape it names.
+    if letter_only and kind != "phone" and not _LABELLED_SHAPE.match(rest.strip()):
         return None, text
     return kind, rest
 
@@ -648,7 +665,32 @@ def phone_candidates(text: str) -> str | None:
     # Several labelled numbers in one run ("Office: 415-555-0111 Mobile: 415-555-0104").
     if re.search(rf"\b(?:{PHONE_LABELS})\b\s*[.:]", rest, re.IGNORECASE):
         return rest
+    # A label word of another language ("Mobiel:", "Fone", "Direkt:") before a whole number.
+    other = _OTHER_LABEL.match(rest) if kind is None else None
+    if other:
+        number = rest[other.end() :]
+        needed = 7 if other.group("colon") else 8
+        if (
+            _PHONE_ISH.match(number)
+            and sum(ch.isdigit() for ch in number) >= needed
+            and address_score(text) < 1.0
+            and not _JP_POST.fullmatch(number.strip())
+        ):
+            return number
     return None
+
+
+def _site_of_domain(text: str, domains: set[str]) -> str | None:
+    """The web address in a line whose host, spaces read as dots, is one of ``domains``."""
+    _, rest = _label(text)
+    words = rest.strip().split()
+    if not 2 <= len(words) <= 4 or any(w[:1].isupper() and len(w) > 1 for w in words[1:]):
+        return None
+    site = parse_website(".".join(words))
+    if site is None:
+        return None
+    host = site.split("/")[0].removeprefix("www.")
+    return site if host in domains else None
 
 
 def parse_phones(text: str, region: str) -> list[str]:
@@ -688,6 +730,13 @@ def address_score(text: str) -> float:
     if _AU_POST.search(text) or _UK_POSTCODE.search(text) or _CA_POST.search(text):
         score += 1.0
     if _EU_POST.search(text) and not re.search(r"\d{6,}", text):
+        score += 0.8
+    elif _NL_POST.search(text):
+        score += 0.8
+    letters = sum(ch.isalpha() for ch in text) >= 3
+    if letters and (_BR_CEP.search(text) or _JP_POST.search(text)):
+        score += 0.8
+    if _JP_BLOCK.match(text.strip()) or _JP_WARD.search(text):
         score += 0.8
     if country_in(text):
         score += 1.0
@@ -932,11 +981,20 @@ def extract(lines: Sequence[Line], *, default_region: str = "US") -> Extraction:
         if site and address_score(text) == 0:
             seg.role = "website"
             web_segs.append((seg, site))
+    # A bare host read with a space for a dot ("example jp") when it is the email's domain.
+    mail_domains = {e.split("@")[1] for _, e in email_segs}
+    for seg in segments:
+        if seg.role is None and mail_domains and " " in seg.text and "@" not in seg.text:
+            site = _site_of_domain(seg.text, mail_domains)
+            if site:
+                seg.role = "website"
+                web_segs.append((seg, site))
 
     # The address: a block of adjacent address-like lines in one column.
     rest = [s for s in segments if s.role is None]
     scored = {id(s): address_score(s.text) for s in rest}
     seeds = [s for s in rest if scored[id(s)] >= 1.0]
+    reach = _line_reach(segments)
     block: list[Segment] = []
     if seeds:
         ordered = sorted(rest, key=lambda s: s.box[1])
@@ -953,7 +1011,7 @@ def extract(lines: Sequence[Line], *, default_region: str = "US") -> Extraction:
                             if s.box[1] > current.box[1]
                             and s not in group
                             and _same_column(current, s)
-                            and _vertical_gap(current, s) < 1.2 * current.height
+                            and _vertical_gap(current, s) < reach * current.height
                         ]
                         candidate = nxt[0] if nxt else None
                     else:
@@ -963,7 +1021,7 @@ def extract(lines: Sequence[Line], *, default_region: str = "US") -> Extraction:
                             if s.box[1] < current.box[1]
                             and s not in group
                             and _same_column(s, current)
-                            and _vertical_gap(s, current) < 1.2 * current.height
+                            and _vertical_gap(s, current) < reach * current.height
                         ]
                         candidate = prv[-1] if prv else None
                     if candidate is None or (
@@ -1003,7 +1061,7 @@ def extract(lines: Sequence[Line], *, default_region: str = "US") -> Extraction:
 
     emails: list[str] = []
     email_conf: list[float] = []
-    for seg, email in sorted(email_segs, key=lambda p: p[0].box[1]):
+    for seg, email in sorted(email_segs, key=lambda p: (_role_account(p[1]), p[0].box[1])):
         if email not in emails:
             emails.append(email)
             email_conf.append(seg.confidence)
@@ -1028,6 +1086,46 @@ def extract(lines: Sequence[Line], *, default_region: str = "US") -> Extraction:
 
     _people_and_companies(result, [s for s in segments if s.role is None], emails, hosts)
     return result
+
+
+ROLE_ACCOUNTS = _words(
+    """info hello contact office sales support mail team enquiries inquiries admin kontakt bureau
+    contato contacto info.de service booking bookings reception press hr jobs careers billing"""
+)
+
+
+def _role_account(email: str) -> bool:
+    """A shared mailbox (info@, sales@): listed after a person's own address."""
+    return email.split("@")[0] in ROLE_ACCOUNTS
+
+
+def _line_reach(segments: Sequence[Segment]) -> float:
+    """How far (in text heights) the next line of a block may sit: the card's own line spacing.
+
+    The gap between stacked lines of one size in one column is measured over the whole card;
+    lines of one block sit at that spacing, so a block continues up to a little beyond it
+    (at least 1.2 heights, at most 2).
+    """
+    ratios: list[float] = []
+    for seg in segments:
+        below = [
+            o
+            for o in segments
+            if o is not seg
+            and o.box[1] > seg.box[1]
+            and abs(o.height - seg.height) <= 0.25 * max(o.height, seg.height)
+            and min(
+                abs(o.box[0] - seg.box[0]), abs(o.box[2] - seg.box[2]), abs(o.center_x - seg.center_x)
+            )
+            < 0.5 * seg.height
+            and _vertical_gap(seg, o) >= 0
+        ]
+        if below:
+            nearest = min(below, key=lambda o: o.box[1])
+            ratios.append(_vertical_gap(seg, nearest) / max(1.0, seg.height))
+    if len(ratios) < 2:
+        return 1.2
+    return max(1.2, min(2.0, 1.2 * statistics.median(ratios)))
 
 
 def _reading_order(items: list[tuple[Segment, str]]) -> list[tuple[Segment, str]]:
