@@ -122,7 +122,33 @@ TITLE_WORDS = _words(
     supervisor superintendent evangelist advocate ambassador fellow investor controller auditor buyer
     merchandiser stylist barista sommelier pharmacist veterinarian optometrist surgeon psychologist
     coach trainer instructor tutor curator librarian archivist translator interpreter pilot captain
-    senior junior chief managing general regional national global deputy assistant vice"""
+    senior junior chief managing general regional national global deputy assistant vice
+    analista responsable responsabile directeur directrice director directora diretor diretora direttore
+    direttrice gerente jefe jefa geschäftsführer geschäftsführerin leiter leiterin prokurist prokuristin
+    inhaber inhaberin berater beraterin referent referentin chargé chargée ingénieur ingénieure ingeniero
+    ingeniera engenheiro engenheira ingegnere consultor consultora consulente conseiller conseillère
+    fondateur fondatrice fundador fundadora fondatore fondatrice socio socia sócio sócia presidente
+    président présidente gérant gérante commercial comercial commerciale vendedor vendedora coordinador
+    coordinadora coordenador coordenadora coordinatore coordinatrice projectleider accountmanager adviseur
+    medewerker eigenaar directeur-generaal"""
+)
+# German and Dutch titles are compounds: "Vertriebsleiterin", "Projektleider", "Accountmanager".
+TITLE_ENDINGS = (
+    "leiter",
+    "leiterin",
+    "leider",
+    "führer",
+    "führerin",
+    "berater",
+    "beraterin",
+    "manager",
+    "managerin",
+    "ingenieur",
+    "ingenieurin",
+    "referent",
+    "referentin",
+    "entwickler",
+    "entwicklerin",
 )
 # Title words that may also start a company name ("Sales Partners Ltd"): a company word or suffix wins.
 PHONE_LABELS = (
@@ -595,6 +621,7 @@ def parse_email(text: str) -> str | None:
     rest = rest.strip().strip("<>()[]").removeprefix("mailto:")
     local, _, domain = rest.partition("@")
     local = re.sub(r"\s+", "", local).strip(".,:;")
+    local = re.sub(r"(?:^|(?<=[a-z._-]))\|(?=[a-z._-])", "l", local)  # "|.mansour": an l read as a bar
     local = local.split()[-1] if local.split() else local
     domain = _repair_host_text(domain).strip(".,:;")
     candidate = _fold_ascii(_fix_lowercase_i(f"{local}@{domain}")).lower()
@@ -851,7 +878,7 @@ def title_shape(text: str) -> float:
     tokens = [t.lower().strip(",.&") for t in _tokens(text)]
     if not tokens or any(ch.isdigit() for ch in text) or "@" in text:
         return 0.0
-    hits = sum(1 for t in tokens if t in TITLE_WORDS)
+    hits = sum(1 for t in tokens if t in TITLE_WORDS or (len(t) > 8 and t.endswith(TITLE_ENDINGS)))
     if hits == 0:
         return 0.0
     if any(_is_company_word(t) for t in tokens if t not in TITLE_WORDS):

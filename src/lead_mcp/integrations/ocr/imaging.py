@@ -487,3 +487,58 @@ def prepare(image: Image.Image, *, turn: int = 0) -> PreparedCard:
         skew_degrees=angle,
         source_size=source_size,
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# A period the OCR dropped
+
+
+def dot_after(page: Image.Image, box: tuple[int, int, int, int]) -> bool:
+    """True when a lone full stop follows the word in ``box`` on ``page`` (dark text on light).
+
+    Tesseract often drops the period closing a short word at the end of a line ("Inc.",
+    "S.A."). The stop is a small solid blob on the baseline just right of the word, with
+    paper between them and nothing else after it on the line.
+    """
+    x0, y0, x1, y1 = box
+    h = y1 - y0
+    if h < 8:
+        return False
+    left, right = x1 + 1, min(page.width, x1 + int(1.2 * h))
+    top, bottom = max(0, y0 - int(0.1 * h)), min(page.height, y1 + int(0.15 * h))
+    if right - left < 4 or bottom - top < 4:
+        return False
+    word = np.asarray(page.crop((x0, y0, x1, y1)), dtype=np.float64)
+    if word.size == 0:
+        return False
+    ink, paper = float(np.percentile(word, 5)), float(np.percentile(word, 95))
+    if paper - ink < 60:
+        return False
+    dark = np.asarray(page.crop((left, top, right, bottom)), dtype=np.float64) < (ink + paper) / 2
+    inked = dark.any(axis=0)
+    clear = np.nonzero(~inked)[0]
+    if len(clear) == 0:
+        return False
+    # The blob: the first run of inked columns after a clear one (the word's own tail is skipped).
+    cols = np.nonzero(inked[int(clear[0]) :])[0] + int(clear[0])
+    if len(cols) == 0:
+        return False
+    start = int(cols[0])
+    end = start
+    while end + 1 < dark.shape[1] and dark[:, end + 1].any():
+        end += 1
+    blob = dark[:, start : end + 1]
+    rows = np.nonzero(blob.any(axis=1))[0]
+    width, height = end - start + 1, int(rows[-1] - rows[0] + 1)
+    blob_bottom = top + int(rows[-1])
+    blob_top = top + int(rows[0])
+    return bool(
+        start >= 1
+        and start < 0.5 * h
+        and 0.07 * h <= width <= 0.3 * h
+        and 0.07 * h <= height <= 0.3 * h
+        and blob_top > y1 - 0.4 * h
+        and abs(blob_bottom - y1) <= 0.15 * h
+        and blob.sum() >= 0.4 * width * height
+        and not dark[:, end + 1 :].any()  # nothing after it: the stop ends the line
+    )
