@@ -645,9 +645,9 @@ def render(rng: random.Random, c: Content) -> tuple[Image.Image, dict[str, Any]]
         cx = margin if right else margin + size * 1.25
         canvas.text(cx, top + size / 2 - company_size * 0.6, company_run, "left", width - size - margin * 3)
         y = top + size + height * 0.07
-        y = _stack(canvas, head, margin, y, "left", width * 0.5, 1.25)
-        need = _stack_height(contacts, spacing)
         cxr = width * 0.52
+        y = _stack(canvas, head, margin, y, "left", cxr - margin - width * 0.04, 1.25)
+        need = _stack_height(contacts, spacing)
         _stack(canvas, contacts, cxr, max(y - need * 0.5, height - height * 0.08 - need), "left", width - cxr - margin, spacing)
     else:  # band
         band_h = height * rng.uniform(0.22, 0.3)
@@ -660,9 +660,10 @@ def render(rng: random.Random, c: Content) -> tuple[Image.Image, dict[str, Any]]
         canvas.text(bx, y_band + band_h / 2 - company_size * 0.6, band_run, align, width - 2 * margin)
         y0 = band_h + height * 0.07 if at_top else top
         bottom_limit = height - (0 if at_top else band_h)
-        y = _stack(canvas, head, margin, y0, "left", width * 0.5, 1.25)
-        need = _stack_height(contacts, spacing)
         cxr = width * rng.choice([0.5, 0.55]) if len(contacts) > 3 else margin
+        head_width = (cxr if cxr != margin else width - margin) - margin - width * 0.04
+        y = _stack(canvas, head, margin, y0, "left", head_width, 1.25)
+        need = _stack_height(contacts, spacing)
         yc = (y0 if cxr != margin else y + height * 0.04)
         if cxr == margin:
             yc = max(yc, bottom_limit - height * 0.06 - need)
@@ -729,6 +730,11 @@ def degrade(rng: random.Random, card: Image.Image) -> tuple[Image.Image, list[st
             (cx + (x - cx) * math.cos(angle) - (y - cy) * math.sin(angle), cy + (x - cx) * math.sin(angle) + (y - cy) * math.cos(angle))
             for x, y in dst
         ]
+        # The whole card stays in the frame, with some table on every side.
+        min_x, min_y = min(x for x, _ in dst), min(y for _, y in dst)
+        dst = [(x - min_x + pad_x * 0.6, y - min_y + pad_y * 0.6) for x, y in dst]
+        out_w = int(max(x for x, _ in dst) + pad_x * 0.6)
+        out_h = int(max(y for _, y in dst) + pad_y * 0.6)
         src = [(0.0, 0.0), (float(w), 0.0), (float(w), float(h)), (0.0, float(h))]
         coeffs = _perspective_coeffs(src, dst)
         warped = card.transform((out_w, out_h), Image.Transform.PERSPECTIVE, coeffs, resample=Image.Resampling.BICUBIC)
