@@ -692,6 +692,15 @@ def phone_candidates(text: str) -> str | None:
     # Several labelled numbers in one run ("Office: 415-555-0111 Mobile: 415-555-0104").
     if re.search(rf"\b(?:{PHONE_LABELS})\b\s*[.:]", rest, re.IGNORECASE):
         return rest
+    # Numbers with label words between them ("+34 810 64 79 98 Móvil +34 612 38 85 60").
+    unlabelled = re.sub(r"(?<!\S)[^\W\d_]{2,12}\.?:?(?!\S)", " ", rest)
+    if (
+        unlabelled != rest
+        and _PHONE_ISH.match(unlabelled)
+        and len(re.findall(r"\d[\d\s().-]{5,}\d", unlabelled)) >= 2
+        and address_score(text) < 1.0
+    ):
+        return rest
     # A label word of another language ("Mobiel:", "Fone", "Direkt:") before a whole number.
     other = _OTHER_LABEL.match(rest) if kind is None else None
     if other:
