@@ -95,7 +95,16 @@ GIVEN = {
     "ar": ["Omar", "Layla", "Yusuf", "Samira", "Karim", "Nadia"],
 }
 FAMILY = {
-    "en": ["Whitfield", "Ashworth", "Pennington", "Holloway", "Fairbairn", "Calloway", "Radcliffe", "Kingsley"],
+    "en": [
+        "Whitfield",
+        "Ashworth",
+        "Pennington",
+        "Holloway",
+        "Fairbairn",
+        "Calloway",
+        "Radcliffe",
+        "Kingsley",
+    ],
     "de": ["Schröder", "Weißmann", "Köhler", "Brandstätter", "Hoffmann", "Krüger", "von Arnim", "Lindemann"],
     "fr": ["Lefébure", "Morin", "Girard", "de la Croix", "Beaulieu", "Rousseau", "Chevalier", "Fournier"],
     "nl": ["van der Meer", "de Vries", "Jansen", "van den Broek", "Bakker", "Visser", "de Graaf"],
@@ -231,32 +240,117 @@ class Country:
 
 
 COUNTRIES = {
-    "US": Country("US", ("en", "in", "ng", "es", "ar"), ("Inc.", "LLC", "Corp.", "Co.", ""), ("com", "io", "us"),
-                  ("USA", "United States"), ("Tel", "Phone", "Office", "Mobile", "Cell", "Direct", "Fax")),
-    "CA": Country("CA", ("en", "fr", "in"), ("Inc.", "Ltd.", "Corp."), ("ca", "com"), ("Canada",),
-                  ("Tel", "Phone", "Cell", "Office", "Fax")),
-    "GB": Country("GB", ("en", "in", "pl", "ng"), ("Ltd", "Ltd.", "Limited", "LLP", "plc", ""), ("co.uk", "com", "uk"),
-                  ("United Kingdom", "UK"), ("Tel", "T", "M", "Mob", "Mobile", "Office", "DDI")),
-    "DE": Country("DE", ("de", "pl", "en", "ar"), ("GmbH", "AG", "GmbH & Co. KG", "UG", "SE"), ("de", "com", "eu"),
-                  ("Germany", "Deutschland"), ("Tel.", "Telefon", "Mobil", "Handy", "Fax", "T", "M")),
-    "FR": Country("FR", ("fr", "ar", "en"), ("SAS", "SARL", "SA", ""), ("fr", "com", "eu"), ("France",),
-                  ("Tél.", "Tel", "Mob.", "Portable", "Fax", "T", "M")),
-    "NL": Country("NL", ("nl", "en", "de"), ("B.V.", "BV", "N.V.", ""), ("nl", "com", "eu"),
-                  ("Netherlands", "Nederland", "The Netherlands"), ("Tel", "T", "M", "Mob", "Mobiel")),
-    "ES": Country("ES", ("es", "en"), ("S.L.", "S.A.", "SL"), ("es", "com"), ("Spain", "España"),
-                  ("Tel.", "Tlf.", "Móvil", "Mob", "T", "M")),
-    "IT": Country("IT", ("it", "en"), ("S.r.l.", "S.p.A.", "Srl"), ("it", "com"), ("Italy", "Italia"),
-                  ("Tel.", "Cell.", "Mob", "T", "M")),
-    "BR": Country("BR", ("pt",), ("Ltda.", "S.A.", "Ltda"), ("com.br", "com"), ("Brasil", "Brazil"),
-                  ("Tel.", "Cel.", "Fone", "WhatsApp", "T", "M")),
-    "JP": Country("JP", ("jp", "en"), ("K.K.", "Co., Ltd.", "Inc."), ("co.jp", "jp", "com"), ("Japan",),
-                  ("Tel", "Mobile", "Fax", "T", "M")),
-    "AT": Country("AT", ("de",), ("GmbH", "AG", "KG"), ("at", "com"), ("Austria", "Österreich"),
-                  ("Tel.", "Mobil", "T", "M")),
-    "CH": Country("CH", ("de", "fr", "it"), ("AG", "GmbH", "SA", "Sàrl"), ("ch", "com"), ("Switzerland", "Schweiz"),
-                  ("Tel.", "Mobile", "T", "M", "Direkt")),
+    "US": Country(
+        "US",
+        ("en", "in", "ng", "es", "ar"),
+        ("Inc.", "LLC", "Corp.", "Co.", ""),
+        ("com", "io", "us"),
+        ("USA", "United States"),
+        ("Tel", "Phone", "Office", "Mobile", "Cell", "Direct", "Fax"),
+    ),
+    "CA": Country(
+        "CA",
+        ("en", "fr", "in"),
+        ("Inc.", "Ltd.", "Corp."),
+        ("ca", "com"),
+        ("Canada",),
+        ("Tel", "Phone", "Cell", "Office", "Fax"),
+    ),
+    "GB": Country(
+        "GB",
+        ("en", "in", "pl", "ng"),
+        ("Ltd", "Ltd.", "Limited", "LLP", "plc", ""),
+        ("co.uk", "com", "uk"),
+        ("United Kingdom", "UK"),
+        ("Tel", "T", "M", "Mob", "Mobile", "Office", "DDI"),
+    ),
+    "DE": Country(
+        "DE",
+        ("de", "pl", "en", "ar"),
+        ("GmbH", "AG", "GmbH & Co. KG", "UG", "SE"),
+        ("de", "com", "eu"),
+        ("Germany", "Deutschland"),
+        ("Tel.", "Telefon", "Mobil", "Handy", "Fax", "T", "M"),
+    ),
+    "FR": Country(
+        "FR",
+        ("fr", "ar", "en"),
+        ("SAS", "SARL", "SA", ""),
+        ("fr", "com", "eu"),
+        ("France",),
+        ("Tél.", "Tel", "Mob.", "Portable", "Fax", "T", "M"),
+    ),
+    "NL": Country(
+        "NL",
+        ("nl", "en", "de"),
+        ("B.V.", "BV", "N.V.", ""),
+        ("nl", "com", "eu"),
+        ("Netherlands", "Nederland", "The Netherlands"),
+        ("Tel", "T", "M", "Mob", "Mobiel"),
+    ),
+    "ES": Country(
+        "ES",
+        ("es", "en"),
+        ("S.L.", "S.A.", "SL"),
+        ("es", "com"),
+        ("Spain", "España"),
+        ("Tel.", "Tlf.", "Móvil", "Mob", "T", "M"),
+    ),
+    "IT": Country(
+        "IT",
+        ("it", "en"),
+        ("S.r.l.", "S.p.A.", "Srl"),
+        ("it", "com"),
+        ("Italy", "Italia"),
+        ("Tel.", "Cell.", "Mob", "T", "M"),
+    ),
+    "BR": Country(
+        "BR",
+        ("pt",),
+        ("Ltda.", "S.A.", "Ltda"),
+        ("com.br", "com"),
+        ("Brasil", "Brazil"),
+        ("Tel.", "Cel.", "Fone", "WhatsApp", "T", "M"),
+    ),
+    "JP": Country(
+        "JP",
+        ("jp", "en"),
+        ("K.K.", "Co., Ltd.", "Inc."),
+        ("co.jp", "jp", "com"),
+        ("Japan",),
+        ("Tel", "Mobile", "Fax", "T", "M"),
+    ),
+    "AT": Country(
+        "AT",
+        ("de",),
+        ("GmbH", "AG", "KG"),
+        ("at", "com"),
+        ("Austria", "Österreich"),
+        ("Tel.", "Mobil", "T", "M"),
+    ),
+    "CH": Country(
+        "CH",
+        ("de", "fr", "it"),
+        ("AG", "GmbH", "SA", "Sàrl"),
+        ("ch", "com"),
+        ("Switzerland", "Schweiz"),
+        ("Tel.", "Mobile", "T", "M", "Direkt"),
+    ),
 }
-WEIGHTS = {"US": 4, "GB": 3, "DE": 3, "FR": 2, "NL": 2, "ES": 2, "IT": 1, "BR": 2, "JP": 2, "CA": 1, "AT": 1, "CH": 1}
+WEIGHTS = {
+    "US": 4,
+    "GB": 3,
+    "DE": 3,
+    "FR": 2,
+    "NL": 2,
+    "ES": 2,
+    "IT": 1,
+    "BR": 2,
+    "JP": 2,
+    "CA": 1,
+    "AT": 1,
+    "CH": 1,
+}
 
 
 def _address(rng: random.Random, c: Country) -> list[str]:
@@ -265,10 +359,20 @@ def _address(rng: random.Random, c: Country) -> list[str]:
     country = rng.choice(c.country_names)
     if code == "US":
         city, st, z = rng.choice(
-            [("Portland", "OR", 972), ("Denver", "CO", 802), ("Chicago", "IL", 606), ("Seattle", "WA", 981),
-             ("Raleigh", "NC", 276), ("Phoenix", "AZ", 850), ("Columbus", "OH", 432), ("Nashville", "TN", 372)]
+            [
+                ("Portland", "OR", 972),
+                ("Denver", "CO", 802),
+                ("Chicago", "IL", 606),
+                ("Seattle", "WA", 981),
+                ("Raleigh", "NC", 276),
+                ("Phoenix", "AZ", 850),
+                ("Columbus", "OH", 432),
+                ("Nashville", "TN", 372),
+            ]
         )
-        street = f"{n} {rng.choice(STREETS_EN)} {rng.choice(['Street', 'Avenue', 'Blvd', 'Road', 'Drive', 'St.'])}"
+        street = (
+            f"{n} {rng.choice(STREETS_EN)} {rng.choice(['Street', 'Avenue', 'Blvd', 'Road', 'Drive', 'St.'])}"
+        )
         lines = [street]
         if rng.random() < 0.35:
             lines.append(f"Suite {rng.randint(100, 990)}")
@@ -277,43 +381,107 @@ def _address(rng: random.Random, c: Country) -> list[str]:
             lines.append(country)
         return lines
     if code == "CA":
-        city, pr, fsa = rng.choice([("Toronto", "ON", "M5V"), ("Vancouver", "BC", "V6B"), ("Montréal", "QC", "H2Y")])
-        return [f"{n} {rng.choice(STREETS_EN)} Street", f"{city}, {pr} {fsa} {rng.randint(1, 9)}K{rng.randint(1, 9)}", country]
+        city, pr, fsa = rng.choice(
+            [("Toronto", "ON", "M5V"), ("Vancouver", "BC", "V6B"), ("Montréal", "QC", "H2Y")]
+        )
+        return [
+            f"{n} {rng.choice(STREETS_EN)} Street",
+            f"{city}, {pr} {fsa} {rng.randint(1, 9)}K{rng.randint(1, 9)}",
+            country,
+        ]
     if code == "GB":
-        city, pc = rng.choice([("London", "SE1"), ("Manchester", "M1"), ("Leeds", "LS1"), ("Bristol", "BS1"), ("Edinburgh", "EH2")])
+        city, pc = rng.choice(
+            [
+                ("London", "SE1"),
+                ("Manchester", "M1"),
+                ("Leeds", "LS1"),
+                ("Bristol", "BS1"),
+                ("Edinburgh", "EH2"),
+            ]
+        )
         lines = [f"{n} {rng.choice(STREETS_EN)} {rng.choice(['Road', 'Street', 'Lane', 'Place', 'Square'])}"]
         if rng.random() < 0.3:
-            lines.insert(0, f"Unit {rng.randint(1, 30)}, {rng.choice(['Riverside House', 'The Old Mill', 'Quay Point'])}")
-        lines.append(f"{city} {pc} {rng.randint(1, 9)}{rng.choice('ABDEFGHJLNPQRSTUWXYZ')}{rng.choice('ABDEFGHJLNPQRSTUWXYZ')}")
+            lines.insert(
+                0,
+                f"Unit {rng.randint(1, 30)}, {rng.choice(['Riverside House', 'The Old Mill', 'Quay Point'])}",
+            )
+        letters = "ABDEFGHJLNPQRSTUWXYZ"
+        lines.append(f"{city} {pc} {rng.randint(1, 9)}{rng.choice(letters)}{rng.choice(letters)}")
         if rng.random() < 0.6:
             lines.append(country)
         return lines
     if code in {"DE", "AT", "CH"}:
-        street = rng.choice(["Lindenstraße", "Hauptstraße", "Bahnhofstraße", "Am Sandtorkai", "Schillerplatz", "Gartenweg", "Rosenheimer Str."])
-        city = {"DE": ["10115 Berlin", "80331 München", "20457 Hamburg", "50667 Köln"],
-                "AT": ["1010 Wien", "8010 Graz"], "CH": ["8001 Zürich", "3011 Bern"]}[code]
+        street = rng.choice(
+            [
+                "Lindenstraße",
+                "Hauptstraße",
+                "Bahnhofstraße",
+                "Am Sandtorkai",
+                "Schillerplatz",
+                "Gartenweg",
+                "Rosenheimer Str.",
+            ]
+        )
+        city = {
+            "DE": ["10115 Berlin", "80331 München", "20457 Hamburg", "50667 Köln"],
+            "AT": ["1010 Wien", "8010 Graz"],
+            "CH": ["8001 Zürich", "3011 Bern"],
+        }[code]
         return [f"{street} {n}", rng.choice(city), country]
     if code == "FR":
-        street = rng.choice(["rue de la Paix", "avenue des Ternes", "boulevard Haussmann", "rue Sainte-Catherine", "quai de Bercy"])
-        return [f"{n} {street}", rng.choice(["75008 Paris", "69002 Lyon", "33000 Bordeaux", "13001 Marseille"]), country]
+        street = rng.choice(
+            [
+                "rue de la Paix",
+                "avenue des Ternes",
+                "boulevard Haussmann",
+                "rue Sainte-Catherine",
+                "quai de Bercy",
+            ]
+        )
+        return [
+            f"{n} {street}",
+            rng.choice(["75008 Paris", "69002 Lyon", "33000 Bordeaux", "13001 Marseille"]),
+            country,
+        ]
     if code == "NL":
-        street = rng.choice(["Keizersgracht", "Prinsengracht", "Stationsplein", "Herengracht", "Damrak", "Coolsingel"])
-        pc = f"{rng.randint(1011, 3099)} {rng.choice('ABCDEGHJKLMNPRSTVWXZ')}{rng.choice('ABCDEGHJKLMNPRSTVWXZ')}"
+        street = rng.choice(
+            ["Keizersgracht", "Prinsengracht", "Stationsplein", "Herengracht", "Damrak", "Coolsingel"]
+        )
+        letters = "ABCDEGHJKLMNPRSTVWXZ"
+        pc = f"{rng.randint(1011, 3099)} {rng.choice(letters)}{rng.choice(letters)}"
         return [f"{street} {n}", f"{pc} {rng.choice(['Amsterdam', 'Rotterdam', 'Utrecht'])}", country]
     if code == "ES":
-        street = rng.choice(["Calle de Serrano", "Calle Mayor", "Avenida Diagonal", "Paseo de Gracia", "Calle de Velázquez"])
-        return [f"{street} {n}", rng.choice(["28001 Madrid", "08008 Barcelona", "46002 Valencia", "41001 Sevilla"]), country]
+        street = rng.choice(
+            ["Calle de Serrano", "Calle Mayor", "Avenida Diagonal", "Paseo de Gracia", "Calle de Velázquez"]
+        )
+        return [
+            f"{street} {n}",
+            rng.choice(["28001 Madrid", "08008 Barcelona", "46002 Valencia", "41001 Sevilla"]),
+            country,
+        ]
     if code == "IT":
-        street = rng.choice(["Via Roma", "Corso Buenos Aires", "Via Garibaldi", "Viale Monza", "Piazza Navona"])
-        return [f"{street} {n}", rng.choice(["20121 Milano", "00186 Roma", "10121 Torino", "50123 Firenze"]), country]
+        street = rng.choice(
+            ["Via Roma", "Corso Buenos Aires", "Via Garibaldi", "Viale Monza", "Piazza Navona"]
+        )
+        return [
+            f"{street} {n}",
+            rng.choice(["20121 Milano", "00186 Roma", "10121 Torino", "50123 Firenze"]),
+            country,
+        ]
     if code == "BR":
-        street = rng.choice(["Av. Paulista", "Rua Augusta", "Rua das Flores", "Av. Atlântica", "Rua Oscar Freire"])
+        street = rng.choice(
+            ["Av. Paulista", "Rua Augusta", "Rua das Flores", "Av. Atlântica", "Rua Oscar Freire"]
+        )
         city = rng.choice(["São Paulo - SP", "Rio de Janeiro - RJ", "Curitiba - PR"])
         return [f"{street}, {n}", f"{city}, {rng.randint(10000, 89999)}-{rng.randint(100, 999)}", country]
     if code == "JP":
         ward = rng.choice(["Chiyoda-ku", "Minato-ku", "Shibuya-ku", "Chuo-ku"])
-        return [f"{rng.randint(1, 5)}-{rng.randint(1, 20)}-{rng.randint(1, 30)} {rng.choice(['Marunouchi', 'Akasaka', 'Jingumae', 'Nihonbashi'])}, {ward}",
-                f"Tokyo {rng.randint(100, 199)}-{rng.randint(1000, 9999):04d}", country]
+        return [
+            f"{rng.randint(1, 5)}-{rng.randint(1, 20)}-{rng.randint(1, 30)} "
+            f"{rng.choice(['Marunouchi', 'Akasaka', 'Jingumae', 'Nihonbashi'])}, {ward}",
+            f"Tokyo {rng.randint(100, 199)}-{rng.randint(1000, 9999):04d}",
+            country,
+        ]
     raise AssertionError(code)
 
 
@@ -420,13 +588,13 @@ def make_content(rng: random.Random) -> Content:
         www = rng.random() < 0.65
         path = rng.choice(["", "", "", "", "/team", f"/{g}"])
         website = ("www." if www else "") + domain + path
-        website_printed = rng.choice(["", "", "https://", "http://"]) + website if www else (
-            rng.choice(["", "https://"]) + website
+        website_printed = (
+            rng.choice(["", "", "https://", "http://"]) + website
+            if www
+            else (rng.choice(["", "https://"]) + website)
         )
     address = _address(rng, c) if rng.random() < 0.72 else None
-    country_known = address is not None or not (
-        tld in {"com", "io", "eu"} or (tld == "us" and code != "US")
-    )
+    country_known = address is not None or not (tld in {"com", "io", "eu"} or (tld == "us" and code != "US"))
     national_ok = code == "US" or country_known
     phones: list[tuple[str, str, str]] = []
     count = rng.choices([1, 2, 3], weights=[4, 5, 2])[0]
@@ -471,7 +639,9 @@ def _contact_lines(rng: random.Random, c: Content) -> list[tuple[str, str]]:
             return f"{letter}: " if rng.random() < 0.7 else f"{letter} "
         if style == "plain":
             return f"{label} " if kind == "phone" else ""
-        word = {"email": rng.choice(["Email", "E-mail", "Mail"]), "web": rng.choice(["Web", "Website"])}.get(kind, label)
+        word = {"email": rng.choice(["Email", "E-mail", "Mail"]), "web": rng.choice(["Web", "Website"])}.get(
+            kind, label
+        )
         return f"{word.rstrip('.')}: " if not word.endswith(".") else f"{word} "
 
     phones = c.phones
@@ -485,8 +655,12 @@ def _contact_lines(rng: random.Random, c: Content) -> list[tuple[str, str]]:
     web = [(lab("", "web") + c.website_printed, "website")] if c.website_printed else []
     addr: list[tuple[str, str]] = []
     if c.address:
-        addr = [(", ".join(c.address), "address")] if c.address_one_line else [(a, "address") for a in c.address]
-    order = rng.choice([("p", "e", "w", "a"), ("a", "p", "e", "w"), ("e", "p", "w", "a"), ("p", "e", "a", "w")])
+        addr = (
+            [(", ".join(c.address), "address")] if c.address_one_line else [(a, "address") for a in c.address]
+        )
+    order = rng.choice(
+        [("p", "e", "w", "a"), ("a", "p", "e", "w"), ("e", "p", "w", "a"), ("p", "e", "a", "w")]
+    )
     blocks = {"p": out, "e": mails, "w": web, "a": addr}
     return [line for key in order for line in blocks[key]]
 
@@ -539,7 +713,9 @@ class Canvas:
         return float(ascent + descent)
 
 
-def _stack(canvas: Canvas, runs: list[Run], x: float, y: float, align: str, width: float, spacing: float) -> float:
+def _stack(
+    canvas: Canvas, runs: list[Run], x: float, y: float, align: str, width: float, spacing: float
+) -> float:
     for run in runs:
         y += canvas.text(x, y, run, align, width) * spacing
     return y
@@ -553,8 +729,17 @@ def _stack_height(runs: list[Run], spacing: float) -> float:
     return total
 
 
-def _logo(canvas: Canvas, rng: random.Random, x: float, y: float, size: float, color: tuple[int, int, int],
-          initials: str, light: tuple[int, int, int], font: str) -> None:
+def _logo(
+    canvas: Canvas,
+    rng: random.Random,
+    x: float,
+    y: float,
+    size: float,
+    color: tuple[int, int, int],
+    initials: str,
+    light: tuple[int, int, int],
+    font: str,
+) -> None:
     shape = rng.choice(["square", "circle", "bars", "mono"])
     d = canvas.draw
     if shape == "square":
@@ -591,11 +776,22 @@ def render(rng: random.Random, c: Content) -> tuple[Image.Image, dict[str, Any]]
     company_size = int(rng.uniform(24, 34) * u)
     contact_size = int(rng.uniform(19, 24) * u)
     title_color = ink if rng.random() < 0.6 else accent if layout != "dark" else (200, 200, 200)
-    name_run = Run(c.name.upper() if rng.random() < 0.12 else c.name, "name", head_bold if rng.random() < 0.75 else head_regular, name_size, ink)
+    name_run = Run(
+        c.name.upper() if rng.random() < 0.12 else c.name,
+        "name",
+        head_bold if rng.random() < 0.75 else head_regular,
+        name_size,
+        ink,
+    )
     title_run = Run(c.title, "title", regular, title_size, title_color) if c.title else None
     company_caps = rng.random() < 0.15
-    company_run = Run(c.company.upper() if company_caps else c.company, "company", head_bold, company_size,
-                      accent if layout not in {"dark", "band"} and rng.random() < 0.5 else ink)
+    company_run = Run(
+        c.company.upper() if company_caps else c.company,
+        "company",
+        head_bold,
+        company_size,
+        accent if layout not in {"dark", "band"} and rng.random() < 0.5 else ink,
+    )
     contacts = [Run(t, r, regular, contact_size, ink) for t, r in _contact_lines(rng, c)]
     spacing = rng.uniform(1.3, 1.55)
     margin = width * rng.uniform(0.06, 0.09)
@@ -603,7 +799,9 @@ def render(rng: random.Random, c: Content) -> tuple[Image.Image, dict[str, Any]]
     head = [name_run] + ([title_run] if title_run else [])
     initials = "".join(w[0] for w in c.company.split()[:2] if w[0].isalpha()).upper()
 
-    def column(runs_top: list[Run], runs_bottom: list[Run], x: float, align: str, w: float, y0: float) -> None:
+    def column(
+        runs_top: list[Run], runs_bottom: list[Run], x: float, align: str, w: float, y0: float
+    ) -> None:
         y = _stack(canvas, runs_top, x, y0, align, w, 1.25)
         need = _stack_height(runs_bottom, spacing)
         y = max(y + height * 0.06, height - height * 0.08 - need)
@@ -626,17 +824,27 @@ def render(rng: random.Random, c: Content) -> tuple[Image.Image, dict[str, Any]]
             y0 = top
         bottom = contacts + ([] if company_first else [company_run])
         if not company_first and rng.random() < 0.5:
-            bottom = [company_run] + contacts
+            bottom = [company_run, *contacts]
         column(top_runs, bottom, x, align, avail, y0)
     elif layout == "two_column":
         split = width * rng.uniform(0.46, 0.54)
-        left_runs = head + [company_run] if rng.random() < 0.5 else [company_run] + head
+        left_runs = [*head, company_run] if rng.random() < 0.5 else [company_run, *head]
         need = _stack_height(left_runs, 1.3)
         _stack(canvas, left_runs, margin, (height - need) / 2, "left", split - margin * 1.3, 1.3)
         if rng.random() < 0.6:
-            canvas.draw.line((split - margin * 0.3, height * 0.2, split - margin * 0.3, height * 0.8), fill=accent, width=3)
+            canvas.draw.line(
+                (split - margin * 0.3, height * 0.2, split - margin * 0.3, height * 0.8), fill=accent, width=3
+            )
         need = _stack_height(contacts, spacing)
-        _stack(canvas, contacts, split + margin * 0.2, max(top, (height - need) / 2), "left", width - split - margin * 1.2, spacing)
+        _stack(
+            canvas,
+            contacts,
+            split + margin * 0.2,
+            max(top, (height - need) / 2),
+            "left",
+            width - split - margin * 1.2,
+            spacing,
+        )
     elif layout == "logo":
         size = height * rng.uniform(0.16, 0.22)
         right = rng.random() < 0.4
@@ -648,7 +856,15 @@ def render(rng: random.Random, c: Content) -> tuple[Image.Image, dict[str, Any]]
         cxr = width * 0.52
         y = _stack(canvas, head, margin, y, "left", cxr - margin - width * 0.04, 1.25)
         need = _stack_height(contacts, spacing)
-        _stack(canvas, contacts, cxr, max(y - need * 0.5, height - height * 0.08 - need), "left", width - cxr - margin, spacing)
+        _stack(
+            canvas,
+            contacts,
+            cxr,
+            max(y - need * 0.5, height - height * 0.08 - need),
+            "left",
+            width - cxr - margin,
+            spacing,
+        )
     else:  # band
         band_h = height * rng.uniform(0.22, 0.3)
         at_top = rng.random() < 0.6
@@ -664,11 +880,16 @@ def render(rng: random.Random, c: Content) -> tuple[Image.Image, dict[str, Any]]
         head_width = (cxr if cxr != margin else width - margin) - margin - width * 0.04
         y = _stack(canvas, head, margin, y0, "left", head_width, 1.25)
         need = _stack_height(contacts, spacing)
-        yc = (y0 if cxr != margin else y + height * 0.04)
+        yc = y0 if cxr != margin else y + height * 0.04
         if cxr == margin:
             yc = max(yc, bottom_limit - height * 0.06 - need)
         _stack(canvas, contacts, cxr, yc, "left", width - cxr - margin, spacing)
-    return canvas.image, {"layout": layout, "printed": canvas.printed, "font": Path(regular).stem, "size": [width, height]}
+    return canvas.image, {
+        "layout": layout,
+        "printed": canvas.printed,
+        "font": Path(regular).stem,
+        "size": [width, height],
+    }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -688,7 +909,12 @@ def _perspective_coeffs(src: list[tuple[float, float]], dst: list[tuple[float, f
 
 def _table(nrng: np.random.Generator, rng: random.Random, size: tuple[int, int]) -> Image.Image:
     w, h = size
-    base = np.array(rng.choice([(120, 84, 52), (92, 92, 96), (40, 42, 48), (170, 150, 120), (60, 90, 70), (200, 200, 195)]), dtype=np.float32)
+    base = np.array(
+        rng.choice(
+            [(120, 84, 52), (92, 92, 96), (40, 42, 48), (170, 150, 120), (60, 90, 70), (200, 200, 195)]
+        ),
+        dtype=np.float32,
+    )
     grain = nrng.normal(0, 1, (h // 8 + 1, 1)).astype(np.float32) * rng.uniform(3, 12)
     grain = np.repeat(np.repeat(grain, 8, axis=0)[:h], w, axis=1)
     arr = base[None, None, :] + grain[:, :, None] + nrng.normal(0, 4, (h, w, 1)).astype(np.float32)
@@ -712,7 +938,9 @@ def degrade(rng: random.Random, card: Image.Image) -> tuple[Image.Image, list[st
     image = card
     fmt = "PNG"
     if kind == "rotate":
-        image = image.rotate(rng.uniform(-4, 4), resample=Image.Resampling.BICUBIC, expand=True, fillcolor=(236, 236, 236))
+        image = image.rotate(
+            rng.uniform(-4, 4), resample=Image.Resampling.BICUBIC, expand=True, fillcolor=(236, 236, 236)
+        )
     elif kind == "photo":
         w, h = card.size
         pad_x, pad_y = int(w * rng.uniform(0.08, 0.2)), int(h * rng.uniform(0.1, 0.25))
@@ -727,7 +955,10 @@ def degrade(rng: random.Random, card: Image.Image) -> tuple[Image.Image, list[st
         angle = math.radians(rng.uniform(-6, 6))
         cx, cy = out_w / 2, out_h / 2
         dst = [
-            (cx + (x - cx) * math.cos(angle) - (y - cy) * math.sin(angle), cy + (x - cx) * math.sin(angle) + (y - cy) * math.cos(angle))
+            (
+                cx + (x - cx) * math.cos(angle) - (y - cy) * math.sin(angle),
+                cy + (x - cx) * math.sin(angle) + (y - cy) * math.cos(angle),
+            )
             for x, y in dst
         ]
         # The whole card stays in the frame, with some table on every side.
@@ -737,7 +968,9 @@ def degrade(rng: random.Random, card: Image.Image) -> tuple[Image.Image, list[st
         out_h = int(max(y for _, y in dst) + pad_y * 0.6)
         src = [(0.0, 0.0), (float(w), 0.0), (float(w), float(h)), (0.0, float(h))]
         coeffs = _perspective_coeffs(src, dst)
-        warped = card.transform((out_w, out_h), Image.Transform.PERSPECTIVE, coeffs, resample=Image.Resampling.BICUBIC)
+        warped = card.transform(
+            (out_w, out_h), Image.Transform.PERSPECTIVE, coeffs, resample=Image.Resampling.BICUBIC
+        )
         mask = Image.new("L", card.size, 255).transform((out_w, out_h), Image.Transform.PERSPECTIVE, coeffs)
         table = _table(nrng, rng, (out_w, out_h))
         shadow = mask.filter(ImageFilter.GaussianBlur(12))
@@ -747,12 +980,16 @@ def degrade(rng: random.Random, card: Image.Image) -> tuple[Image.Image, list[st
         table.paste(warped, (0, 0), mask)
         arr = _lighting(np.asarray(table, dtype=np.float32), rng, rng.uniform(0.1, 0.35))
         arr += nrng.normal(0, rng.uniform(2, 6), arr.shape).astype(np.float32)
-        image = Image.fromarray(arr.clip(0, 255).astype(np.uint8), "RGB").filter(ImageFilter.GaussianBlur(rng.uniform(0.3, 1.0)))
+        image = Image.fromarray(arr.clip(0, 255).astype(np.uint8), "RGB").filter(
+            ImageFilter.GaussianBlur(rng.uniform(0.3, 1.0))
+        )
         fmt = "JPEG"
     elif kind == "blur":
         image = image.filter(ImageFilter.GaussianBlur(rng.uniform(0.9, 1.7)))
     elif kind == "noise":
-        arr = np.asarray(image, dtype=np.float32) + nrng.normal(0, rng.uniform(8, 18), (image.height, image.width, 1)).astype(np.float32)
+        arr = np.asarray(image, dtype=np.float32) + nrng.normal(
+            0, rng.uniform(8, 18), (image.height, image.width, 1)
+        ).astype(np.float32)
         image = Image.fromarray(arr.clip(0, 255).astype(np.uint8), "RGB")
     elif kind == "jpeg":
         fmt = "JPEG"
@@ -812,7 +1049,10 @@ def card(seed: int, index: int) -> tuple[dict[str, Any], bytes]:
     for run in facts["printed"]:
         if run["role"] == "name" and run["text"] != content.name:
             truth["full_name"] = run["text"]
-            truth["given_name"], truth["family_name"] = run["text"][: len(content.given)], run["text"][len(content.given) + 1 :]
+            truth["given_name"], truth["family_name"] = (
+                run["text"][: len(content.given)],
+                run["text"][len(content.given) + 1 :],
+            )
         if run["role"] == "company":
             truth["company"] = run["text"]
     return truth, data

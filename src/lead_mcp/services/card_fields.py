@@ -765,9 +765,7 @@ def address_score(text: str) -> float:
         score += 1.0
     if _AU_POST.search(text) or _UK_POSTCODE.search(text) or _CA_POST.search(text):
         score += 1.0
-    if _EU_POST.search(text) and not re.search(r"\d{6,}", text):
-        score += 0.8
-    elif _NL_POST.search(text):
+    if (_EU_POST.search(text) and not re.search(r"\d{6,}", text)) or _NL_POST.search(text):
         score += 0.8
     letters = sum(ch.isalpha() for ch in text) >= 3
     if letters and (_BR_CEP.search(text) or _JP_POST.search(text)):
@@ -1150,9 +1148,7 @@ def _line_reach(segments: Sequence[Segment]) -> float:
             if o is not seg
             and o.box[1] > seg.box[1]
             and abs(o.height - seg.height) <= 0.25 * max(o.height, seg.height)
-            and min(
-                abs(o.box[0] - seg.box[0]), abs(o.box[2] - seg.box[2]), abs(o.center_x - seg.center_x)
-            )
+            and min(abs(o.box[0] - seg.box[0]), abs(o.box[2] - seg.box[2]), abs(o.center_x - seg.center_x))
             < 0.5 * seg.height
             and _vertical_gap(seg, o) >= 0
         ]

@@ -539,8 +539,10 @@ def dot_after(page: Image.Image, box: tuple[int, int, int, int]) -> bool:
     ink, paper = float(np.percentile(word, 5)), float(np.percentile(word, 95))
     if paper - ink < 60:
         return False
-    dark = np.asarray(page.crop((left, top, right, bottom)), dtype=np.float64) < (ink + paper) / 2
-    inked = dark.any(axis=0)
+    dark: NDArray[np.bool_] = (
+        np.asarray(page.crop((left, top, right, bottom)), dtype=np.float64) < (ink + paper) / 2
+    )
+    inked: NDArray[np.bool_] = np.asarray(dark.any(axis=0))
     clear = np.nonzero(~inked)[0]
     if len(clear) == 0:
         return False
