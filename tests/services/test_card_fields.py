@@ -5,6 +5,7 @@ from __future__ import annotations
 from lead_mcp.integrations.ocr.base import Line, Word
 from lead_mcp.services.card_fields import (
     address_score,
+    company_shape,
     extract,
     parse_email,
     parse_website,
@@ -89,6 +90,9 @@ def test_an_initial_with_a_dot_is_not_a_label_and_a_bare_letter_labels_an_addres
     assert parse_email("Email: o.pennington@copperfield.co.jp") == "o.pennington@copperfield.co.jp"
     assert parse_email("E t.dossantos@helix.com.br") == "t.dossantos@helix.com.br"
     assert parse_email("Email: |.mansour@halcyon.fr") == "l.mansour@halcyon.fr"
+    # An address holds no spaces: a word gap in its local part is an underscore the OCR lost.
+    assert parse_email("E bethany _calloway@solstice.com") == "bethany_calloway@solstice.com"
+    assert parse_email("bethany holloway@vantagepoint.io") == "bethany_holloway@vantagepoint.io"
     assert parse_website("W https://nimbus.com/team") == "nimbus.com/team"
     assert parse_website("W www.larkspur.com.br") == "www.larkspur.com.br"
 
@@ -115,6 +119,12 @@ def test_titles_in_other_languages_are_titles():
     assert title_shape("Analista de Sistemas") >= 0.6
     assert title_shape("Vertriebsleiterin") >= 0.6
     assert title_shape("Copperfield Media") == 0
+
+
+def test_dotted_legal_forms_mark_a_company_however_they_are_dotted():
+    assert company_shape("Wrenfield Optics N.V.") == 1.0
+    assert company_shape("Vetro Blu S.r.l") == 1.0
+    assert company_shape("Wrenfield Optics") == 0
 
 
 def test_a_widely_spaced_address_block_stays_one_block_and_shared_mailboxes_come_last():

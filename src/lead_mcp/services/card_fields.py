@@ -620,7 +620,7 @@ def parse_email(text: str) -> str | None:
     _, rest = _label(text)
     rest = rest.strip().strip("<>()[]").removeprefix("mailto:")
     local, _, domain = rest.partition("@")
-    local = re.sub(r"\s+", "", local).strip(".,:;")
+    local = _join_local(local).strip(".,:;")
     local = re.sub(r"(?:^|(?<=[a-z._-]))\|(?=[a-z._-])", "l", local)  # "|.mansour": an l read as a bar
     local = local.split()[-1] if local.split() else local
     domain = _repair_host_text(domain).strip(".,:;")
@@ -629,6 +629,27 @@ def parse_email(text: str) -> str | None:
     if _EMAIL.match(candidate) and _valid_tld(candidate.rsplit(".", 1)[1]):
         return candidate
     return None
+
+
+def _join_local(local: str) -> str:
+    """An email's local part read in pieces: a leading bare label dropped, the pieces joined.
+
+    Pieces meet directly at a dot, hyphen or underscore read with spaces around it ("anna . devries");
+    a plain space between two words is an underscore the OCR lost ("bethany _calloway",
+    "bethany holloway"), as an address holds no spaces.
+    """
+    tokens = local.split()
+    if len(tokens) > 1 and re.fullmatch(rf"(?:{EMAIL_LABELS})[.:]?", tokens[0], re.IGNORECASE):
+        tokens = tokens[1:]
+    if not tokens:
+        return ""
+    out = tokens[0]
+    for token in tokens[1:]:
+        if out[-1] in "._-+" or token[0] in "._-+":
+            out += token
+        else:
+            out += "_" + token
+    return out
 
 
 def parse_website(text: str) -> str | None:
@@ -830,9 +851,22 @@ def _tokens(text: str) -> list[str]:
     return text.replace(",", " ").split()
 
 
+_SUFFIX_KEYS = {suffix.replace(".", "") for suffix in LEGAL_SUFFIXES}
+
+
+def _is_suffix(token: str) -> bool:
+    """A legal form, however dotted ("N.V.", "NV", "S.r.l", "K.K.")."""
+    low = token.lower().strip(",")
+    return (
+        low in LEGAL_SUFFIXES
+        or low.rstrip(".") in LEGAL_SUFFIXES
+        or ("." in low and low.replace(".", "") in _SUFFIX_KEYS)
+    )
+
+
 def _is_company_word(token: str) -> bool:
     low = token.lower().strip(",")
-    return low in LEGAL_SUFFIXES or low.rstrip(".") in LEGAL_SUFFIXES or low in COMPANY_WORDS
+    return _is_suffix(low) or low in COMPANY_WORDS
 
 
 def split_person_name(full_name: str) -> tuple[str | None, str | None]:
@@ -899,7 +933,7 @@ def company_shape(text: str) -> float:
     if not tokens or "@" in text:
         return 0.0
     last = tokens[-1].lower().strip(",")
-    if last in LEGAL_SUFFIXES or last.rstrip(".") in LEGAL_SUFFIXES:
+    if _is_suffix(last):
         return 1.0
     if any(t.lower().strip(",.") in LEGAL_SUFFIXES - {"co", "as", "z", "group"} for t in tokens[1:]):
         return 0.9
@@ -1028,7 +1062,7 @@ def extract(lines: Sequence[Line], *, default_region: str = "US") -> Extraction:
     rest = [s for s in segments if s.role is None]
     scored = {id(s): address_score(s.text) for s in rest}
     seeds = [s for s in rest if scored[id(s)] >= 1.0]
-    reach = _line_reach(segments)
+    pitches = _line_pitches(segments)
     block: list[Segment] = []
     if seeds:
         ordered = sorted(rest, key=lambda s: s.box[1])
@@ -1045,7 +1079,7 @@ def extract(lines: Sequence[Line], *, default_region: str = "US") -> Extraction:
                             if s.box[1] > current.box[1]
                             and s not in group
                             and _same_column(current, s)
-                            and _vertical_gap(current, s) < reach * current.height
+                            and _next_in_block(current, s, pitches)
                         ]
                         candidate = nxt[0] if nxt else None
                     else:
@@ -1055,7 +1089,7 @@ def extract(lines: Sequence[Line], *, default_region: str = "US") -> Extraction:
                             if s.box[1] < current.box[1]
                             and s not in group
                             and _same_column(s, current)
-                            and _vertical_gap(s, current) < reach * current.height
+                            and _next_in_block(s, current, pitches)
                         ]
                         candidate = prv[-1] if prv else None
                     if candidate is None or (
@@ -1133,14 +1167,12 @@ def _role_account(email: str) -> bool:
     return email.split("@")[0] in ROLE_ACCOUNTS
 
 
-def _line_reach(segments: Sequence[Segment]) -> float:
-    """How far (in text heights) the next line of a block may sit: the card's own line spacing.
+def _line_pitches(segments: Sequence[Segment]) -> list[tuple[float, float]]:
+    """(text height, top-to-top pitch) of each line and the next line stacked under it.
 
-    The gap between stacked lines of one size in one column is measured over the whole card;
-    lines of one block sit at that spacing, so a block continues up to a little beyond it
-    (at least 1.2 heights, at most 2).
+    Only lines of one size aligned on one edge or centre count: the card's own line spacing.
     """
-    ratios: list[float] = []
+    pairs: list[tuple[float, float]] = []
     for seg in segments:
         below = [
             o
@@ -1154,10 +1186,23 @@ def _line_reach(segments: Sequence[Segment]) -> float:
         ]
         if below:
             nearest = min(below, key=lambda o: o.box[1])
-            ratios.append(_vertical_gap(seg, nearest) / max(1.0, seg.height))
-    if len(ratios) < 2:
-        return 1.2
-    return max(1.2, min(2.0, 1.2 * statistics.median(ratios)))
+            pairs.append((seg.height, float(nearest.box[1] - seg.box[1])))
+    return pairs
+
+
+def _next_in_block(upper: Segment, lower: Segment, pitches: Sequence[tuple[float, float]]) -> bool:
+    """Whether ``lower`` sits close enough under ``upper`` to continue its block.
+
+    Close is a gap under 1.2 text heights, or a top-to-top pitch no wider than the card's usual
+    pitch for lines of this size (blocks are evenly spaced, however loosely a card is set).
+    """
+    if _vertical_gap(upper, lower) < 1.2 * upper.height:
+        return True
+    similar = [p for h, p in pitches if abs(h - upper.height) <= 0.3 * upper.height]
+    if len(similar) < 2:
+        return False
+    usual = statistics.median(similar)
+    return lower.box[1] - upper.box[1] <= min(1.2 * usual, 3.2 * upper.height)
 
 
 def _reading_order(items: list[tuple[Segment, str]]) -> list[tuple[Segment, str]]:
@@ -1259,6 +1304,8 @@ def _people_and_companies(
             seg.role = "company"
         joined = " ".join(" ".join(s.text for s in company_segs).split()).rstrip(":;,")
         text = _repair_from_domain(joined, domains)
+        # "N.V", "S.A": a dotted legal form lost its closing dot to the OCR.
+        text = re.sub(r"(?<!\S)((?:[A-Za-z]{1,2}\.)+[A-Za-z]{1,2})$", r"\1.", text)
         result.company = text
         certainty = min(1.0, 0.5 + 0.5 * max(company_shape(text), domain_match(text, domains)))
         result.confidence["company"] = round(min(s.confidence for s in company_segs) * certainty, 2)
