@@ -147,3 +147,17 @@ def test_a_widely_spaced_address_block_stays_one_block_and_shared_mailboxes_come
     assert got.website == "amberly.co.uk"  # read with spaces for dots, known from the email domain
     assert got.title == "Supply Chain Analyst"
     assert got.company == "Amberly Analytics plc"
+
+
+def test_an_umlaut_read_as_a_macron_is_an_umlaut_again():
+    lines = [
+        _line("Karl-Heinz Krūger", 60, 100, 40),
+        _line("Geschäftsführer", 60, 150, 20),
+        _line("T: +41 44 123 45 67", 60, 250),
+        _line("8001 Zūrich", 60, 280),
+        _line("Schweiz", 60, 310),
+    ]
+    got = extract(lines, default_region="US")
+    assert got.full_name == "Karl-Heinz Krüger"
+    assert got.title == "Geschäftsführer"
+    assert got.address == "8001 Zürich, Schweiz"

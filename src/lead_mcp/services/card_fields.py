@@ -496,6 +496,37 @@ def _alnum(text: str) -> int:
     return sum(ch.isalnum() for ch in text)
 
 
+# Tesseract's Latin model reads an umlaut's two dots as a macron ("Krūger", "Zūrich") and specks
+# under a letter as a dot below ("Nwoọsu"). Umlauts are far more common on Latin-script cards
+# than macrons (Japanese romanisation mostly prints "Sato", "Ohno"), and a dot below is rarer still.
+_MARK_FIXES = str.maketrans(
+    {
+        "ū": "ü",
+        "Ū": "Ü",
+        "ō": "ö",
+        "Ō": "Ö",
+        "ā": "ä",
+        "Ā": "Ä",
+        "ọ": "o",
+        "ẹ": "e",
+        "ạ": "a",
+        "ị": "i",
+        "ụ": "u",
+        "Ọ": "O",
+        "Ẹ": "E",
+        "Ạ": "A",
+        "Ị": "I",
+        "Ụ": "U",
+    }
+)
+
+
+def _fix_marks(word: Word) -> Word:
+    text = unicodedata.normalize("NFC", word.text)
+    fixed = text.translate(_MARK_FIXES)
+    return word if fixed == word.text else Word(fixed, word.box, word.confidence)
+
+
 def _strip_logo_words(words: list[Word]) -> list[Word]:
     """Drop leading glyphs that are a logo read as letters: tall, detached or not letters at all."""
     words = list(words)
@@ -527,7 +558,7 @@ def segments_of(lines: Sequence[Line]) -> list[Segment]:
     """Cleaned segments: logo glyphs dropped, lines cut at separators and wide gaps."""
     out: list[Segment] = []
     for index, line in enumerate(lines):
-        words = [w for w in line.words if w.text.strip()]
+        words = [_fix_marks(w) for w in line.words if w.text.strip()]
         if not words:
             continue
         height = statistics.median(w.box[3] - w.box[1] for w in words)
