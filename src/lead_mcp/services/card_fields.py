@@ -122,7 +122,33 @@ TITLE_WORDS = _words(
     supervisor superintendent evangelist advocate ambassador fellow investor controller auditor buyer
     merchandiser stylist barista sommelier pharmacist veterinarian optometrist surgeon psychologist
     coach trainer instructor tutor curator librarian archivist translator interpreter pilot captain
-    senior junior chief managing general regional national global deputy assistant vice"""
+    senior junior chief managing general regional national global deputy assistant vice
+    analista responsable responsabile directeur directrice director directora diretor diretora direttore
+    direttrice gerente jefe jefa geschäftsführer geschäftsführerin leiter leiterin prokurist prokuristin
+    inhaber inhaberin berater beraterin referent referentin chargé chargée ingénieur ingénieure ingeniero
+    ingeniera engenheiro engenheira ingegnere consultor consultora consulente conseiller conseillère
+    fondateur fondatrice fundador fundadora fondatore fondatrice socio socia sócio sócia presidente
+    président présidente gérant gérante commercial comercial commerciale vendedor vendedora coordinador
+    coordinadora coordenador coordenadora coordinatore coordinatrice projectleider accountmanager adviseur
+    medewerker eigenaar directeur-generaal"""
+)
+# German and Dutch titles are compounds: "Vertriebsleiterin", "Projektleider", "Accountmanager".
+TITLE_ENDINGS = (
+    "leiter",
+    "leiterin",
+    "leider",
+    "führer",
+    "führerin",
+    "berater",
+    "beraterin",
+    "manager",
+    "managerin",
+    "ingenieur",
+    "ingenieurin",
+    "referent",
+    "referentin",
+    "entwickler",
+    "entwicklerin",
 )
 # Title words that may also start a company name ("Sales Partners Ltd"): a company word or suffix wins.
 PHONE_LABELS = (
@@ -392,6 +418,17 @@ _US_ZIP = re.compile(r"\b([A-Z]{2})\.?\s+(\d{5})(?:-\d{4})?\b")
 _AU_POST = re.compile(r"\b(NSW|VIC|QLD|WA|SA|TAS|ACT|NT)\s+(\d{4})\b")
 _EU_POST = re.compile(r"(?:^|[\s,])(?:[A-Z]{1,2}-)?\d{4,5}\s+[A-ZÀ-Þ][\w'-]+")
 _CA_POST = re.compile(r"\b[A-Z]\d[A-Z]\s*\d[A-Z]\d\b")
+_LABELLED_SHAPE = re.compile(
+    r"^(?:h\s*t\s*t\s*p\S*|w\s*w\s*w\S*|[^\s@]+@\S+|[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}(?:/\S*)?)$",
+    re.IGNORECASE,
+)
+# A number after a label word this reader does not know ("Mobiel:", "Fone", "Direkt:").
+_OTHER_LABEL = re.compile(r"^[^\W\d_]{2,12}\.?\s*(?P<colon>[:.])?\s*(?=[+(\d])")
+_BR_CEP = re.compile(r"\b\d{5}-\d{3}\b")
+_JP_POST = re.compile(r"(?:〒\s*)?\b\d{3}-\d{4}\b")
+_JP_BLOCK = re.compile(r"^\d{1,4}(?:-\d{1,4}){1,2}\s+[^\W\d_]")
+_JP_WARD = re.compile(r"\b[A-Z][a-z]+-(?:ku|shi|ken|cho|machi|gun)\b")
+_NL_POST = re.compile(r"\b[1-9]\d{3}\s?[A-Z]{2}\s+[A-ZÀ-Þ][\w'-]+")
 _HOUSE_NUMBER = re.compile(r"\b\d{1,5}[a-zA-Z]?\b")
 _WORD = re.compile(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*\.?", re.UNICODE)
 
@@ -459,6 +496,37 @@ def _alnum(text: str) -> int:
     return sum(ch.isalnum() for ch in text)
 
 
+# Tesseract's Latin model reads an umlaut's two dots as a macron ("Krūger", "Zūrich") and specks
+# under a letter as a dot below ("Nwoọsu"). Umlauts are far more common on Latin-script cards
+# than macrons (Japanese romanisation mostly prints "Sato", "Ohno"), and a dot below is rarer still.
+_MARK_FIXES = str.maketrans(
+    {
+        "ū": "ü",
+        "Ū": "Ü",
+        "ō": "ö",
+        "Ō": "Ö",
+        "ā": "ä",
+        "Ā": "Ä",
+        "ọ": "o",
+        "ẹ": "e",
+        "ạ": "a",
+        "ị": "i",
+        "ụ": "u",
+        "Ọ": "O",
+        "Ẹ": "E",
+        "Ạ": "A",
+        "Ị": "I",
+        "Ụ": "U",
+    }
+)
+
+
+def _fix_marks(word: Word) -> Word:
+    text = unicodedata.normalize("NFC", word.text)
+    fixed = text.translate(_MARK_FIXES)
+    return word if fixed == word.text else Word(fixed, word.box, word.confidence)
+
+
 def _strip_logo_words(words: list[Word]) -> list[Word]:
     """Drop leading glyphs that are a logo read as letters: tall, detached or not letters at all."""
     words = list(words)
@@ -490,7 +558,7 @@ def segments_of(lines: Sequence[Line]) -> list[Segment]:
     """Cleaned segments: logo glyphs dropped, lines cut at separators and wide gaps."""
     out: list[Segment] = []
     for index, line in enumerate(lines):
-        words = [w for w in line.words if w.text.strip()]
+        words = [_fix_marks(w) for w in line.words if w.text.strip()]
         if not words:
             continue
         height = statistics.median(w.box[3] - w.box[1] for w in words)
@@ -528,10 +596,16 @@ def _label(text: str) -> tuple[str | None, str]:
     kind = next(k.rstrip("2") for k, v in match.groupdict().items() if v)
     rest = text[match.end() :]
     # A one-letter label without punctuation must be followed by something it labels.
-    letter_only = len(match.group(0).strip().rstrip(".:")) == 1 and not re.search(r"[.:]", match.group(0))
+    raw = match.group(0)
+    one_letter = len(raw.strip().rstrip(".:")) == 1
+    letter_only = one_letter and not re.search(r"[.:]", raw)
+    # "f.calloway@", "o.pennington@": an initial and a dot inside a word, not a label.
+    if one_letter and not re.search(r"[\s:]", raw) and rest[:1].isalpha():
+        return None, text
     if letter_only and kind == "phone" and not re.match(r"[+(\d]", rest):
         return None, text
-    if letter_only and kind != "phone":
+    # "E jo@example.com", "W www.example.com": a bare letter labels what has the shape it names.
+    if letter_only and kind != "phone" and not _LABELLED_SHAPE.match(rest.strip()):
         return None, text
     return kind, rest
 
@@ -577,7 +651,8 @@ def parse_email(text: str) -> str | None:
     _, rest = _label(text)
     rest = rest.strip().strip("<>()[]").removeprefix("mailto:")
     local, _, domain = rest.partition("@")
-    local = re.sub(r"\s+", "", local).strip(".,:;")
+    local = _join_local(local).strip(".,:;")
+    local = re.sub(r"(?:^|(?<=[a-z._-]))\|(?=[a-z._-])", "l", local)  # "|.mansour": an l read as a bar
     local = local.split()[-1] if local.split() else local
     domain = _repair_host_text(domain).strip(".,:;")
     candidate = _fold_ascii(_fix_lowercase_i(f"{local}@{domain}")).lower()
@@ -585,6 +660,27 @@ def parse_email(text: str) -> str | None:
     if _EMAIL.match(candidate) and _valid_tld(candidate.rsplit(".", 1)[1]):
         return candidate
     return None
+
+
+def _join_local(local: str) -> str:
+    """An email's local part read in pieces: a leading bare label dropped, the pieces joined.
+
+    Pieces meet directly at a dot, hyphen or underscore read with spaces around it ("anna . devries");
+    a plain space between two words is an underscore the OCR lost ("bethany _calloway",
+    "bethany holloway"), as an address holds no spaces.
+    """
+    tokens = local.split()
+    if len(tokens) > 1 and re.fullmatch(rf"(?:{EMAIL_LABELS})[.:]?", tokens[0], re.IGNORECASE):
+        tokens = tokens[1:]
+    if not tokens:
+        return ""
+    out = tokens[0]
+    for token in tokens[1:]:
+        if out[-1] in "._-+" or token[0] in "._-+":
+            out += token
+        else:
+            out += "_" + token
+    return out
 
 
 def parse_website(text: str) -> str | None:
@@ -648,7 +744,41 @@ def phone_candidates(text: str) -> str | None:
     # Several labelled numbers in one run ("Office: 415-555-0111 Mobile: 415-555-0104").
     if re.search(rf"\b(?:{PHONE_LABELS})\b\s*[.:]", rest, re.IGNORECASE):
         return rest
+    # Numbers with label words between them ("+34 810 64 79 98 Móvil +34 612 38 85 60").
+    unlabelled = re.sub(r"(?<!\S)[^\W\d_]{2,12}\.?:?(?!\S)", " ", rest)
+    if (
+        unlabelled != rest
+        and _PHONE_ISH.match(unlabelled)
+        and len(re.findall(r"\d[\d\s().-]{5,}\d", unlabelled)) >= 2
+        and address_score(text) < 1.0
+    ):
+        return rest
+    # A label word of another language ("Mobiel:", "Fone", "Direkt:") before a whole number.
+    other = _OTHER_LABEL.match(rest) if kind is None else None
+    if other:
+        number = rest[other.end() :]
+        needed = 7 if other.group("colon") else 8
+        if (
+            _PHONE_ISH.match(number)
+            and sum(ch.isdigit() for ch in number) >= needed
+            and address_score(text) < 1.0
+            and not _JP_POST.fullmatch(number.strip())
+        ):
+            return number
     return None
+
+
+def _site_of_domain(text: str, domains: set[str]) -> str | None:
+    """The web address in a line whose host, spaces read as dots, is one of ``domains``."""
+    _, rest = _label(text)
+    words = rest.strip().split()
+    if not 2 <= len(words) <= 4 or any(w[:1].isupper() and len(w) > 1 for w in words[1:]):
+        return None
+    site = parse_website(".".join(words))
+    if site is None:
+        return None
+    host = site.split("/")[0].removeprefix("www.")
+    return site if host in domains else None
 
 
 def parse_phones(text: str, region: str) -> list[str]:
@@ -687,7 +817,12 @@ def address_score(text: str) -> float:
         score += 1.0
     if _AU_POST.search(text) or _UK_POSTCODE.search(text) or _CA_POST.search(text):
         score += 1.0
-    if _EU_POST.search(text) and not re.search(r"\d{6,}", text):
+    if (_EU_POST.search(text) and not re.search(r"\d{6,}", text)) or _NL_POST.search(text):
+        score += 0.8
+    letters = sum(ch.isalpha() for ch in text) >= 3
+    if letters and (_BR_CEP.search(text) or _JP_POST.search(text)):
+        score += 0.8
+    if _JP_BLOCK.match(text.strip()) or _JP_WARD.search(text):
         score += 0.8
     if country_in(text):
         score += 1.0
@@ -747,9 +882,22 @@ def _tokens(text: str) -> list[str]:
     return text.replace(",", " ").split()
 
 
+_SUFFIX_KEYS = {suffix.replace(".", "") for suffix in LEGAL_SUFFIXES}
+
+
+def _is_suffix(token: str) -> bool:
+    """A legal form, however dotted ("N.V.", "NV", "S.r.l", "K.K.")."""
+    low = token.lower().strip(",")
+    return (
+        low in LEGAL_SUFFIXES
+        or low.rstrip(".") in LEGAL_SUFFIXES
+        or ("." in low and low.replace(".", "") in _SUFFIX_KEYS)
+    )
+
+
 def _is_company_word(token: str) -> bool:
     low = token.lower().strip(",")
-    return low in LEGAL_SUFFIXES or low.rstrip(".") in LEGAL_SUFFIXES or low in COMPANY_WORDS
+    return _is_suffix(low) or low in COMPANY_WORDS
 
 
 def split_person_name(full_name: str) -> tuple[str | None, str | None]:
@@ -802,7 +950,7 @@ def title_shape(text: str) -> float:
     tokens = [t.lower().strip(",.&") for t in _tokens(text)]
     if not tokens or any(ch.isdigit() for ch in text) or "@" in text:
         return 0.0
-    hits = sum(1 for t in tokens if t in TITLE_WORDS)
+    hits = sum(1 for t in tokens if t in TITLE_WORDS or (len(t) > 8 and t.endswith(TITLE_ENDINGS)))
     if hits == 0:
         return 0.0
     if any(_is_company_word(t) for t in tokens if t not in TITLE_WORDS):
@@ -816,7 +964,7 @@ def company_shape(text: str) -> float:
     if not tokens or "@" in text:
         return 0.0
     last = tokens[-1].lower().strip(",")
-    if last in LEGAL_SUFFIXES or last.rstrip(".") in LEGAL_SUFFIXES:
+    if _is_suffix(last):
         return 1.0
     if any(t.lower().strip(",.") in LEGAL_SUFFIXES - {"co", "as", "z", "group"} for t in tokens[1:]):
         return 0.9
@@ -932,11 +1080,20 @@ def extract(lines: Sequence[Line], *, default_region: str = "US") -> Extraction:
         if site and address_score(text) == 0:
             seg.role = "website"
             web_segs.append((seg, site))
+    # A bare host read with a space for a dot ("example jp") when it is the email's domain.
+    mail_domains = {e.split("@")[1] for _, e in email_segs}
+    for seg in segments:
+        if seg.role is None and mail_domains and " " in seg.text and "@" not in seg.text:
+            site = _site_of_domain(seg.text, mail_domains)
+            if site:
+                seg.role = "website"
+                web_segs.append((seg, site))
 
     # The address: a block of adjacent address-like lines in one column.
     rest = [s for s in segments if s.role is None]
     scored = {id(s): address_score(s.text) for s in rest}
     seeds = [s for s in rest if scored[id(s)] >= 1.0]
+    pitches = _line_pitches(segments)
     block: list[Segment] = []
     if seeds:
         ordered = sorted(rest, key=lambda s: s.box[1])
@@ -953,7 +1110,7 @@ def extract(lines: Sequence[Line], *, default_region: str = "US") -> Extraction:
                             if s.box[1] > current.box[1]
                             and s not in group
                             and _same_column(current, s)
-                            and _vertical_gap(current, s) < 1.2 * current.height
+                            and _next_in_block(current, s, pitches)
                         ]
                         candidate = nxt[0] if nxt else None
                     else:
@@ -963,7 +1120,7 @@ def extract(lines: Sequence[Line], *, default_region: str = "US") -> Extraction:
                             if s.box[1] < current.box[1]
                             and s not in group
                             and _same_column(s, current)
-                            and _vertical_gap(s, current) < 1.2 * current.height
+                            and _next_in_block(s, current, pitches)
                         ]
                         candidate = prv[-1] if prv else None
                     if candidate is None or (
@@ -1003,7 +1160,7 @@ def extract(lines: Sequence[Line], *, default_region: str = "US") -> Extraction:
 
     emails: list[str] = []
     email_conf: list[float] = []
-    for seg, email in sorted(email_segs, key=lambda p: p[0].box[1]):
+    for seg, email in sorted(email_segs, key=lambda p: (_role_account(p[1]), p[0].box[1])):
         if email not in emails:
             emails.append(email)
             email_conf.append(seg.confidence)
@@ -1028,6 +1185,55 @@ def extract(lines: Sequence[Line], *, default_region: str = "US") -> Extraction:
 
     _people_and_companies(result, [s for s in segments if s.role is None], emails, hosts)
     return result
+
+
+ROLE_ACCOUNTS = _words(
+    """info hello contact office sales support mail team enquiries inquiries admin kontakt bureau
+    contato contacto info.de service booking bookings reception press hr jobs careers billing"""
+)
+
+
+def _role_account(email: str) -> bool:
+    """A shared mailbox (info@, sales@): listed after a person's own address."""
+    return email.split("@")[0] in ROLE_ACCOUNTS
+
+
+def _line_pitches(segments: Sequence[Segment]) -> list[tuple[float, float]]:
+    """(text height, top-to-top pitch) of each line and the next line stacked under it.
+
+    Only lines of one size aligned on one edge or centre count: the card's own line spacing.
+    """
+    pairs: list[tuple[float, float]] = []
+    for seg in segments:
+        below = [
+            o
+            for o in segments
+            if o is not seg
+            and o.box[1] > seg.box[1]
+            and abs(o.height - seg.height) <= 0.25 * max(o.height, seg.height)
+            and min(abs(o.box[0] - seg.box[0]), abs(o.box[2] - seg.box[2]), abs(o.center_x - seg.center_x))
+            < 0.5 * seg.height
+            and _vertical_gap(seg, o) >= 0
+        ]
+        if below:
+            nearest = min(below, key=lambda o: o.box[1])
+            pairs.append((seg.height, float(nearest.box[1] - seg.box[1])))
+    return pairs
+
+
+def _next_in_block(upper: Segment, lower: Segment, pitches: Sequence[tuple[float, float]]) -> bool:
+    """Whether ``lower`` sits close enough under ``upper`` to continue its block.
+
+    Close is a gap under 1.2 text heights, or a top-to-top pitch no wider than the card's usual
+    pitch for lines of this size (blocks are evenly spaced, however loosely a card is set).
+    """
+    if _vertical_gap(upper, lower) < 1.2 * upper.height:
+        return True
+    similar = [p for h, p in pitches if abs(h - upper.height) <= 0.3 * upper.height]
+    if len(similar) < 2:
+        return False
+    usual = statistics.median(similar)
+    return lower.box[1] - upper.box[1] <= min(1.2 * usual, 3.2 * upper.height)
 
 
 def _reading_order(items: list[tuple[Segment, str]]) -> list[tuple[Segment, str]]:
@@ -1129,6 +1335,8 @@ def _people_and_companies(
             seg.role = "company"
         joined = " ".join(" ".join(s.text for s in company_segs).split()).rstrip(":;,")
         text = _repair_from_domain(joined, domains)
+        # "N.V", "S.A": a dotted legal form lost its closing dot to the OCR.
+        text = re.sub(r"(?<!\S)((?:[A-Za-z]{1,2}\.)+[A-Za-z]{1,2})$", r"\1.", text)
         result.company = text
         certainty = min(1.0, 0.5 + 0.5 * max(company_shape(text), domain_match(text, domains)))
         result.confidence["company"] = round(min(s.confidence for s in company_segs) * certainty, 2)

@@ -9,6 +9,7 @@ Both block: run them in a worker thread (``OcrPool`` does).
 from __future__ import annotations
 
 import os
+import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -99,12 +100,28 @@ def read_card(engine: OcrEngine, image: Image.Image) -> CardText:
     return best
 
 
+# Short words that end a line and that OCR reads without their closing period ("Inc", "S.A").
+_STOP_WORD = re.compile(r"^(?:[A-Za-z]{2,4}|(?:[A-Za-z]{1,2}\.)+[A-Za-z]{1,2})$")
+
+
+def _restore_stops(page: Image.Image, lines: list[Line]) -> list[Line]:
+    """Give back the full stop the OCR dropped after a short line-final word, when the page shows one."""
+    out = []
+    for line in lines:
+        last = line.words[-1] if line.words else None
+        if last is not None and _STOP_WORD.match(last.text) and imaging.dot_after(page, last.box):
+            words = [*line.words[:-1], Word(last.text + ".", last.box, last.confidence)]
+            line = Line(words=words, confidence=line.confidence, box=line.box)
+        out.append(line)
+    return out
+
+
 def _read_turned(engine: OcrEngine, image: Image.Image, turn: int) -> CardText:
     prepared = imaging.prepare(image, turn=turn)
-    lines = engine.read(prepared.page, prepared.color)
+    lines = _restore_stops(prepared.page, engine.read(prepared.page, prepared.color))
     for patch in prepared.patches:
         dx, dy = patch.offset
-        for line in engine.read(patch.image, patch.image.convert("RGB")):
+        for line in _restore_stops(patch.image, engine.read(patch.image, patch.image.convert("RGB"))):
             words = [
                 Word(w.text, (w.box[0] + dx, w.box[1] + dy, w.box[2] + dx, w.box[3] + dy), w.confidence)
                 for w in line.words

@@ -30,6 +30,9 @@ ALLOWED_FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg", "MPO": "image/jpeg"
 # OCR resolution: the card's long side is brought near this many pixels (text ~20-60 px tall).
 TARGET_LONG_SIDE = 1400
 MAX_WORK_LONG_SIDE = 2000
+# Business cards are 1.4-1.9 times as wide as tall (ISO 85x55 mm 1.55, US 3.5x2 in 1.75);
+# a "card" found outside this range is a part of one.
+CARD_ASPECT = (1.3, 2.05)
 
 
 class ImageRejected(ValueError):
@@ -243,6 +246,12 @@ def find_card(image: Image.Image) -> NDArray[np.float64] | None:
     if _polygon_area(corners) < 0.85 * hull_area:
         corners = rect
     corners = _order_corners(corners)
+    tl, tr, br, bl = corners
+    across = (math.dist(tl, tr) + math.dist(bl, br)) / 2
+    down = (math.dist(tl, bl) + math.dist(tr, br)) / 2
+    ratio = max(across, down) / max(1.0, min(across, down))
+    if not CARD_ASPECT[0] <= ratio <= CARD_ASPECT[1]:
+        return None  # not a card's shape: part of it (a dark band) matched the table
     return (corners + 0.5) / scale
 
 
@@ -395,7 +404,7 @@ def split_polarity(rgb: Image.Image, gray: Image.Image, *, cell: int = 16) -> tu
         distance[~mask] = 0.0
         top = max(80.0, float(np.percentile(distance[mask], 99.5)))
         drawn = 255.0 - np.clip(distance * (255.0 / top), 0, 255)
-        patches.append(Patch(offset=(x0, y0), image=Image.fromarray(drawn.astype(np.uint8), mode="L")))
+        patches.append(Patch(offset=(x0, y0), image=_flatten(drawn, cell)))
         # Blank the whole region on the page (not just its inner part): no dark rim for the OCR to chew on.
         full = (
             np.asarray(
@@ -416,6 +425,22 @@ def split_polarity(rgb: Image.Image, gray: Image.Image, *, cell: int = 16) -> tu
     )
     page[: gh * cell, : gw * cell] *= factor[: min(h, gh * cell), : min(w, gw * cell)]
     return Image.fromarray(page.clip(0, 255).astype(np.uint8), mode="L"), patches
+
+
+def _flatten(drawn: NDArray[np.float64], cell: int) -> Image.Image:
+    """A redrawn patch with its paper brought to white everywhere.
+
+    The redrawn band can keep a grey paper (a photo's table around it, uneven light), and
+    Tesseract skips text on mid-grey next to white: each pixel is divided by its local paper level.
+    """
+    image = Image.fromarray(drawn.clip(0, 255).astype(np.uint8), mode="L")
+    h, w = drawn.shape
+    gw, gh = max(1, w // cell), max(1, h // cell)
+    small = image.resize((gw, gh), Image.Resampling.BOX).filter(ImageFilter.MaxFilter(3))
+    small = small.filter(ImageFilter.MedianFilter(5))
+    paper = np.asarray(small.resize((w, h), Image.Resampling.BILINEAR), dtype=np.float64).clip(60, 255)
+    flat = (drawn * (255.0 / paper)).clip(0, 255)
+    return Image.fromarray(flat.astype(np.uint8), mode="L")
 
 
 def _regions(bg: NDArray[np.float64], *, tolerance: float) -> NDArray[np.int64]:
@@ -486,4 +511,61 @@ def prepare(image: Image.Image, *, turn: int = 0) -> PreparedCard:
         card_found=card_found,
         skew_degrees=angle,
         source_size=source_size,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# A period the OCR dropped
+
+
+def dot_after(page: Image.Image, box: tuple[int, int, int, int]) -> bool:
+    """True when a lone full stop follows the word in ``box`` on ``page`` (dark text on light).
+
+    Tesseract often drops the period closing a short word at the end of a line ("Inc.",
+    "S.A."). The stop is a small solid blob on the baseline just right of the word, with
+    paper between them and nothing else after it on the line.
+    """
+    x0, y0, x1, y1 = box
+    h = y1 - y0
+    if h < 8:
+        return False
+    left, right = x1 + 1, min(page.width, x1 + int(1.2 * h))
+    top, bottom = max(0, y0 - int(0.1 * h)), min(page.height, y1 + int(0.15 * h))
+    if right - left < 4 or bottom - top < 4:
+        return False
+    word = np.asarray(page.crop((x0, y0, x1, y1)), dtype=np.float64)
+    if word.size == 0:
+        return False
+    ink, paper = float(np.percentile(word, 5)), float(np.percentile(word, 95))
+    if paper - ink < 60:
+        return False
+    dark: NDArray[np.bool_] = (
+        np.asarray(page.crop((left, top, right, bottom)), dtype=np.float64) < (ink + paper) / 2
+    )
+    inked: NDArray[np.bool_] = np.asarray(dark.any(axis=0))
+    clear = np.nonzero(~inked)[0]
+    if len(clear) == 0:
+        return False
+    # The blob: the first run of inked columns after a clear one (the word's own tail is skipped).
+    cols = np.nonzero(inked[int(clear[0]) :])[0] + int(clear[0])
+    if len(cols) == 0:
+        return False
+    start = int(cols[0])
+    end = start
+    while end + 1 < dark.shape[1] and dark[:, end + 1].any():
+        end += 1
+    blob = dark[:, start : end + 1]
+    rows = np.nonzero(blob.any(axis=1))[0]
+    width, height = end - start + 1, int(rows[-1] - rows[0] + 1)
+    blob_bottom = top + int(rows[-1])
+    blob_top = top + int(rows[0])
+    return bool(
+        start >= 1
+        and start < 0.5 * h
+        and 0.07 * h <= width <= 0.3 * h
+        and 0.07 * h <= height <= 0.3 * h
+        and blob_top > y1 - 0.4 * h
+        and abs(blob_bottom - y1) <= 0.15 * h
+        and blob.sum() >= 0.4 * width * height
+        and not dark[:, end + 1 :].any()  # nothing after it: the stop ends the line
     )

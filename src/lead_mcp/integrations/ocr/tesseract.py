@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import glob
 import os
+import re
 import threading
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,13 @@ INSTALL_HINT = (
 )
 # Lines this unsure are noise (logo shapes read as letters); the extractor sees the rest.
 MIN_WORD_CONFIDENCE = 20.0
+# ...except words shaped like an email or web address: Tesseract gives a long token with one
+# unsure letter a very low confidence, yet it is usually read right (and logo shapes never read
+# as "name@host.tld" or "www.").
+_ADDRESS_SHAPED = re.compile(
+    r"^(?:[\w.+'-]+@[\w-]+(?:\.[\w-]+)*\.[a-z]{2,}|(?:https?:/*)?www\.\S*|https?://\S*|[a-z0-9-]{3,}\.[a-z]{2,4}(?:/\S*)?)$",
+    re.IGNORECASE,
+)
 
 
 def find_tessdata(configured: Path | None) -> Path | None:
@@ -127,7 +135,7 @@ class TesseractEngine:
             box = iterator.BoundingBox(level_word)
             if text and text.strip() and box is not None:
                 confidence = iterator.Confidence(level_word)
-                if confidence >= MIN_WORD_CONFIDENCE:
+                if confidence >= MIN_WORD_CONFIDENCE or _ADDRESS_SHAPED.match(text.strip()):
                     words.append(Word(text.strip(), tuple(int(v) for v in box), confidence / 100))  # type: ignore[arg-type]
             if not iterator.Next(level_word):
                 break
