@@ -132,6 +132,43 @@ PLAIN_TEXT = [
 NUL_AND_SURROGATES = ["\x00", "ana\x00@x.io", "x\ud800y", "\udfff", "\ud83d"]
 
 
+def import_files(*, clean: bool) -> st.SearchStrategy[str]:
+    """Small CSV and vCard files of plausible people; noisy ones carry hostile cells and broken lines."""
+    person = st.tuples(
+        st.sampled_from(FIRST), st.sampled_from(LAST), st.sampled_from(COMPANIES), st.integers(0, 60)
+    )
+    cell = st.sampled_from(["", "=1+2", "@SUM(A1)", "a,b;c", 'say "hi"', "line\nbreak", "\t-x", "é" * 300])
+
+    def csv_file(rows: list[tuple[str, str, str, int]], extra: list[str]) -> str:
+        lines = ["Name,Email,Phone,Company,Notes"]
+        for index, (first, last, company, n) in enumerate(rows):
+            note = extra[index % len(extra)] if extra else ""
+            quoted = '"' + note.replace('"', '""') + '"'
+            email = f"{first.lower()}.{n}@fintech.io"
+            lines.append(f"{first} {last},{email},+1 415 555 {n:04d},{company},{quoted}")
+        return "\r\n".join(lines) + "\r\n"
+
+    def vcard_file(rows: list[tuple[str, str, str, int]], extra: list[str]) -> str:
+        cards = []
+        for index, (first, last, company, n) in enumerate(rows):
+            note = (extra[index % len(extra)] if extra else "").replace("\n", "\\n")
+            cards.append(
+                "BEGIN:VCARD\r\nVERSION:3.0\r\n"
+                f"FN:{first} {last}\r\nN:{last};{first};;;\r\nORG:{company}\r\n"
+                f"EMAIL;TYPE=INTERNET:{first.lower()}.{n}@acme.de\r\nTEL;TYPE=CELL:+49 30 1234{n:03d}\r\n"
+                f"NOTE:{note}\r\nEND:VCARD\r\n"
+            )
+        return "".join(cards)
+
+    rows = st.lists(person, min_size=1, max_size=6)
+    extras = st.just([]) if clean else st.lists(cell, max_size=3)
+    files = st.one_of(st.builds(csv_file, rows, extras), st.builds(vcard_file, rows, extras))
+    if clean:
+        return files
+    broken = st.builds(lambda text, cut: text[:cut], files, st.integers(0, 400))  # cut mid-line or mid-card
+    return st.one_of(files, broken)
+
+
 def nested(depth: int, kind: str) -> Any:
     """A value nested ``depth`` levels deep, built without recursion."""
     value: Any = "deep"
@@ -366,6 +403,19 @@ class ToolFuzzer:
             ),
         )
 
+    def _tool_semantic(self, tool: str, name: str, *, clean: bool) -> st.SearchStrategy[Any] | None:
+        """Values that only make sense for one tool's argument (so its success path is reached too)."""
+        if tool == "import_contacts" and name == "content":
+            good = import_files(clean=clean)
+            return good if clean else st.one_of(good, good, any_text())
+        if tool == "create_cadence" and name == "name":
+            good = st.sampled_from(["event-leads", "webinar_2026", "vip", "default"])
+            return good if clean else st.one_of(good, st.sampled_from(["two words", "", "x" * 60]))
+        if tool == "create_cadence" and name == "steps_days":
+            good = st.lists(st.integers(0, 365), min_size=1, max_size=12, unique=True).map(sorted)
+            return good if clean else st.one_of(good, st.lists(st.integers(-5, 400), max_size=14))
+        return None
+
     def _semantic(self, name: str, schema: dict[str, Any], *, clean: bool) -> st.SearchStrategy[Any] | None:
         """Values a model would plausibly send for an argument with this name (``clean``: only sound ones)."""
         lower = name.lower()
@@ -433,7 +483,7 @@ class ToolFuzzer:
         schema = self.properties[tool][name]
         if clean and _mentions_object(schema):
             return st.none()  # a free-form object (custom fields) is only valid with keys defined first
-        semantic = self._semantic(name, schema, clean=clean)
+        semantic = self._tool_semantic(tool, name, clean=clean) or self._semantic(name, schema, clean=clean)
         base = self._schema_value(tool, name)
         if semantic is None:
             return base
