@@ -137,6 +137,15 @@ async def create_first_followup(
     session: AsyncSession, scope: Scope, row: ContactRow, days: int, *, cadence: str = DEFAULT_CADENCE_NAME
 ) -> FollowUp:
     """Start a cadence (the default one unless named): the first touch is due ``days`` from now (0: today)."""
+    followup = first_followup_row(scope, row, days, cadence=cadence)
+    session.add(followup)
+    return followup_model(followup)
+
+
+def first_followup_row(
+    scope: Scope, row: ContactRow, days: int, *, cadence: str = DEFAULT_CADENCE_NAME
+) -> FollowUpRow:
+    """The first follow-up of a cadence, not yet stored; the contact's next_followup_at is moved to it."""
     if days < 0 or days > MAX_DAYS_AHEAD:
         raise InvalidInput(
             "follow_up_in_days",
@@ -145,10 +154,9 @@ async def create_first_followup(
         )
     due = scope.now() if days == 0 else days_later(scope, scope.now(), days)
     followup = new_followup(scope, row, due_at=due, note=_first_note(row), step=1, cadence=cadence)
-    session.add(followup)
     if row.next_followup_at is None or due < row.next_followup_at:
         row.next_followup_at = due
-    return followup_model(followup)
+    return followup
 
 
 async def cancel_pending(session: AsyncSession, scope: Scope, contact_id: str, *, reason: str) -> int:
