@@ -57,6 +57,7 @@ from lead_mcp.services import cadences, normalize, scoring, sizing, stages
 from lead_mcp.services import custom_fields as custom_field_service
 from lead_mcp.services import followups as followup_service
 from lead_mcp.services.records import (
+    SUMMARY_COLUMNS,
     change_model,
     contact_model,
     contact_query,
@@ -902,7 +903,8 @@ async def search_contacts(
     if query and query.strip() and not phrases:
         return ContactPage(items=[], next_cursor=None)
 
-    stmt = select(ContactRow).where(ContactRow.deleted_at.is_(None))
+    # The summary's columns, not whole rows: no ORM instances, no notes or search text read.
+    stmt = select(*SUMMARY_COLUMNS).where(ContactRow.deleted_at.is_(None))
     order_key: Any = ContactRow.pk
     if phrases:
         if dialect_name(session) == "sqlite":
@@ -933,9 +935,9 @@ async def search_contacts(
             raise InvalidInput("cursor", "is damaged", "Pass next_cursor exactly as returned")
         cond: ColumnElement[bool] = order_key < last
         stmt = stmt.where(cond)
-    rows = (await session.execute(stmt.order_by(order_key.desc()).limit(limit + 1))).scalars().all()
+    rows = (await session.execute(stmt.order_by(order_key.desc()).limit(limit + 1))).all()
     page = rows[:limit]
-    items = [contact_summary(r) for r in page]
+    items = [contact_summary(r) for r in page]  # type: ignore[arg-type]  # the summary's columns, by name
     fits = sizing.fitting(items)  # a page stops early rather than overflow a model's context
     more = len(rows) > limit or fits < len(items)
     page, items = page[:fits], items[:fits]
