@@ -151,3 +151,17 @@ def test_calls_are_streamed_only_when_they_ask_for_progress(tmp_path: Path) -> N
     with serve(f"sqlite+aiosqlite:///{tmp_path / 'sse.db'}", http_responses="sse") as server:
         always = _post(server.url, _search(progress=False))
         assert always.headers["content-type"].startswith("text/event-stream")
+
+
+async def test_progress_of_a_long_call_reaches_an_http_client(tmp_path: Path) -> None:
+    reports: list[float] = []
+
+    async def progress(done: float, total: float | None, message: str | None) -> None:
+        reports.append(done)
+
+    csv = "Full Name,Email\nAna Lima,ana@fintech.io\nBo Chen,bo@fintech.io\n"
+    with serve(f"sqlite+aiosqlite:///{tmp_path / 'http.db'}") as server:
+        async with Client(f"{server.url}/mcp", mode="legacy") as client:
+            result = await client.call_tool("import_contacts", {"content": csv}, progress_callback=progress)
+            assert not result.is_error and result.structured_content["created"] == 2
+    assert reports, "no progress notification arrived"
