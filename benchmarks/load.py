@@ -349,6 +349,22 @@ def median_result(results: list[Result]) -> Result:
     return sorted(results, key=lambda r: r.rate)[len(results) // 2]
 
 
+def lead_from(src: str) -> list[str]:
+    """A command running ``lead_mcp`` from ``src`` first on the path (empty without ``src``).
+
+    ``PYTHONPATH`` is not enough: a venv whose ``.pth`` inserts its own checkout's ``src`` at the
+    front of ``sys.path`` would still run the current code.
+    """
+    if not src:
+        return []
+    folder = str(Path(src).resolve())
+    code = (
+        f"import runpy, sys; sys.path.insert(0, {folder!r}); "
+        "runpy.run_module('lead_mcp', run_name='__main__', alter_sys=True)"
+    )
+    return [sys.executable, "-c", code]
+
+
 async def compare(label: str, lead_url: str, args: argparse.Namespace, tmp: Path) -> tuple[Result, Result]:
     """Alternate floor and lead-mcp runs; print each and the medians' ratios."""
     floor_port, lead_port = free_port(), free_port()
@@ -365,7 +381,7 @@ async def compare(label: str, lead_url: str, args: argparse.Namespace, tmp: Path
     floor_env = {**lead_env(""), "PYTHONPATH": str(HERE.parent)}
     lead_cmd = [
         *args.wrap.split(),
-        *(args.lead_command.split() or [LEAD_MCP]),
+        *(args.lead_command.split() or lead_from(args.lead_src) or [LEAD_MCP]),
         "serve",
         "--port",
         str(lead_port),
@@ -434,8 +450,13 @@ def main() -> None:
     parser.add_argument(
         "--lead-command",
         default="",
-        help="run lead-mcp another way, e.g. an older checkout: "
-        "'env PYTHONPATH=/tmp/old/src python -m lead_mcp'",
+        help="run lead-mcp another way, e.g. under another interpreter",
+    )
+    parser.add_argument(
+        "--lead-src",
+        default="",
+        help="run the lead_mcp package found in this folder (an older checkout's src, for before/after "
+        "figures), ahead of whatever this interpreter's path holds",
     )
     parser.add_argument(
         "--floor-tuned-gc",

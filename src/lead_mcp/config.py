@@ -35,6 +35,7 @@ class OcrEngineName(StrEnum):
 class HttpResponses(StrEnum):
     """How `lead-mcp serve` answers a tool call over streamable HTTP."""
 
+    AUTO = "auto"
     JSON = "json"
     SSE = "sse"
 
@@ -115,9 +116,11 @@ class Settings(BaseSettings):
     )
     host: str = Field("127.0.0.1", description="Address `lead-mcp serve` binds to.")
     http_responses: HttpResponses = Field(
-        HttpResponses.SSE,
-        description="How /mcp answers: sse (an event stream that also carries progress notifications "
-        "of long calls such as scans and imports) or json (one JSON body per call, a little cheaper).",
+        HttpResponses.AUTO,
+        description="How /mcp answers: auto (an event stream for a request that asks for progress "
+        "notifications with a progressToken, as long calls such as scans and imports send them; one "
+        "JSON body for every other request), sse (always an event stream) or json (always one JSON body, "
+        "no progress).",
     )
     port: int = Field(8765, ge=1, le=65535, description="Port `lead-mcp serve` listens on.")
     timezone: str = Field(

@@ -104,3 +104,64 @@ def test_serve_without_auth_refuses_a_public_address(tmp_path: Path) -> None:
     )
     assert done.returncode == 2
     assert "LEAD_MCP_AUTH" in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+def _post(base: str, body: dict) -> httpx.Response:
+    headers = {
+        "Accept": "application/json, text/event-stream",
+        "Content-Type": "application/json",
+        "MCP-Protocol-Version": "2025-11-25",
+    }
+    return httpx.post(f"{base}/mcp", json=body, headers=headers, timeout=30)
+
+
+def _search(progress: bool) -> dict:
+    params: dict = {"name": "search_contacts", "arguments": {"query": "ana"}}
+    if progress:
+        params["_meta"] = {"progressToken": "p-1"}
+    return {"jsonrpc": "2.0", "id": 5, "method": "tools/call", "params": params}
+
+
+def test_calls_are_streamed_only_when_they_ask_for_progress(tmp_path: Path) -> None:
+    with serve(f"sqlite+aiosqlite:///{tmp_path / 'http.db'}") as server:
+        plain = _post(server.url, _search(progress=False))
+        assert plain.status_code == 200
+        assert plain.headers["content-type"].startswith("application/json")
+        assert plain.json()["result"]["structuredContent"]["items"] == []
+        streamed = _post(server.url, _search(progress=True))
+        assert streamed.status_code == 200
+        assert streamed.headers["content-type"].startswith("text/event-stream")
+        data = [line[5:].strip() for line in streamed.text.splitlines() if line.startswith("data:")]
+        assert json.loads(data[-1])["result"]["structuredContent"]["items"] == []
+
+        def chunks():  # no Content-Length: the limit is counted as the body arrives
+            yield b"{"
+            for _ in range(5):
+                yield b" " * (1024 * 1024)
+            yield b"}"
+
+        huge = httpx.post(
+            f"{server.url}/mcp",
+            content=chunks(),
+            headers={"Content-Type": "application/json", "Accept": "application/json, text/event-stream"},
+            timeout=30,
+        )
+        assert huge.status_code == 413
+
+    with serve(f"sqlite+aiosqlite:///{tmp_path / 'sse.db'}", http_responses="sse") as server:
+        always = _post(server.url, _search(progress=False))
+        assert always.headers["content-type"].startswith("text/event-stream")
+
+
+async def test_progress_of_a_long_call_reaches_an_http_client(tmp_path: Path) -> None:
+    reports: list[float] = []
+
+    async def progress(done: float, total: float | None, message: str | None) -> None:
+        reports.append(done)
+
+    csv = "Full Name,Email\nAna Lima,ana@fintech.io\nBo Chen,bo@fintech.io\n"
+    with serve(f"sqlite+aiosqlite:///{tmp_path / 'http.db'}") as server:
+        async with Client(f"{server.url}/mcp", mode="legacy") as client:
+            result = await client.call_tool("import_contacts", {"content": csv}, progress_callback=progress)
+            assert not result.is_error and result.structured_content["created"] == 2
+    assert reports, "no progress notification arrived"

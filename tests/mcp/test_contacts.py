@@ -338,3 +338,58 @@ async def test_unicode_and_control_characters_survive_or_are_cleaned(client: Cli
     assert contact["notes"] == "line one\nline two end"
     found = await call(client, "search_contacts", {"query": "株式会社テスト"})
     assert [c["id"] for c in found["items"]] == [contact["id"]]
+
+
+async def test_a_new_contact_is_stored_whole_in_one_pass(client: Client, settings) -> None:
+    """add_contact writes a new lead with Core inserts: every trace the other tools read must be there."""
+    from sqlalchemy import func, select
+
+    from lead_mcp.db.engine import Database
+    from lead_mcp.db.tables import ContactKey, ContactRow, ContactTag, PipelineCount
+    from lead_mcp.services.workspaces import LOCAL_WORKSPACE_ID
+
+    added = await call(client, "add_contact", {**ANA, "notes": "Asked about the payments API"})
+    contact = added["contact"]
+    # Stored with its follow-up date (not only returned with it), found by every search route.
+    assert contact["next_followup_at"] == added["followup"]["due_at"]
+    fetched = (await call(client, "get_contact", {"contact_id": contact["id"]}))["contact"]
+    assert fetched == contact
+    for query in ("souza", "fintech.io", "+1 415 555 0100", "payments api", "lisbon"):
+        found = await call(client, "search_contacts", {"query": query})
+        assert [c["id"] for c in found["items"]] == [contact["id"]], query
+    by_tag = await call(client, "search_contacts", {"tag": "hot"})
+    assert [c["id"] for c in by_tag["items"]] == [contact["id"]]
+    history = (await call(client, "get_contact", {"contact_id": contact["id"]}))["history"]
+    assert [(h["action"], h["detail"]["source"]) for h in history] == [("created", "manual")]
+    assert "emails" in history[0]["detail"]["fields"] and "tags" in history[0]["detail"]["fields"]
+    report = await call(client, "pipeline_report", {})
+    assert report["contacts"] == 1 and report["by_source"]["manual"] == 1, report
+
+    db = Database(settings.database_url)
+    try:
+        async with db.transaction(workspace_id=LOCAL_WORKSPACE_ID, write=False) as session:
+            keys = (await session.execute(select(ContactKey.kind, ContactKey.value))).all()
+            tags = (await session.execute(select(ContactTag.tag).order_by(ContactTag.tag))).scalars().all()
+            row = (await session.execute(select(ContactRow))).scalar_one()
+            count = (await session.execute(select(func.count()).select_from(ContactRow))).scalar_one()
+            counters = (
+                await session.execute(
+                    select(
+                        PipelineCount.grain, PipelineCount.source, PipelineCount.stage, PipelineCount.contacts
+                    )
+                )
+            ).all()
+    finally:
+        await db.dispose()
+    assert {k for k, _ in keys} == {"email", "name", "phone"}
+    assert ("email", "ana.souza@fintech.io") in keys and ("phone", "+14155550100") in keys
+    # The pipeline counters (no flush listener sees a Core insert): one lead per day, month, all time.
+    assert sorted(counters) == [(grain, "manual", "lead", 1) for grain in ("a", "d", "m")]
+    assert tags == ["fintech", "hot"]
+    assert count == 1 and row.furthest_stage == "lead" and row.outbound_touches == 0
+    assert row.search_text and "souza" in row.search_text
+
+    # The same person again merges into the stored row: its keys were written.
+    again = await call(client, "add_contact", {"email": "ana.souza@fintech.io", "title": "COO"})
+    assert again["created"] is False and again["duplicate_of"] == contact["id"]
+    assert again["followup"] is None  # the first follow-up is still pending

@@ -21,7 +21,8 @@ keeps the counters exact without knowing about them. ``update(ContactRow)`` and
 ``delete(ContactRow)`` statements run through a session are caught too: the
 affected contacts are read before (and, for an update, after) the statement.
 Core ``insert`` statements are not seen by either listener: the bulk import
-calls :func:`count_inserted` for the rows it inserts. Only SQL that bypasses
+calls :func:`count_inserted` for the rows it inserts, and add_contact
+:func:`count_new_contact` for the one it writes. Only SQL that bypasses
 the session entirely (a raw bulk load, as the benchmark does) needs
 :func:`rebuild` afterwards.
 
@@ -42,7 +43,7 @@ from sqlalchemy import Table, delete, event, insert, inspect, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Result
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
 from lead_mcp.clock import utc
@@ -292,8 +293,8 @@ def count_inserted(connection: Connection, workspace_id: str, contact_pks: Seque
         apply_deltas(connection, deltas)
 
 
-def apply_deltas(connection: Connection, deltas: Deltas) -> None:
-    """Add deltas to the counters: upserts in a fixed key order, so concurrent writers never deadlock."""
+def _delta_rows(deltas: Deltas) -> dict[str, list[dict[str, Any]]]:
+    """The upsert parameters of each counter table, in a fixed key order."""
     by_table: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for (table, key), values in sorted(deltas.items(), key=lambda item: (item[0][0], _sort_key(item[0][1]))):
         if not any(values):
@@ -301,9 +302,24 @@ def apply_deltas(connection: Connection, deltas: Deltas) -> None:
         row = dict(zip(_KEYS[table], key, strict=True))
         row.update(zip(_VALUES[table], values, strict=True))
         by_table[table].append(row)
+    return by_table
+
+
+def apply_deltas(connection: Connection, deltas: Deltas) -> None:
+    """Add deltas to the counters: upserts in a fixed key order, so concurrent writers never deadlock."""
     dialect = connection.dialect.name
-    for table_name, rows in by_table.items():
+    for table_name, rows in _delta_rows(deltas).items():
         connection.execute(_upsert(table_name, dialect), rows)
+
+
+async def count_new_contact(connection: AsyncConnection, values: Mapping[str, Any]) -> None:
+    """Count one contact written with a Core insert (add_contact's), from the values it was inserted with."""
+    deltas: Deltas = {}
+    facts = facts_from_values({"first_response_at": None, "deleted_at": None, **values})
+    add_contributions(deltas, facts, 1)
+    dialect = connection.dialect.name
+    for table_name, rows in _delta_rows(deltas).items():
+        await connection.execute(_upsert(table_name, dialect), rows)
 
 
 @functools.cache

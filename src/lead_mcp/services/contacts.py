@@ -10,13 +10,26 @@ contact: the loser's insert fails inside a savepoint and it merges instead.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, literal_column, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    insert,
+    literal_column,
+    or_,
+    select,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from lead_mcp.db import aggregates
 from lead_mcp.db.search import fts5_query, pg_match, sqlite_fts
 from lead_mcp.db.tables import (
     ContactChange,
@@ -44,6 +57,7 @@ from lead_mcp.services import cadences, normalize, scoring, sizing, stages
 from lead_mcp.services import custom_fields as custom_field_service
 from lead_mcp.services import followups as followup_service
 from lead_mcp.services.records import (
+    SUMMARY_COLUMNS,
     change_model,
     contact_model,
     contact_query,
@@ -205,16 +219,45 @@ def _refresh_search_text(row: ContactRow) -> None:
         row.search_text = text
 
 
+def _table(model: type[Any]) -> Table:
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+@functools.lru_cache(maxsize=128)
+def _owners_statement(count: int) -> Select[Any]:
+    """The key look-up for ``count`` keys, built (and compiled) once per count.
+
+    A Core select that names the workspace itself (the guard checks that ``:ws`` is the
+    session's): building the ORed conditions through the ORM and its result machinery cost
+    more than the query. The SQL is the same ``kind = ? AND value = ? OR ...`` the key index
+    (and its statistics) serves.
+    """
+    keys = _table(ContactKey).c
+    conditions = [
+        and_(keys.kind == bindparam(f"k{i}"), keys.value == bindparam(f"v{i}")) for i in range(count)
+    ]
+    return select(keys.kind, keys.value, keys.contact_id).where(
+        or_(*conditions), keys.workspace_id == bindparam("ws")
+    )
+
+
 async def _owners_of(session: AsyncSession, keys: set[tuple[str, str]]) -> dict[tuple[str, str], str]:
-    """Which contact holds each key now."""
+    """Which contact holds each key now (pending changes flushed first, as an ORM select's autoflush did)."""
     if not keys:
         return {}
-    conditions = [and_(ContactKey.kind == kind, ContactKey.value == value) for kind, value in keys]
-    rows = (
-        await session.execute(
-            select(ContactKey.kind, ContactKey.value, ContactKey.contact_id).where(or_(*conditions))
-        )
-    ).all()
+    workspace_id = session.info.get("workspace_id")
+    if workspace_id is None:
+        raise RuntimeError("contact keys are looked up in a workspace's session only")
+    if session.new or session.dirty or session.deleted:
+        await session.flush()
+    params: dict[str, Any] = {"ws": workspace_id}
+    for i, (kind, value) in enumerate(keys):
+        params[f"k{i}"] = kind
+        params[f"v{i}"] = value
+    conn = await session.connection()
+    rows = (await conn.execute(_owners_statement(len(keys)), params)).all()
     return {(kind, value): contact_id for kind, value, contact_id in rows}
 
 
@@ -314,20 +357,8 @@ async def _check_referrer(session: AsyncSession, referred_by: str | None) -> Non
         await load_contact(session, referred_by, field="referred_by", lock=False)
 
 
-async def _insert(
-    session: AsyncSession,
-    scope: Scope,
-    prepared: Prepared,
-    *,
-    leave_out: frozenset[tuple[str, str]] = frozenset(),
-    history: dict[str, Any] | None = None,
-) -> ContactRow | None:
-    """Insert a new contact with its keys (except ``leave_out``); None when another writer took one first.
-
-    On PostgreSQL the insert runs in a savepoint: a concurrent add of the same email makes
-    the key insert fail, and the caller merges into the winner instead. SQLite write
-    transactions are serialized (BEGIN IMMEDIATE), so the duplicate check cannot race there.
-    """
+def _new_row(scope: Scope, prepared: Prepared) -> ContactRow:
+    """A new contact's row (not added to the session), with its search text and initial score."""
     now = scope.now()
     row = ContactRow(
         id=new_id(),
@@ -358,6 +389,24 @@ async def _insert(
     )
     _refresh_search_text(row)
     row.score = scoring.initial_score(row, now)  # no touches yet: scored without a query
+    return row
+
+
+async def _insert(
+    session: AsyncSession,
+    scope: Scope,
+    prepared: Prepared,
+    *,
+    leave_out: frozenset[tuple[str, str]] = frozenset(),
+    history: dict[str, Any] | None = None,
+) -> ContactRow | None:
+    """Insert a new contact with its keys (except ``leave_out``); None when another writer took one first.
+
+    On PostgreSQL the insert runs in a savepoint: a concurrent add of the same email makes
+    the key insert fail, and the caller merges into the winner instead. SQLite write
+    transactions are serialized (BEGIN IMMEDIATE), so the duplicate check cannot race there.
+    """
+    row = _new_row(scope, prepared)
 
     async def insert_with_keys() -> None:
         session.add(row)
@@ -385,6 +434,74 @@ async def _insert(
         },
     )
     return row
+
+
+# What add_contact writes for a new contact: every column but the row key (unset ones as NULL,
+# as the ORM would), one key set so the statement is compiled once.
+_CONTACT_COLUMNS = tuple(c.key for c in _table(ContactRow).columns if c.key != "pk")
+_FOLLOWUP_COLUMNS = tuple(c.key for c in _table(FollowUpRow).columns)
+_INSERT_CONTACT = insert(_table(ContactRow))
+_INSERT_KEYS = insert(_table(ContactKey))
+_INSERT_TAGS = insert(_table(ContactTag))
+_INSERT_CHANGE = insert(_table(ContactChange))
+_INSERT_FOLLOWUP = insert(_table(FollowUpRow))
+
+
+async def _store_new(
+    session: AsyncSession, scope: Scope, row: ContactRow, prepared: Prepared, first: FollowUpRow | None
+) -> bool:
+    """Write a new contact with Core inserts: row, keys, tags, 'created' history, first follow-up, counters.
+
+    The same rows :func:`_insert` and a flush would write (the pipeline counters included, which
+    no flush listener sees here), in one statement per table and without the unit of work. False
+    when another writer took one of its keys first (PostgreSQL: the inserts run in a savepoint;
+    SQLite writers are serialized, so the duplicate check cannot race there).
+    """
+    row.furthest_stage = aggregates.furthest_of(row.stage, None)
+    row.outbound_touches = 0
+    values = {name: getattr(row, name) for name in _CONTACT_COLUMNS}
+    ws = scope.workspace_id
+
+    async def write() -> None:
+        # Asked for inside the savepoint: the session emits SAVEPOINT when a connection is taken.
+        conn = await session.connection()
+        result = await conn.execute(_INSERT_CONTACT, values)
+        inserted = result.inserted_primary_key
+        assert inserted is not None
+        row.pk = inserted[0]
+        await aggregates.count_new_contact(conn, values)
+        keys = [{"workspace_id": ws, "kind": k, "value": v, "contact_id": row.id} for k, v in _keys_of(row)]
+        if keys:
+            await conn.execute(_INSERT_KEYS, keys)
+        if row.tags:
+            await conn.execute(
+                _INSERT_TAGS, [{"workspace_id": ws, "tag": t, "contact_pk": row.pk} for t in row.tags]
+            )
+        change = {
+            "id": new_id(),
+            "workspace_id": ws,
+            "contact_id": row.id,
+            "user_id": scope.user_id,
+            "at": scope.now(),
+            "action": "created",
+            "detail": {
+                "source": row.source,
+                "fields": sorted(k for k, v in _field_values(prepared).items() if v),
+            },
+        }
+        await conn.execute(_INSERT_CHANGE, change)
+        if first is not None:
+            await conn.execute(_INSERT_FOLLOWUP, {name: getattr(first, name) for name in _FOLLOWUP_COLUMNS})
+
+    if dialect_name(session) == "sqlite":
+        await write()
+        return True
+    try:
+        async with session.begin_nested():
+            await write()
+    except IntegrityError:
+        return False
+    return True
 
 
 def _field_values(prepared: Prepared) -> dict[str, Any]:
@@ -548,39 +665,44 @@ async def add_contact(
     prepared.custom = {k: v for k, v in custom_values.items() if v is not None}
     await _check_referrer(session, prepared.referred_by)
     cadence_name, cadence_steps = await cadences.resolve(session, cadence)
-    created = False
+    days = followup_in_days
+    if days is None:
+        # A chosen cadence says when its first touch is; the setting covers the default one.
+        explicit = cadence is not None and cadence_steps
+        days = cadence_steps[0] if explicit else scope.settings.default_followup_days
     row, matched_on = await find_duplicate(session, prepared)
     if row is None:
-        row = await _insert(session, scope, prepared)
-        created = row is not None
-        if row is None:  # lost a race for one of the keys: the winner is there now
-            row, matched_on = await find_duplicate(session, prepared)
-            if row is None:
-                raise Conflict("Another change to this contact is in progress; call add_contact again")
-    filled: list[str] = []
-    kept: dict[str, str] = {}
-    if not created:
-        filled, kept = await merge_into(session, scope, row, prepared, matched_on=matched_on)
-
-    followup = None
-    # Someone who withdrew consent gets no new automatic follow-up, even when they turn up again.
-    if schedule_followup and not consent_withdrawn(row):
-        has_pending = (not created) and await followup_service.has_pending(session, row.id)
-        if not has_pending:
-            days = followup_in_days
-            if days is None:
-                # A chosen cadence says when its first touch is; the setting covers the default one.
-                explicit = cadence is not None and cadence_steps
-                days = cadence_steps[0] if explicit else scope.settings.default_followup_days
-            followup = await followup_service.create_first_followup(
-                session, scope, row, days, cadence=cadence_name
+        new = _new_row(scope, prepared)
+        # Someone who withdrew consent gets no new automatic follow-up, even when they turn up again.
+        first = None
+        if schedule_followup and not consent_withdrawn(new):
+            # Scheduled before the insert, so the contact is stored with its next_followup_at.
+            first = followup_service.first_followup_row(scope, new, days, cadence=cadence_name)
+        if await _store_new(session, scope, new, prepared, first):
+            return AddContactResult(
+                contact=contact_model(new),
+                created=True,
+                duplicate_of=None,
+                merged_fields=[],
+                kept_values={},
+                followup=followup_model(first) if first is not None else None,
             )
-    if not created:
-        await scoring.rescore(session, scope, row)
+        # Lost a race for one of the keys: the winner is there now.
+        row, matched_on = await find_duplicate(session, prepared)
+        if row is None:
+            raise Conflict("Another change to this contact is in progress; call add_contact again")
+    filled, kept = await merge_into(session, scope, row, prepared, matched_on=matched_on)
+    followup = None
+    wanted = schedule_followup and not consent_withdrawn(row)
+    if wanted and not await followup_service.has_pending(session, row.id):
+        followup = await followup_service.create_first_followup(
+            session, scope, row, days, cadence=cadence_name
+        )
+    await scoring.rescore(session, scope, row)
     return AddContactResult(
         contact=contact_model(row),
-        created=created,
-        duplicate_of=None if created else row.id,
+        created=False,
+        duplicate_of=row.id,
         merged_fields=filled,
         kept_values=kept,
         followup=followup,
@@ -845,7 +967,8 @@ async def search_contacts(
     if query and query.strip() and not phrases:
         return ContactPage(items=[], next_cursor=None)
 
-    stmt = select(ContactRow).where(ContactRow.deleted_at.is_(None))
+    # The summary's columns, not whole rows: no ORM instances, no notes or search text read.
+    stmt = select(*SUMMARY_COLUMNS).where(ContactRow.deleted_at.is_(None))
     order_key: Any = ContactRow.pk
     if phrases:
         if dialect_name(session) == "sqlite":
@@ -874,9 +997,9 @@ async def search_contacts(
         last = cursor_int(after.get("pk"))
         cond: ColumnElement[bool] = order_key < last
         stmt = stmt.where(cond)
-    rows = (await session.execute(stmt.order_by(order_key.desc()).limit(limit + 1))).scalars().all()
+    rows = (await session.execute(stmt.order_by(order_key.desc()).limit(limit + 1))).all()
     page = rows[:limit]
-    items = [contact_summary(r) for r in page]
+    items = [contact_summary(r) for r in page]  # type: ignore[arg-type]  # the summary's columns, by name
     fits = sizing.fitting(items)  # a page stops early rather than overflow a model's context
     more = len(rows) > limit or fits < len(items)
     page, items = page[:fits], items[:fits]

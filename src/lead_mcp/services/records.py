@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import hmac
 import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lead_mcp.db.tables import ContactChange, ContactRow, FollowUpRow, InteractionRow, new_id
@@ -121,15 +122,19 @@ def contact_query(*conditions: Any, lock: bool) -> Select[ContactRow]:
     return stmt
 
 
+@functools.cache
+def _by_id(lock: bool) -> Select[ContactRow]:
+    """One live contact by id, built once per lock mode (the id is bound per call)."""
+    return contact_query(ContactRow.id == bindparam("contact_id"), lock=lock)
+
+
 async def load_contact(
     session: AsyncSession, contact_id: str, *, field: str = "contact_id", lock: bool = True
 ) -> ContactRow:
     """The live contact with this id in the caller's workspace, or a NotFound that says what to do."""
     row = None
     if isinstance(contact_id, str) and 0 < len(contact_id) <= 64:
-        row = (
-            await session.execute(contact_query(ContactRow.id == contact_id.strip(), lock=lock))
-        ).scalar_one_or_none()
+        row = (await session.execute(_by_id(lock), {"contact_id": contact_id.strip()})).scalar_one_or_none()
     if row is None:
         deleted_at = None
         if isinstance(contact_id, str) and 0 < len(contact_id) <= 64:

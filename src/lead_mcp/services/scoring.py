@@ -11,11 +11,12 @@ score until something about it changes; qualify_lead always recomputes.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, literal, select, type_coerce
+from sqlalchemy import ColumnElement, Select, bindparam, case, func, literal, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lead_mcp.clock import utc
@@ -179,23 +180,36 @@ def is_form_post() -> ColumnElement[bool]:
     return func.coalesce(InteractionRow.data["source"].as_string(), "") == "card_form"
 
 
-async def behaviour_of(session: AsyncSession, row: ContactRow) -> Behaviour:
-    """Read the behaviour facts from the contact's touches (one indexed aggregate query)."""
+@functools.cache
+def _behaviour_statement(answered: bool) -> Select[Any]:
+    """The behaviour aggregate, built once (with a reply column when we have reached out).
+
+    Building its sums, cases and comparisons cost more than running it; the contact and
+    the first response are bound per call.
+    """
     inbound = InteractionRow.direction == "inbound"
     replied: ColumnElement[Any] = literal(0)
-    if row.first_response_at is not None:
-        answer = inbound & (InteractionRow.occurred_at > row.first_response_at) & ~is_form_post()
+    if answered:
+        after_ours = InteractionRow.occurred_at > bindparam("first_response_at")
+        answer = inbound & after_ours & ~is_form_post()
         replied = func.max(case((answer, 1), else_=0))
+    return select(
+        func.sum(case((InteractionRow.kind == "meeting", 1), else_=0)),
+        func.sum(case((inbound & (InteractionRow.kind == "card_shared"), 1), else_=0)),
+        type_coerce(func.max(case((inbound, InteractionRow.occurred_at))), UTCDateTime()),
+        replied,
+        func.sum(case((inbound & is_form_post(), 1), else_=0)),
+    ).where(InteractionRow.contact_id == bindparam("contact_id"))
+
+
+async def behaviour_of(session: AsyncSession, row: ContactRow) -> Behaviour:
+    """Read the behaviour facts from the contact's touches (one indexed aggregate query)."""
+    answered = row.first_response_at is not None
+    params: dict[str, Any] = {"contact_id": row.id}
+    if answered:
+        params["first_response_at"] = row.first_response_at
     meetings, card_views, last_inbound, has_replied, form_posts = (
-        await session.execute(
-            select(
-                func.sum(case((InteractionRow.kind == "meeting", 1), else_=0)),
-                func.sum(case((inbound & (InteractionRow.kind == "card_shared"), 1), else_=0)),
-                type_coerce(func.max(case((inbound, InteractionRow.occurred_at))), UTCDateTime()),
-                replied,
-                func.sum(case((inbound & is_form_post(), 1), else_=0)),
-            ).where(InteractionRow.contact_id == row.id)
-        )
+        await session.execute(_behaviour_statement(answered), params)
     ).one()
     return Behaviour(
         replied=bool(has_replied),

@@ -15,23 +15,26 @@ stay reachable.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from urllib.parse import urlsplit
 
+from mcp.server.streamable_http import check_accept_headers
+from mcp.server.streamable_http_manager import StreamableHTTPASGIApp, StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import BaseRoute, Mount, Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.routing import BaseRoute, Mount, Route, Router
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lead_mcp import __version__
 from lead_mcp.clock import Clock
 from lead_mcp.config import AuthMode, HttpResponses, Settings
-from lead_mcp.mcp.server import StateRef, build_server
+from lead_mcp.mcp.server import LeadServer, StateRef, build_server
 from lead_mcp.mcp.state import AppState
 from lead_mcp.runtime import freeze_startup_heap
 from lead_mcp.web import calendar as calendar_web
@@ -114,6 +117,96 @@ class LocalOnly:
         await self.app(scope, receive, send)
 
 
+class ChooseFraming:
+    """Answers each POST to /mcp as an event stream only when the request can use one (``auto``).
+
+    In stateless HTTP the only messages a request's stream can carry besides its answer are
+    notifications about that request, and the one kind our tools send is progress, which a client
+    asks for with ``_meta.progressToken``. A body that names a progress token (anywhere: a
+    conservative byte test) goes to the streaming manager; every other one is answered with one
+    JSON body, which costs a good deal less CPU than the event stream's task, framing and chunked
+    writes. Requests that are not a plain POST accepting both media types (GET streams, DELETE, a
+    client that accepts only one type, a body over the limit) go to the streaming manager, which
+    answers them exactly as before. Both managers apply the SDK's body limit themselves; the body
+    is read here only up to that limit and handed on unchanged.
+    """
+
+    def __init__(self, streams: StreamableHTTPSessionManager, bodies: StreamableHTTPSessionManager) -> None:
+        self.streams = streams
+        self.bodies = bodies
+        self.limit = streams.max_request_body_size
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Read the body (up to the limit), choose the framing, replay the body to that manager."""
+        if scope["type"] != "http" or scope["method"] != "POST" or not self._plain(scope):
+            await self.streams.handle_request(scope, receive, send)
+            return
+        received: list[Message] = []
+        size = 0
+        complete = False
+        while size <= self.limit:
+            message = await receive()
+            received.append(message)
+            if message["type"] != "http.request":
+                break
+            size += len(message.get("body", b""))
+            if not message.get("more_body", False):
+                complete = True
+                break
+        wants_stream = (
+            not complete or size > self.limit or any(b"progressToken" in m.get("body", b"") for m in received)
+        )
+        pending = iter(received)
+
+        async def replay() -> Message:
+            for message in pending:
+                return message
+            return await receive()
+
+        target = self.streams if wants_stream else self.bodies
+        await target.handle_request(scope, replay, send)
+
+    def _plain(self, scope: Scope) -> bool:
+        """Accepts both JSON and event streams, and declares no body over the limit."""
+        has_json, has_sse = check_accept_headers(Request(scope))
+        if not (has_json and has_sse):
+            return False
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                try:
+                    return int(value) <= self.limit
+                except ValueError:
+                    return False
+        return True
+
+
+def mcp_endpoint(
+    server: LeadServer, settings: Settings
+) -> tuple[ASGIApp, list[StreamableHTTPSessionManager]]:
+    """``/mcp`` as a bare router (the outer app handles errors), stateless, framed per the setting;
+    and the session managers behind it, which the app's lifespan runs."""
+    server.streamable_http_app(
+        stateless_http=True,
+        json_response=settings.http_responses is HttpResponses.JSON,
+        transport_security=transport_security(settings),
+        host=settings.host,
+    )
+    streams = server.session_manager
+    endpoint: ASGIApp = StreamableHTTPASGIApp(streams)
+    managers = [streams]
+    if settings.http_responses is HttpResponses.AUTO:
+        bodies = StreamableHTTPSessionManager(
+            app=streams.app,
+            json_response=True,
+            stateless=True,
+            security_settings=streams.security_settings,
+            max_request_body_size=streams.max_request_body_size,
+        )
+        managers.append(bodies)
+        endpoint = ChooseFraming(streams, bodies)
+    return Router(routes=[Route("/mcp", endpoint=endpoint)]), managers
+
+
 def transport_security(settings: Settings) -> TransportSecuritySettings:
     """DNS-rebinding protection; admits the configured public host only when auth guards /mcp."""
     hosts = ["127.0.0.1:*", "localhost:*", "[::1]:*", "127.0.0.1", "localhost", "[::1]"]
@@ -131,14 +224,9 @@ def build_app(settings: Settings, *, clock: Clock | None = None, freeze_heap: bo
     """The ASGI app served by ``lead-mcp serve`` (``freeze_heap``: see ``runtime.freeze_startup_heap``)."""
     ref = StateRef()
     server = build_server(settings, state=ref, clock=clock)
-    mcp_app = server.streamable_http_app(
-        stateless_http=True,
-        # One JSON body per call unless SSE is asked for: streaming costs ~0.3 ms of CPU per call and
-        # stateless HTTP carries no server-to-client requests anyway (only progress notifications).
-        json_response=settings.http_responses is HttpResponses.JSON,
-        transport_security=transport_security(settings),
-        host=settings.host,
-    )
+    # One JSON body per call unless the call asks for progress (``auto``): streaming costs CPU on
+    # every call and stateless HTTP carries no server-to-client requests anyway.
+    mcp_app, session_managers = mcp_endpoint(server, settings)
 
     auth = build_http_auth(settings, ref, server)
 
@@ -148,7 +236,9 @@ def build_app(settings: Settings, *, clock: Clock | None = None, freeze_heap: bo
         ref.value.require_token = auth is not None
         app.state.lead = ref.value
         try:
-            async with server.session_manager.run():
+            async with contextlib.AsyncExitStack() as managers:
+                for manager in session_managers:
+                    await managers.enter_async_context(manager.run())
                 if freeze_heap:
                     freeze_startup_heap()
                 yield
@@ -193,4 +283,12 @@ def build_app(settings: Settings, *, clock: Clock | None = None, freeze_heap: bo
     return app
 
 
-__all__ = ["ROUTE_FACTORIES", "LocalOnly", "build_app", "is_local_request", "transport_security"]
+__all__ = [
+    "ROUTE_FACTORIES",
+    "ChooseFraming",
+    "LocalOnly",
+    "build_app",
+    "is_local_request",
+    "mcp_endpoint",
+    "transport_security",
+]
