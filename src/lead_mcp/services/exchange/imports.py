@@ -36,7 +36,7 @@ from typing import Any, Protocol, cast
 
 import anyio
 import anyio.lowlevel
-from sqlalchemy import Table, TextClause, insert, select, text
+from sqlalchemy import Table, TextClause, and_, func, insert, literal, select, text, true
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -909,6 +909,39 @@ def _row_values(scope: Scope, prepared: Prepared, contact_id: str, score: int) -
     }
 
 
+def _expanded_inserts(session: AsyncSession, workspace_id: str, pks: list[int]) -> list[Any]:
+    """INSERT ... SELECT of the email and phone keys and the tags of just-inserted contacts.
+
+    Each value of a contact's ``emails``, ``phones`` and ``tags`` (normalized and de-duplicated
+    by ``prepare``) becomes its key or tag row, exactly the rows a parameter set per value would
+    write; the select names the workspace, as the guard requires.
+    """
+    table = _table(ContactRow)
+    expand = "json_each" if dialect_name(session) == "sqlite" else "jsonb_array_elements_text"
+    mine = and_(table.c.workspace_id == workspace_id, table.c.pk.in_(pks))
+    statements: list[Any] = []
+    for kind, column in (("email", table.c.emails), ("phone", table.c.phones)):
+        values = getattr(func, expand)(column).table_valued("value").alias(f"{kind}s")
+        chosen = (
+            select(table.c.workspace_id, literal(kind), values.c.value, table.c.id)
+            .select_from(table.join(values, true()))
+            .where(mine)
+            .order_by(values.c.value)
+        )
+        statements.append(
+            insert(_table(ContactKey)).from_select(["workspace_id", "kind", "value", "contact_id"], chosen)
+        )
+    tags = getattr(func, expand)(table.c.tags).table_valued("value").alias("tag_values")
+    chosen = (
+        select(table.c.workspace_id, tags.c.value, table.c.pk)
+        .select_from(table.join(tags, true()))
+        .where(mine)
+        .order_by(tags.c.value, table.c.pk)
+    )
+    statements.append(insert(_table(ContactTag)).from_select(["workspace_id", "tag", "contact_pk"], chosen))
+    return statements
+
+
 _FIELD_NAMES = (*contacts.SINGLE_FIELDS, *contacts.LIST_FIELDS, "notes", "referred_by", "custom")
 
 
@@ -931,26 +964,27 @@ async def _insert_new(session: AsyncSession, scope: Scope, items: list[Item], ta
             await session.run_sync(
                 lambda sync: aggregates.count_inserted(sync.connection(), scope.workspace_id, inserted)
             )
-            keys = [
+            # Email and phone keys and tags are the stored rows' own JSON lists: the database
+            # expands them (one statement per chunk instead of a parameter set per value).
+            for start in range(0, len(inserted), KEY_QUERY_CHUNK):
+                chunk = inserted[start : start + KEY_QUERY_CHUNK]
+                for statement in _expanded_inserts(session, scope.workspace_id, chunk):
+                    await session.execute(statement)
+            names = [
                 {
                     "workspace_id": scope.workspace_id,
-                    "kind": kind,
+                    "kind": "name",
                     "value": value,
                     "contact_id": ids[item.number],
                 }
                 for item in items
                 for kind, value in item.keys
+                if kind == "name"
             ]
-            if keys:  # a bare name (no company) has no de-duplication key
-                await session.execute(insert(_table(ContactKey)), keys)
-            tags = [
-                {"workspace_id": scope.workspace_id, "tag": tag, "contact_pk": pks[ids[item.number]]}
-                for item in items
-                if item.prepared
-                for tag in item.prepared.tags
-            ]
-            if tags:
-                await session.execute(insert(_table(ContactTag)), tags)
+            if names:  # a bare name (no company) has no name key
+                # In index order: the key B-tree takes them as runs of neighbours, not scattered.
+                names.sort(key=lambda row: row["value"])
+                await session.execute(insert(_table(ContactKey)), names)
             now = scope.now()
             changes = [
                 {
