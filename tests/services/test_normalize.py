@@ -232,3 +232,15 @@ def test_website_answers_are_kept_per_text_with_each_callers_field() -> None:
             normalize.normalize_website("example.com:99999", "custom.site")
         with pytest.raises(InvalidInput, match=r"^website: is empty"):
             normalize.normalize_website("   ")
+
+
+def test_phone_answers_are_kept_per_text_and_region_with_each_callers_field() -> None:
+    for _ in range(2):  # the second answer comes from the cache, errors included
+        assert normalize.normalize_phone("030 164546", "DE") == "+4930164546"
+        assert normalize.normalize_phone("030 164546", "GB") != "+4930164546"
+        with pytest.raises(InvalidInput, match=r"^phone: '030 164546' has the wrong number of digits for US"):
+            normalize.normalize_phone("030 164546", "US")
+        with pytest.raises(InvalidInput, match=r"^custom\.fax: 'call me' is not a phone number"):
+            normalize.normalize_phone("call me", "US", "custom.fax")
+        with pytest.raises(InvalidInput, match=r"^phone: '\+1 23' "):
+            normalize.normalize_phone("+1 23", "US")

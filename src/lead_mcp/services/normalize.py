@@ -187,27 +187,32 @@ def normalize_email(raw: str, field: str = "email") -> str:
 
 def normalize_phone(raw: str, region: str, field: str = "phone") -> str:
     """E.164 form of a phone number; numbers without a country code are read in ``region``."""
+    value, refusal = _phone(raw, region)
+    if refusal is not None:
+        raise InvalidInput(field, *refusal)
+    assert value is not None
+    return value
+
+
+# A company's switchboard, a shared office line: the same text is parsed once (pure, errors kept).
+@lru_cache(maxsize=16_384)
+def _phone(raw: str, region: str) -> tuple[str | None, tuple[str, str] | None]:
+    """The E.164 number, or the reason and hint of its refusal."""
     text = raw.strip()
     if not text or not _PHONE_CHARS.match(text) or len(_DIGITS.findall(text)) < 5:
-        raise InvalidInput(
-            field,
-            f"{raw!r} is not a phone number",
-            "Give digits with an optional leading + and country code, e.g. +1 415 555 0100",
-        )
+        hint = "Give digits with an optional leading + and country code, e.g. +1 415 555 0100"
+        return None, (f"{raw!r} is not a phone number", hint)
     try:
         parsed = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException:
-        raise InvalidInput(
-            field, f"{raw!r} is not a phone number", "Give it with its country code, e.g. +49 30 1234567"
-        ) from None
+        return None, (f"{raw!r} is not a phone number", "Give it with its country code, e.g. +49 30 1234567")
     if not phonenumbers.is_possible_number(parsed):
-        raise InvalidInput(
-            field,
-            f"{raw!r} has the wrong number of digits for "
-            f"{phonenumbers.region_code_for_number(parsed) or region}",
+        where = phonenumbers.region_code_for_number(parsed) or region
+        return None, (
+            f"{raw!r} has the wrong number of digits for {where}",
             "Check the digits and give the country code, e.g. +44 20 7946 0958",
         )
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164), None
 
 
 def looks_like_phone(text: str) -> bool:
