@@ -168,19 +168,7 @@ async def test_a_line_that_is_neither_utf8_nor_windows_1252_is_that_rows_error(t
     assert "not valid UTF-8 although the file starts with a UTF-8 mark" in result.errors[0].reason
 
 
-@pytest.fixture(params=["thread", "process"])
-def parse_in(request, monkeypatch, caplog):
-    """Records mapped in the worker thread (small files) or in a worker process (large files)."""
-    from lead_mcp.services.exchange import imports
-
-    if request.param == "process":
-        monkeypatch.setattr(imports, "PROCESS_MIN_BYTES", 0)
-    yield str(request.param)
-    # The process really mapped them: no fallback to the thread.
-    assert not [r for r in caplog.records if "worker process failed" in r.getMessage()]
-
-
-async def test_import_contacts_reports_ragged_rows_and_bad_values_by_line(transactions, scope, parse_in):
+async def test_import_contacts_reports_ragged_rows_and_bad_values_by_line(transactions, scope):
     result = await _import(transactions, scope, DATA / "ragged.csv")
     assert (result.records, result.created) == (5, 4)
     assert [(e.record, e.line) for e in result.errors] == [(3, 4)]
@@ -192,9 +180,7 @@ async def test_import_contacts_reports_ragged_rows_and_bad_values_by_line(transa
     assert people["Eve Lone"].emails == [] and people["Eve Lone"].phones == []
 
 
-async def test_import_contacts_skips_each_broken_line_and_reports_each_broken_card(
-    transactions, scope, parse_in
-):
+async def test_import_contacts_skips_each_broken_line_and_reports_each_broken_card(transactions, scope):
     result = await _import(transactions, scope, DATA / "broken.vcf")
     assert (result.records, result.created) == (7, 3)
     warnings = {w.record: w.reason for w in result.warnings}
@@ -250,7 +236,7 @@ async def test_import_merges_new_details_into_existing_contacts_like_add_contact
 
 
 async def test_bulk_import_ends_exactly_like_adding_each_record_with_add_contact(
-    transactions, scope, second_database_url, settings: Settings, clock: FixedClock, parse_in
+    transactions, scope, second_database_url, settings: Settings, clock: FixedClock
 ):
     # In-file duplicates (by email, phone and name+company), a record matching a stored contact,
     # and new records: the bulk path must give what add_contact gives record by record.
@@ -491,7 +477,7 @@ class _FailingDisk(ImportSource):
         return Stream(data)
 
 
-async def test_a_read_failure_half_way_reports_the_saved_prefix_and_keeps_it(transactions, scope, parse_in):
+async def test_a_read_failure_half_way_reports_the_saved_prefix_and_keeps_it(transactions, scope):
     text = "Name,Email\r\n" + "".join(f"Person {i},p{i}@example.com\r\n" for i in range(1, 2501))
     data = text.encode()
     source = _FailingDisk(label="usb", size=len(data), content=data)

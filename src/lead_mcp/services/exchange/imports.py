@@ -25,13 +25,9 @@ without a write.
 
 from __future__ import annotations
 
-import collections
-import concurrent.futures
-import dataclasses
 import functools
 import itertools
 import logging
-import multiprocessing
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
@@ -56,7 +52,6 @@ from lead_mcp.services.exchange.tabular import (
     FALLBACK_ENCODING,
     CsvKind,
     Decoding,
-    Header,
     custom_header_names,
     read_rows,
 )
@@ -150,10 +145,6 @@ class Plan:
     format: str
     items: Iterator[Item]
     columns: dict[str, str] = field(default_factory=dict)
-    # The same records read but not mapped yet (each with the row or card to map), and the mapper:
-    # an import maps them in a worker process when the file is large (see import_contacts).
-    raw: Iterator[tuple[Item, Any]] = field(default_factory=lambda: iter(()))
-    mapper: Mapper | None = None
     unmapped: list[str] = field(default_factory=list)
     decoding: Decoding | None = None
     _unmapped_index: list[int] = field(default_factory=list)
@@ -206,11 +197,10 @@ def plan(source: ImportSource, scope: Scope, requested_format: str, fields: Fiel
     one of them fill it; its values are checked against its type.
     """
     fmt = detect_format(source, requested_format)
+    region = scope.settings.default_region
     fields = fields or {}
     if fmt == "vcard":
-        vcard_mapper = Mapper(kind="vcard", scope=scope, fields=dict(fields), keys=frozenset(fields))
-        cards = _vcard_raw(source)
-        return Plan(format="vcard", items=vcard_mapper.each(cards), raw=cards, mapper=vcard_mapper)
+        return Plan(format="vcard", items=_vcard_items(source, scope, region, fields))
     lines = source.lines()
     first = next(lines, None)  # opening the file tells whether it starts with a byte-order mark
     decoding = Decoding(fallback=None if source.bom else FALLBACK_ENCODING)
@@ -233,68 +223,32 @@ def plan(source: ImportSource, scope: Scope, requested_format: str, fields: Fiel
     result = Plan(format=header.kind.value, items=iter(()), columns=header.mapping(), decoding=decoding)
     result._unmapped_index = list(header.unmapped)
 
-    def raw() -> Iterator[tuple[Item, Any]]:
+    def items() -> Iterator[Item]:
         for row in rows:
             for index in result._unmapped_index:
                 if index < len(row.cells) and row.cells[index].strip():
                     result._has_data.add(index)
             offset = source.progress.done
             if row.error:
-                yield Item(number=row.number, line=row.line, error=row.error, offset=offset), None
+                yield Item(number=row.number, line=row.line, error=row.error, offset=offset)
                 continue
-            yield Item(number=row.number, line=row.line, offset=offset), row
+            item = Item(number=row.number, line=row.line, offset=offset)
+            yield _mapped(item, scope, functools.partial(mapping.from_csv, row, header, region), fields)
         result.unmapped = [header.cells[i] or f"column {i + 1}" for i in sorted(result._has_data)]
 
-    result.mapper = Mapper(kind="csv", scope=scope, fields=dict(fields), header=header)
-    result.raw = raw()
-    result.items = result.mapper.each(result.raw)
+    result.items = items()
     return result
 
 
-def _vcard_raw(source: ImportSource) -> Iterator[tuple[Item, Any]]:
+def _vcard_items(source: ImportSource, scope: Scope, region: str, fields: Fields) -> Iterator[Item]:
+    keys = frozenset(fields)
     for card in vcard.read_cards(source.lines()):
         offset = source.progress.done
         if card.error:
-            yield Item(number=card.number, line=card.line, error=card.error, offset=offset), None
+            yield Item(number=card.number, line=card.line, error=card.error, offset=offset)
             continue
-        yield Item(number=card.number, line=card.line, offset=offset), card
-
-
-@dataclass(frozen=True)
-class Mapper:
-    """Maps and validates read records; picklable (with a plain scope), so a worker process can run it."""
-
-    kind: str  # "csv" or "vcard"
-    scope: Scope
-    fields: dict[str, CustomFieldRow]
-    header: Header | None = None
-    keys: frozenset[str] = frozenset()
-
-    def __call__(self, item: Item, raw: Any) -> Item:
-        if raw is None:  # an error or a marker: nothing to map
-            return item
-        region = self.scope.settings.default_region
-        build: Callable[[], mapping.Mapped]
-        if self.kind == "csv":
-            assert self.header is not None
-            build = functools.partial(mapping.from_csv, raw, self.header, region)
-        else:
-            build = functools.partial(mapping.from_vcard, raw, region, self.keys)
-        return _mapped(item, self.scope, build, self.fields)
-
-    def each(self, raw: Iterator[tuple[Item, Any]]) -> Iterator[Item]:
-        for item, record in raw:
-            yield self(item, record)
-
-    def portable(self) -> Mapper:
-        """The same mapper for a worker process: ``prepare`` reads only the scope's settings."""
-        plain = Scope(workspace_id=self.scope.workspace_id, settings=self.scope.settings)
-        return dataclasses.replace(self, scope=plain)
-
-
-def _map_chunk(mapper: Mapper, pairs: list[tuple[Item, Any]]) -> list[Item]:
-    """Map a chunk of read records (in a worker process for large imports)."""
-    return [mapper(item, raw) for item, raw in pairs]
+        item = Item(number=card.number, line=card.line, offset=offset)
+        yield _mapped(item, scope, functools.partial(mapping.from_vcard, card, region, keys), fields)
 
 
 def _mapped(item: Item, scope: Scope, build: Callable[[], mapping.Mapped], fields: Fields) -> Item:
@@ -400,19 +354,19 @@ def _score_of(title: str | None, has_company: bool, business_email: bool) -> int
     return scoring.initial_score(cast(ContactRow, view), moment)
 
 
-def _guarded(pairs: Iterator[tuple[Item, Any]]) -> Iterator[tuple[Item, Any]]:
-    """Records as read; if reading the file itself fails, a last marker item carries the error."""
+def _guarded(items: Iterator[Item]) -> Iterator[Item]:
+    """The records of a plan; if reading the file itself fails, a last marker item carries the error."""
     last: Item | None = None
     try:
-        for item, raw in pairs:
+        for item in items:
             last = item
-            yield item, raw
+            yield item
     except Exception as exc:  # reported with the saved prefix, never a bare crash
         if not isinstance(exc, LeadError):
             log.warning(
                 "reading the import stopped after record %d", last.number if last else 0, exc_info=True
             )
-        yield Item(number=(last.number if last else 0) + 1, line=None, fatal=exc), None
+        yield Item(number=(last.number if last else 0) + 1, line=None, fatal=exc)
 
 
 def _drop_bad_value(data: ContactCreate, field_name: str, region: str) -> str | None:
@@ -439,8 +393,8 @@ def _drop_bad_value(data: ContactCreate, field_name: str, region: str) -> str | 
     return None
 
 
-def _batches(items: Iterator[tuple[Item, Any]], size: int) -> Iterator[list[tuple[Item, Any]]]:
-    batch: list[tuple[Item, Any]] = []
+def _batches(items: Iterator[Item], size: int) -> Iterator[list[Item]]:
+    batch: list[Item] = []
     for item in items:
         batch.append(item)
         if len(batch) >= size:
@@ -473,74 +427,15 @@ async def import_contacts(
             f"The import could not read the file ({type(exc).__name__}: {str(exc)[:200]}); nothing was "
             "saved. Check that it is a vCard (.vcf) or CSV file with a header row"
         ) from exc
-    if not dry_run:
-        await _refresh_statistics(transactions, only_if_missing=True)
-    batch_iter = _batches(_guarded(the_plan.raw), batch_size)
-    # Parsing runs one batch ahead of the store, off the event loop: records are read in a worker
-    # thread and mapped and validated (pure Python, most of the parse) there too, or for a large
-    # file in a worker process, on another core instead of competing for the GIL.
-    assert the_plan.mapper is not None
-    pool = _parse_pool(source)
-    try:
-        return await _run_import(
-            transactions,
-            scope,
-            source,
-            the_plan,
-            batch_iter,
-            pool,
-            follow_up=follow_up,
-            dry_run=dry_run,
-            progress=progress,
-        )
-    finally:
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)  # at most one chunk's mapping left
-
-
-PROCESS_MIN_BYTES = 1_000_000  # about 6,000 CSV records: smaller files do not repay a process start
-PROCESS_WORKERS = 1
-PROCESS_AHEAD = 3  # batches handed to the worker process ahead of the store
-
-
-def _parse_pool(source: ImportSource) -> concurrent.futures.ProcessPoolExecutor | None:
-    """A worker process mapping the records of a large file (spawned: safe with threads and event loops)."""
-    if source.progress.total < PROCESS_MIN_BYTES:
-        return None
-    try:
-        return concurrent.futures.ProcessPoolExecutor(
-            max_workers=PROCESS_WORKERS, mp_context=multiprocessing.get_context("spawn")
-        )
-    except (OSError, ValueError, NotImplementedError):  # no processes here: parse in the thread
-        log.info("no worker process for the import; parsing in a thread", exc_info=True)
-        return None
-
-
-async def _run_import(
-    transactions: Transactions,
-    scope: Scope,
-    source: ImportSource,
-    the_plan: Plan,
-    batch_iter: Iterator[list[tuple[Item, Any]]],
-    pool: concurrent.futures.ProcessPoolExecutor | None,
-    *,
-    follow_up: bool,
-    dry_run: bool,
-    progress: ImportProgress | None,
-) -> ImportResult:
     total = Tally()
     claimed_across: dict[Key, str] = {}  # dry runs: keys "created" by earlier batches
     reported = 0
     inserted = analyzed_at = 0  # contacts added since the planner's statistics were refreshed
-    mapper = the_plan.mapper
-    assert mapper is not None
-    feed = _Feed(mapper, pool)
-
-    async def _next_batch(
-        batches: Iterator[list[tuple[Item, Any]]], total: Tally
-    ) -> tuple[list[Item] | None, Item | None]:
-        return await feed.next(batches, total)
-
+    if not dry_run:
+        await _refresh_statistics(transactions, only_if_missing=True)
+    batch_iter = _batches(_guarded(the_plan.items), batch_size)
+    # Parsing (pure Python) runs in a worker thread, one batch ahead of the store: the event loop
+    # stays free for other requests, and SQLite works (without the GIL) while the next batch parses.
     batch, fatal = await _next_batch(batch_iter, total)
     while batch is not None:
         tally = Tally()
@@ -651,70 +546,16 @@ async def _sqlite_has_statistics(session: AsyncSession) -> bool:
     return found.first() is not None
 
 
-class _Feed:
-    """Batches read in a worker thread and mapped there, or (a large file) in the worker process.
-
-    With the process, up to ``PROCESS_AHEAD`` batches are read and handed to it ahead, so it maps
-    while the event loop stores. A batch that ends with a read-failure marker is the last one read.
-    """
-
-    def __init__(self, mapper: Mapper, pool: concurrent.futures.ProcessPoolExecutor | None) -> None:
-        self.mapper = mapper
-        self.pool = pool
-        self.remote = mapper.portable() if pool is not None else None
-        self.ahead: collections.deque[
-            tuple[list[tuple[Item, Any]], Item | None, concurrent.futures.Future[list[Item]] | None]
-        ] = collections.deque()
-        self.ended = False
-        self.failure: BaseException | None = None
-
-    async def next(
-        self, batches: Iterator[list[tuple[Item, Any]]], total: Tally
-    ) -> tuple[list[Item] | None, Item | None]:
-        """The next mapped batch and the marker of a read failure ending it (if any)."""
-        try:
-            await self._read_ahead(batches)
-        except Exception as exc:  # _guarded catches reading errors; this is a last resort
-            self.ended = True
-            self.failure = exc
-        if not self.ahead:
-            if self.failure is not None:  # after the batches read before it were stored
-                return None, Item(number=total.last_number + 1, line=None, fatal=self.failure)
-            return None, None
-        pairs, fatal, future = self.ahead.popleft()
-        batch: list[Item] | None = None
-        if future is not None:
-            try:
-                batch = await anyio.to_thread.run_sync(future.result)
-            except Exception:  # the worker died, or a record could not be pickled: map here from now on
-                log.warning("the import's worker process failed; mapping in a thread", exc_info=True)
-                self.remote = None
-        if batch is None:
-            try:
-                batch = await anyio.to_thread.run_sync(_map_chunk, self.mapper, pairs)
-            except Exception as exc:  # _mapped catches each record's errors; this is a last resort
-                return None, Item(number=total.last_number + 1, line=None, fatal=exc)
+async def _next_batch(batches: Iterator[list[Item]], total: Tally) -> tuple[list[Item] | None, Item | None]:
+    """The next batch, parsed in a worker thread, and the marker of a read failure ending it (if any)."""
+    try:
+        batch = await anyio.to_thread.run_sync(next, batches, None)
+    except Exception as exc:  # _guarded catches reading errors; this is a last resort
+        return None, Item(number=total.last_number + 1, line=None, fatal=exc)
+    if batch and batch[-1].fatal is not None:
+        fatal = batch.pop()
         return batch or None, fatal
-
-    async def _read_ahead(self, batches: Iterator[list[tuple[Item, Any]]]) -> None:
-        want = PROCESS_AHEAD if self.remote is not None else 1
-        while not self.ended and len(self.ahead) < want:
-            pairs = await anyio.to_thread.run_sync(next, batches, None)
-            if pairs is None:
-                self.ended = True
-                return
-            fatal: Item | None = None
-            if pairs and pairs[-1][0].fatal is not None:
-                fatal = pairs.pop()[0]
-                self.ended = True
-            future = None
-            if self.pool is not None and self.remote is not None and pairs:
-                try:
-                    future = self.pool.submit(_map_chunk, self.remote, pairs)
-                except Exception:  # e.g. the process cannot start here: map in the thread
-                    log.warning("the import's worker process failed; mapping in a thread", exc_info=True)
-                    self.remote = None
-            self.ahead.append((pairs, fatal, future))
+    return batch, None
 
 
 def _saved(total: Tally) -> str:
