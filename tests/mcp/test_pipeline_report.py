@@ -5,6 +5,7 @@ import random
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import select
 
 from lead_mcp.db.aggregates import rebuild
@@ -349,3 +350,60 @@ async def test_stage_changes_are_notes_with_who_and_when_that_never_count_as_tou
     draft = await call(client, "draft_followup", {"contact_id": contact_id})
     assert draft["first_touch"] is True and "Stage" not in draft["text"]
     assert await _counter_rows(settings.database_url) == await _recount(settings.database_url)
+
+
+@pytest.mark.parametrize("counting", ["read_back", "from_values"])
+async def test_counters_of_a_bulk_insert_match_a_recount_when_rows_share_or_differ_in_facts(
+    client, clock, settings, counting
+):
+    # count_inserted (the counters of a Core insert, as imports do) must equal a recount, whatever the facts.
+    from sqlalchemy import insert
+
+    from lead_mcp.db import aggregates
+    from lead_mcp.db.tables import ContactRow, new_id
+
+    referrer = await call(client, "add_contact", {"full_name": "Referrer", "email": "ref@example.org"})
+    rng = random.Random(11)
+    now = clock.now()
+    rows = []
+    for n in range(300):
+        created = now - timedelta(days=rng.choice([0, 0, 0, 1, 40]), minutes=rng.choice([0, 0, 7]))
+        rows.append(
+            {
+                "workspace_id": LOCAL_WORKSPACE_ID,
+                "id": new_id(),
+                "full_name": f"Bulk {n}",
+                "source": rng.choice(["import", "import", "event", "referral"]),
+                "stage": rng.choice(["lead", "lead", "contacted", "customer"]),
+                "furthest_stage": rng.choice(["lead", "customer"]),
+                "outbound_touches": rng.choice([0, 0, 1, 2]),
+                "first_response_at": rng.choice([None, created + timedelta(minutes=3)]),
+                "deleted_at": rng.choice([None, None, None, created + timedelta(minutes=9)]),
+                "referred_by_id": rng.choice([None, referrer["contact"]["id"]]),
+                "created_at": created,
+                "updated_at": created,
+                "emails": [],
+                "phones": [],
+                "tags": [],
+                "search_text": "",
+            }
+        )
+    db = Database(settings.database_url)
+    try:
+        async with db.transaction(workspace_id=LOCAL_WORKSPACE_ID, write=True) as session:
+            table = ContactRow.__table__
+            result = await session.execute(insert(table).returning(table.c.pk), rows)
+            pks = [row[0] for row in result]
+            if counting == "read_back":
+                await session.run_sync(
+                    lambda sync: aggregates.count_inserted(sync.connection(), LOCAL_WORKSPACE_ID, pks)
+                )
+            else:  # the import's way: counted from the parameter sets, no read-back
+                await session.run_sync(lambda sync: aggregates.count_values(sync.connection(), rows))
+    finally:
+        await db.dispose()
+    counted = await _counter_rows(settings.database_url)
+    live = 1 + sum(row["deleted_at"] is None for row in rows)
+    assert 1 < live < 301
+    assert sum(row[-3] for row in counted["pipeline_counts"] if row[1] == "a") == live
+    assert counted == await _recount(settings.database_url)

@@ -21,7 +21,7 @@ keeps the counters exact without knowing about them. ``update(ContactRow)`` and
 ``delete(ContactRow)`` statements run through a session are caught too: the
 affected contacts are read before (and, for an update, after) the statement.
 Core ``insert`` statements are not seen by either listener: the bulk import
-calls :func:`count_inserted` for the rows it inserts, and add_contact
+calls :func:`count_values` with the rows it inserts, and add_contact
 :func:`count_new_contact` for the one it writes. Only SQL that bypasses
 the session entirely (a raw bulk load, as the benchmark does) needs
 :func:`rebuild` afterwards.
@@ -33,7 +33,7 @@ ever held, which conversion rates count) in step with ``stage``.
 from __future__ import annotations
 
 import functools
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -289,6 +289,25 @@ def count_inserted(connection: Connection, workspace_id: str, contact_pks: Seque
         )
         for facts in facts_of_rows(rows):
             add_contributions(deltas, facts, 1)
+    if deltas:
+        apply_deltas(connection, deltas)
+
+
+def count_values(connection: Connection, rows: Iterable[Mapping[str, Any]]) -> None:
+    """Count contacts added by a Core ``insert`` from the parameter sets it wrote (no read-back).
+
+    Every set must name each of FACT_COLUMNS itself (no column default left to the database), so
+    the facts counted are exactly the values stored. Rows with the same facts are counted together.
+    """
+    same: Counter[Facts] = Counter()
+    for values in rows:
+        missing = [name for name in FACT_COLUMNS if name not in values]
+        if missing:
+            raise ValueError(f"count_values needs every fact column; missing {missing}")
+        same[facts_from_values(values)] += 1
+    deltas: Deltas = {}
+    for facts, count in same.items():
+        add_contributions(deltas, facts, count)
     if deltas:
         apply_deltas(connection, deltas)
 
