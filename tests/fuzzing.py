@@ -483,7 +483,9 @@ class ToolFuzzer:
         schema = self.properties[tool][name]
         if clean and _mentions_object(schema):
             return st.none()  # a free-form object (custom fields) is only valid with keys defined first
-        semantic = self._tool_semantic(tool, name, clean=clean) or self._semantic(name, schema, clean=clean)
+        semantic = self._tool_semantic(tool, name, clean=clean)
+        if semantic is None:
+            semantic = self._semantic(name, schema, clean=clean)
         base = self._schema_value(tool, name)
         if semantic is None:
             return base
