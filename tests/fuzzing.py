@@ -408,6 +408,9 @@ class ToolFuzzer:
         if tool == "import_contacts" and name == "content":
             good = import_files(clean=clean)
             return good if clean else st.one_of(good, good, any_text())
+        if tool == "restore_contact" and name == "contact_id":
+            deleted = st.builds(Slot, st.just("deleted"), st.just("contact"), st.integers(0, 10_000))
+            return deleted if clean else st.one_of(deleted, self._ids("contact", clean=False))
         if tool == "create_cadence" and name == "name":
             good = st.sampled_from(["event-leads", "webinar_2026", "vip", "default"])
             return good if clean else st.one_of(good, st.sampled_from(["two words", "", "x" * 60]))
@@ -507,7 +510,10 @@ class ToolFuzzer:
             required = set(self.tools[tool].input_schema.get("required", []))
             args: dict[str, Any] = {}
             for name in sorted(props):
-                if name in required or draw_(st.integers(0, 2)) == 0:
+                # A clean call carries the confirmation a model would pass once the user said yes
+                # (this client cannot be asked), so deletes and erasures really happen.
+                confirmed = mode == "clean" and name == "confirm"
+                if name in required or confirmed or draw_(st.integers(0, 2)) == 0:
                     args[name] = draw_(self._value(tool, name, clean=mode == "clean"))
             mutations: list[str] = []
             if mode == "hostile":
