@@ -78,20 +78,24 @@ async def unit(ctx: Context[Any, Any], *, write: bool) -> AsyncIterator[tuple[As
         scope = resolve_scope(ctx)
         async with state.db.transaction(workspace_id=scope.workspace_id, write=write) as session:
             yield session, scope
-    except LeadError as exc:
-        raise ToolError(str(exc)) from exc
-    except (OperationalError, PoolTimeoutError) as exc:
-        _log_database_error(exc)
-        raise ToolError(
+    except (LeadError, DBAPIError, PoolTimeoutError) as exc:
+        raise tool_error(exc) from exc
+
+
+def tool_error(exc: LeadError | DBAPIError | PoolTimeoutError) -> ToolError:
+    """The one line a client gets for a domain or database error (the database's words go to the log)."""
+    if isinstance(exc, LeadError):
+        return ToolError(str(exc))
+    _log_database_error(exc)
+    if isinstance(exc, (OperationalError, PoolTimeoutError)):
+        return ToolError(
             "The store is busy or unreachable right now; nothing was saved. "
             "Try the same call again in a moment."
-        ) from exc
-    except DBAPIError as exc:
-        _log_database_error(exc)
-        raise ToolError(
-            "The store refused this change (a constraint failed); nothing was saved. "
-            "Check the ids you passed, or call the tool again."
-        ) from exc
+        )
+    return ToolError(
+        "The store refused this change (a constraint failed); nothing was saved. "
+        "Check the ids you passed, or call the tool again."
+    )
 
 
 def _log_database_error(exc: Exception) -> None:
@@ -112,17 +116,5 @@ async def scoped(ctx: Context[Any, Any]) -> AsyncIterator[tuple[AppState, Scope]
     state = app_state(ctx)
     try:
         yield state, resolve_scope(ctx)
-    except LeadError as exc:
-        raise ToolError(str(exc)) from exc
-    except (OperationalError, PoolTimeoutError) as exc:
-        _log_database_error(exc)
-        raise ToolError(
-            "The store is busy or unreachable right now; nothing was saved. "
-            "Try the same call again in a moment."
-        ) from exc
-    except DBAPIError as exc:
-        _log_database_error(exc)
-        raise ToolError(
-            "The store refused this change (a constraint failed); nothing was saved. "
-            "Check the ids you passed, or call the tool again."
-        ) from exc
+    except (LeadError, DBAPIError, PoolTimeoutError) as exc:
+        raise tool_error(exc) from exc
