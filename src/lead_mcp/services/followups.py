@@ -36,6 +36,7 @@ from lead_mcp.errors import Conflict, InvalidInput, NotFound
 from lead_mcp.services import interactions as interaction_service
 from lead_mcp.services import sizing
 from lead_mcp.services.records import (
+    SUMMARY_COLUMNS,
     contact_summary,
     cursor_datetime,
     cursor_int,
@@ -356,16 +357,7 @@ _DUE_COLUMNS = (
     FollowUpRow.purpose,
     FollowUpRow.note,
     ContactRow.workspace_id.label("contact_workspace_id"),
-    ContactRow.id,
-    ContactRow.full_name,
-    ContactRow.company,
-    ContactRow.title,
-    ContactRow.emails,
-    ContactRow.phones,
-    ContactRow.stage,
-    ContactRow.source,
-    ContactRow.score,
-    ContactRow.next_followup_at,
+    *(column for column in SUMMARY_COLUMNS if column is not ContactRow.pk),  # the contact's summary
     ContactRow.last_touch_at,
     ContactRow.met_at,
 )
