@@ -199,22 +199,27 @@ def _keys_of(row: ContactRow) -> set[tuple[str, str]]:
     return keys
 
 
-def _refresh_search_text(row: ContactRow) -> None:
-    text = normalize.search_text(
-        full_name=row.full_name,
-        given_name=row.given_name,
-        family_name=row.family_name,
-        company=row.company,
-        title=row.title,
-        emails=row.emails,
-        phones=row.phones,
-        website=row.website,
-        notes=row.notes,
-        tags=row.tags,
-        met_at=row.met_at,
-        address=row.address,
-        custom=custom_field_service.search_words(row.custom),
+def search_text_of(fields: ContactRow | Prepared) -> str:
+    """The search text stored for a contact's fields (a stored row, or prepared input not yet stored)."""
+    return normalize.search_text(
+        full_name=fields.full_name,
+        given_name=fields.given_name,
+        family_name=fields.family_name,
+        company=fields.company,
+        title=fields.title,
+        emails=fields.emails,
+        phones=fields.phones,
+        website=fields.website,
+        notes=fields.notes,
+        tags=fields.tags,
+        met_at=fields.met_at,
+        address=fields.address,
+        custom=custom_field_service.search_words(fields.custom),
     )
+
+
+def _refresh_search_text(row: ContactRow) -> None:
+    text = search_text_of(row)
     if text != row.search_text:
         row.search_text = text
 

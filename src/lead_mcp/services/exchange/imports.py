@@ -277,7 +277,7 @@ def _prepared(item: Item, scope: Scope) -> Item:
             prepared.custom = dict(data.custom)  # already checked against the field types
             item.set_prepared(prepared)
             item.score = _initial_score(prepared)
-            item.search_text = _search_text(prepared)
+            item.search_text = contacts.search_text_of(prepared)
             return item
         except InvalidInput as exc:
             dropped = _drop_bad_value(data, exc.field, region)
@@ -905,27 +905,8 @@ def _row_values(scope: Scope, item: Item, contact_id: str, now: datetime) -> dic
         "deleted_at": None,
         "furthest_stage": Stage.LEAD.value,
         "outbound_touches": 0,
-        "search_text": item.search_text if item.search_text is not None else _search_text(prepared),
+        "search_text": contacts.search_text_of(prepared) if item.search_text is None else item.search_text,
     }
-
-
-def _search_text(prepared: Prepared) -> str:
-    """The search text add_contact stores for these fields (computed while parsing, off the event loop)."""
-    return normalize.search_text(
-        full_name=prepared.full_name,
-        given_name=prepared.given_name,
-        family_name=prepared.family_name,
-        company=prepared.company,
-        title=prepared.title,
-        emails=prepared.emails,
-        phones=prepared.phones,
-        website=prepared.website,
-        notes=prepared.notes,
-        tags=prepared.tags,
-        met_at=prepared.met_at,
-        address=prepared.address,
-        custom=custom_fields.search_words(prepared.custom),
-    )
 
 
 def _expanded_inserts(session: AsyncSession, workspace_id: str, pks: list[int]) -> list[Any]:
