@@ -42,6 +42,7 @@ from lead_mcp.mcp import prompts as prompt_handlers
 from lead_mcp.mcp import resources as resource_handlers
 from lead_mcp.mcp.access import check_tool_scope, required_scope
 from lead_mcp.mcp.limits import argument_problems, has_nul, without_nul
+from lead_mcp.mcp.schemas import plain_schema
 from lead_mcp.mcp.sealing import SharedKeyCodec, shared_request_state
 from lead_mcp.mcp.state import AppState
 from lead_mcp.mcp.tools import bulk as bulk_tools
@@ -371,10 +372,12 @@ class CompactResults(FuncMetadata):
 
 
 def compact_results(server: MCPServer[Any]) -> None:
-    """Give every registered tool :class:`CompactResults` (tools added by any module are covered)."""
+    """Give every registered tool :class:`CompactResults` and a plain output schema (any module's tools)."""
     for tool in server._tool_manager.list_tools():
         meta = tool.fn_metadata
         if type(meta) is FuncMetadata:
-            tool.fn_metadata = CompactResults.model_construct(
+            meta = tool.fn_metadata = CompactResults.model_construct(
                 **{name: getattr(meta, name) for name in FuncMetadata.model_fields}
             )
+        if meta.output_schema is not None:
+            meta.output_schema = plain_schema(meta.output_schema)
