@@ -210,7 +210,10 @@ class ContactTag(Base, WorkspaceScoped):
         RowKey, ForeignKey("contacts.pk", ondelete="CASCADE"), primary_key=True
     )
 
-    __table_args__ = (Index("ix_contact_tags_contact_pk", "contact_pk"),)
+    # The contact first, then the workspace (every workspace session's statement names it): with
+    # two equalities this index wins over the primary key's (workspace_id=?) even before SQLite
+    # has statistics, which would otherwise read every tag of the workspace to find one contact's.
+    __table_args__ = (Index("ix_contact_tags_contact_ws", "contact_pk", "workspace_id"),)
 
 
 class InteractionRow(Base, WorkspaceScoped):
@@ -229,7 +232,10 @@ class InteractionRow(Base, WorkspaceScoped):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     __table_args__ = (
-        Index("ix_interactions_contact_occurred", "contact_id", "occurred_at"),
+        # A contact's touches (rescoring, get_contact): contact and workspace ahead of the time, so
+        # SQLite without statistics takes it over ix_interactions_workspace_occurred (one equality),
+        # which reads every touch of the workspace for one contact's.
+        Index("ix_interactions_contact_ws_occurred", "contact_id", "workspace_id", "occurred_at"),
         Index("ix_interactions_workspace_occurred", "workspace_id", "occurred_at"),
     )
 
@@ -262,7 +268,9 @@ class FollowUpRow(Base, WorkspaceScoped):
             sqlite_where=text("status = 'pending'"),
             postgresql_where=text("status = 'pending'"),
         ),
-        Index("ix_followups_contact_status", "contact_id", "status"),
+        # A contact's follow-ups (has_pending, its next due one): three equalities and the due order, so
+        # it beats the due list's partial index on (workspace_id, due_at) even before SQLite has statistics.
+        Index("ix_followups_contact_ws_status_due", "contact_id", "workspace_id", "status", "due_at"),
     )
 
 
