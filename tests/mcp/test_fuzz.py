@@ -29,4 +29,9 @@ def test_fuzzed_calls_to_every_tool_get_a_result_or_a_clear_error_and_the_store_
     assert len(tools) >= 9, f"only {sorted(tools)} were called"
     assert report.ok >= CALLS // 5, "too few calls got through validation to exercise the store"
     assert report.refused_hard >= CALLS // 20
-    assert report.contacts_created >= 5
+    # The store must get contacts for the other tools to work on. Which contact a drawn id picks
+    # depends on the run (ids are random, pages order ties by id), so the same seed can take other
+    # paths: an xdist worker's run created 4 contacts in 35 successful add_contact calls (the rest
+    # merged), a lone run 5 or more.
+    assert report.ok_by_tool["add_contact"] >= 10
+    assert report.contacts_created >= 3
