@@ -292,7 +292,8 @@ async def test_bulk_import_ends_exactly_like_adding_each_record_with_add_contact
 _NEW_RECORDS = (
     "Name,Email,Work Email,Phone,Mobile,Company,Job Title,Website,Address,Notes,Tags\r\n"
     "José Müller-Øz,jose@muller.de,j.m@work.example.org,+49 30 1234567,+49 170 1234567,Müller GmbH,CTO,"
-    'muller.de/team,"Hauptstr. 1, Berlin","Met at the fintech meetup\r\nsecond line, with a comma",expo;2026\r\n'
+    'muller.de/team,"Hauptstr. 1, Berlin",'
+    '"Met at the fintech meetup\r\nsecond line, with a comma",expo;2026\r\n'
     "Ana Souza,ANA@Fintech.io,,+1 415 555 0100,,Fintech,Head of Sales,https://fintech.io/,,,expo\r\n"
     "Bare Name,,,,,,,,,just a name,\r\n"
     "Kofi Okafor,kofi@gmail.com,,,,Okafor & Sons Ltd,Founder,,,Asked about pricing,vip;Expo\r\n"
