@@ -296,7 +296,7 @@ _NEW_RECORDS = (
     '"Met at the fintech meetup\r\nsecond line, with a comma",expo;2026\r\n'
     "Ana Souza,ANA@Fintech.io,,+1 415 555 0100,,Fintech,Head of Sales,https://fintech.io/,,,expo\r\n"
     "Bare Name,,,,,,,,,just a name,\r\n"
-    "Kofi Okafor,kofi@gmail.com,,,,Okafor & Sons Ltd,Founder,,,Asked about pricing,vip;Expo\r\n"
+    'Kofi Okafor,kofi@gmail.com,,,,Okafor & Sons Ltd,Founder,,,Asked about pricing,vip;Expo;Café "Zürich"\r\n'
     "Søren Berg,,,+46 70 123 45 67,,Berg AB,Engineer,,,,\r\n"
     "Hana Chen,hana@chen.hk,,,,,,not a site,,,\r\n"
 )

@@ -18,11 +18,15 @@ from __future__ import annotations
 
 import functools
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from json.encoder import encode_basestring_ascii
 from typing import Any
 
 from sqlalchemy import Table
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql import sqltypes
+from sqlalchemy.types import TypeEngine
 
 # Both SQLite (SQLITE_MAX_VARIABLE_NUMBER, 32766 since 3.32) and PostgreSQL (32767) bound the
 # parameters of one statement; a page stays well below either.
@@ -67,7 +71,7 @@ async def insert_rows(
     """
     dialect = conn.dialect
     names = tuple(columns)
-    processors = [table.c[name].type._cached_bind_processor(dialect) for name in names]
+    processors = [_processor(table.c[name].type, dialect) for name in names]
     page = max(1, min(PAGE_ROWS, MAX_PARAMETERS // len(names)))
     out: list[tuple[Any, ...]] = []
     for start in range(0, len(rows), page):
@@ -84,6 +88,25 @@ async def insert_rows(
         if returning:
             out.extend(tuple(row) for row in result.all())
     return out
+
+
+def _processor(column_type: TypeEngine[Any], dialect: Dialect) -> Callable[[Any], Any] | None:
+    """The column's bind processor; for JSON with the default serializer, a quicker one for lists of text."""
+    process = column_type._cached_bind_processor(dialect)
+    if process is None or not isinstance(column_type.dialect_impl(dialect), sqltypes.JSON):
+        return process
+    if getattr(dialect, "_json_serializer", None) is not None:
+        return process
+    json_process = process
+
+    def process_json(value: Any) -> Any:
+        # json.dumps of a list of str (emails, phones, tags) is exactly this: default separators,
+        # ASCII escapes; json.dumps's own per-call set-up cost four times as much.
+        if type(value) is list and all(type(item) is str for item in value):
+            return "[" + ", ".join(map(encode_basestring_ascii, value)) + "]"
+        return json_process(value)
+
+    return process_json
 
 
 def _processed(process: Any, values: Sequence[Any]) -> list[Any]:
