@@ -616,14 +616,19 @@ def _issue(item: Item, reason: str) -> ImportIssue:
     return ImportIssue(record=item.number, line=item.line, reason=reason)
 
 
-# The batch's key look-up: the values go as one parameter (a JSON array SQLite expands, an array
-# on PostgreSQL), so the statement is the same for every chunk (no IN list of 500 binds rendered
-# and processed each time); both planners answer it from the key's primary-key index.
+# The batch's key look-up, one statement per kind: the values go as one parameter (a JSON array
+# SQLite expands, an array on PostgreSQL), so the statement is the same whatever their number (no
+# IN list of hundreds of binds rendered and processed each time); both planners answer it from
+# the keys' primary-key index (SQLite: SEARCH contact_keys USING INDEX ... value=?, over json_each).
 _OWNERS_SQL = {
-    "sqlite": "SELECT value, contact_id FROM contact_keys WHERE workspace_id = :ws AND kind = :kind "
-    "AND value IN (SELECT value FROM json_each(:values))",
-    "postgresql": "SELECT value, contact_id FROM contact_keys WHERE workspace_id = :ws AND kind = :kind "
-    "AND value = ANY(CAST(:values AS VARCHAR[]))",
+    "sqlite": text(
+        "SELECT value, contact_id FROM contact_keys WHERE workspace_id = :ws AND kind = :kind "
+        "AND value IN (SELECT value FROM json_each(:values))"
+    ),
+    "postgresql": text(
+        "SELECT value, contact_id FROM contact_keys WHERE workspace_id = :ws AND kind = :kind "
+        "AND value = ANY(CAST(:values AS VARCHAR[]))"
+    ),
 }
 
 
@@ -634,7 +639,7 @@ async def _owners(session: AsyncSession, keys: set[Key]) -> dict[Key, str]:
         by_kind.setdefault(kind, []).append(value)
     found: dict[Key, str] = {}
     dialect = dialect_name(session)
-    statement = text(_OWNERS_SQL[dialect])
+    statement = _OWNERS_SQL[dialect]
     workspace_id = session.info["workspace_id"]
     for kind, values in by_kind.items():
         listed: Any = json.dumps(values) if dialect == "sqlite" else values
