@@ -250,6 +250,9 @@ async def test_a_multi_row_driver_insert_must_write_the_sessions_workspace_in_ev
         literal = sql.replace("?", f"'{two.b}'", 1) if "?" in sql else sql.replace("$1,", f"'{two.b}',", 1)
         with pytest.raises(UnscopedStatement, match="no `workspace_id = :ws`"):
             await connection.exec_driver_sql(literal, row(two.a, "Literal")[1:])
+        # As text() rather than driver SQL it is a text statement on contacts, refused for want of a filter.
+        with pytest.raises(UnscopedStatement, match="no `workspace_id = :ws`"):
+            await session.execute(text(bulk.insert_sql("contacts", columns, 1, "qmark", ())))
         pks = await bulk.insert_rows(
             connection, CONTACTS, columns, [row(two.a, "Mine 1"), row(two.a, "Mine 2")], returning=("pk",)
         )

@@ -306,6 +306,10 @@ def _analyse(statement: Any) -> tuple[_Shape, list[BindParameter[Any]]]:
         elif isinstance(element, TextClause):
             shape = _text_shape(element.text)
             core |= shape.core_tables
+            if shape.insert_table is not None:
+                # A multi-row insert's positional parameters are checked only as driver SQL; inside
+                # a text() clause it is a plain text statement, which must name the workspace.
+                core.add(shape.insert_table)
             names += shape.filter_names
     for table in tables:
         # A mapped attribute's column (and an aliased class's alias) holds its table unannotated;
