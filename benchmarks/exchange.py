@@ -36,6 +36,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 FIRST = [
     "Ana",
@@ -127,6 +128,12 @@ async def step_import(url: str, csv_path: str) -> dict[str, float]:
     from lead_mcp.services.scope import Scope
 
     settings, state = await _open(url)
+    if os.environ.get(DEFAULT_GC_ENV) != "1":
+        # What `lead-mcp import` (and the servers) do: fewer young collections, start-up heap frozen.
+        from lead_mcp.runtime import freeze_startup_heap, tune_gc
+
+        tune_gc()
+        freeze_startup_heap()
     scope = Scope(workspace_id=state.local_workspace_id, settings=settings, clock=state.clock)
 
     def transactions(*, write: bool):  # type: ignore[no-untyped-def]
@@ -137,7 +144,10 @@ async def step_import(url: str, csv_path: str) -> dict[str, float]:
     result = await import_contacts(transactions, scope, source=source)
     seconds, cpu = time.perf_counter() - started, _cpu() - cpu
     await state.close()
+    import lead_mcp
+
     return {
+        "code": lead_mcp.__file__,
         "seconds": seconds,
         "cpu": cpu,
         "created": result.created,
@@ -208,9 +218,25 @@ async def step_tool_export(url: str) -> dict[str, float]:
     }
 
 
-def _child(step: str, *args: str) -> dict[str, float]:
+DEFAULT_GC_ENV = "LEAD_BENCH_DEFAULT_GC"
+LEAD_SRC_ENV = "LEAD_BENCH_SRC"
+
+
+def _child(step: str, *args: str) -> dict[str, Any]:
+    # --lead-src: that checkout's src goes first on sys.path in the child (a worktree venv's .pth
+    # puts its own src before PYTHONPATH, so PYTHONPATH alone would run the current code).
+    lead_src = os.environ.get(LEAD_SRC_ENV)
+    start = (
+        [
+            "-c",
+            f"import runpy, sys; sys.path.insert(0, {lead_src!r}); "
+            "runpy.run_module('benchmarks.exchange', run_name='__main__')",
+        ]
+        if lead_src
+        else ["-m", "benchmarks.exchange"]
+    )
     output = subprocess.run(
-        [sys.executable, "-m", "benchmarks.exchange", "--step", step, *args],
+        [sys.executable, *start, "--step", step, *args],
         check=True,
         capture_output=True,
         text=True,
@@ -259,6 +285,17 @@ def main() -> None:
         "--merge-rows", type=int, default=0, help="rows of the merge-heavy re-import (default: --rows)"
     )
     parser.add_argument("--pg", help="PostgreSQL admin URL (postgresql+asyncpg://...) instead of SQLite")
+    parser.add_argument(
+        "--only-import", action="store_true", help="measure the first import only (no export, re-import)"
+    )
+    parser.add_argument(
+        "--lead-src", help="run the steps with this checkout's src first on sys.path (before/after figures)"
+    )
+    parser.add_argument(
+        "--default-gc",
+        action="store_true",
+        help="import with Python's default garbage-collector settings (not lead-mcp import's tuning)",
+    )
     parser.add_argument("--step", help=argparse.SUPPRESS)
     parser.add_argument("args", nargs="*", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -267,6 +304,10 @@ def main() -> None:
         print(json.dumps(asyncio.run(runner(*args.args))))
         return
 
+    if args.lead_src:
+        os.environ[LEAD_SRC_ENV] = str(Path(args.lead_src).resolve())
+    if args.default_gc:
+        os.environ[DEFAULT_GC_ENV] = "1"
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         csv_path = folder / "contacts.csv"
@@ -282,6 +323,16 @@ def main() -> None:
             url, name = _fresh_store(args.pg, folder)
             try:
                 imported = _child("import", url, str(csv_path))
+                if args.only_import:
+                    print(
+                        f"run {run + 1}: import {imported['seconds']:.2f} s (CPU {imported['cpu']:.1f} s, "
+                        f"{imported['created']:.0f} created, {imported['errors']:.0f} errors, "
+                        f"peak {imported['peak_mb']:.0f} MB; code {imported['code']}; load {_load()})"
+                    )
+                    imports.append(imported)
+                    for path in folder.glob("bench-*.db*"):
+                        os.remove(path)
+                    continue
                 exported = _child("export", url, str(folder / "out.vcf"))
                 tool = _child("tool", url)
                 merged = _child("import", url, str(again_path))
@@ -310,6 +361,12 @@ def main() -> None:
             for path in folder.glob("bench-*.db*"):
                 os.remove(path)
         med = statistics.median
+        if args.only_import:
+            print(
+                f"median of {args.runs}: import {args.rows} rows {med(r['seconds'] for r in imports):.2f} s "
+                f"(CPU {med(r['cpu'] for r in imports):.1f} s; goal <= 15 s); load average {_load()}"
+            )
+            return
         print(
             f"median of {args.runs}: import {args.rows} rows {med(r['seconds'] for r in imports):.2f} s "
             f"(CPU {med(r['cpu'] for r in imports):.1f} s; goal <= 15 s); "

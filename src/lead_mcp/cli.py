@@ -377,7 +377,9 @@ def _cmd_db_backup(args: argparse.Namespace, settings: Settings) -> int:
 
 def _cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     from lead_mcp.cli_exchange import run_import
+    from lead_mcp.runtime import tune_gc
 
+    tune_gc()  # as the servers do: a large import allocates millions of short-lived objects
     return asyncio.run(run_import(args, settings))
 
 

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from lead_mcp.config import Settings
 from lead_mcp.mcp.state import AppState
+from lead_mcp.runtime import freeze_startup_heap
 from lead_mcp.services.exchange import ImportSource, import_contacts
 from lead_mcp.services.exchange.exports import count_selected, select_contacts, write_export
 from lead_mcp.services.scope import Scope
@@ -91,6 +92,7 @@ async def run_import(args: argparse.Namespace, settings: Settings) -> int:
     # A one-shot command: nothing else runs on this event loop, so plain file calls are fine.
     source = ImportSource.from_file(Path(args.file).expanduser(), settings, field_name="FILE")  # noqa: ASYNC240
     state = await AppState.open(settings)
+    freeze_startup_heap()  # the modules and the store are loaded: full collections skip them
     try:
         scope = Scope(
             workspace_id=args.workspace or state.local_workspace_id, settings=settings, clock=state.clock

@@ -21,6 +21,7 @@ from sqlalchemy import Table, bindparam, delete, func, insert, select, text, upd
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lead_mcp.clock import FixedClock
+from lead_mcp.db import bulk
 from lead_mcp.db.engine import Database, UnscopedStatement
 from lead_mcp.db.tables import ContactRow, OAuthClient, Workspace
 from lead_mcp.services import accounts
@@ -206,3 +207,61 @@ async def test_a_session_opened_without_any_scope_cannot_touch_workspace_rows(tw
         workspaces = {r[0] for r in (await session.execute(select(Workspace.id))).all()}
         assert {two.a, two.b} <= workspaces
         assert (await session.execute(select(func.count()).select_from(OAuthClient))).scalar() == 0
+
+
+@pytest.mark.parametrize("write", [False, True], ids=["read", "write"])
+async def test_a_multi_row_driver_insert_must_write_the_sessions_workspace_in_every_row(
+    two: Two, write: bool
+) -> None:
+    columns = ("workspace_id", "id", "full_name", "emails", "phones", "tags", "created_at", "updated_at")
+    columns += ("source", "stage", "score", "search_text", "furthest_stage", "outbound_touches")
+
+    def row(workspace_id: str, name: str) -> tuple[Any, ...]:
+        return (
+            workspace_id,
+            name.ljust(36, "x"),
+            name,
+            [],
+            [],
+            [],
+            NOW,
+            NOW,
+            "manual",
+            "lead",
+            0,
+            "",
+            "lead",
+            0,
+        )
+
+    async with two.db.transaction(workspace_id=two.a, write=write) as session:
+        connection = await session.connection()
+        # A planted row anywhere in the page is refused before anything is written.
+        for rows in (
+            [row(two.b, "Planted")],
+            [row(two.a, "Mine 1"), row(two.b, "Planted"), row(two.a, "Mine 2")],
+        ):
+            with pytest.raises(UnscopedStatement, match="insert into contacts writes workspace"):
+                await bulk.insert_rows(connection, CONTACTS, columns, rows)
+        # So is one that leaves workspace_id to the database, or hides a value in the SQL itself.
+        with pytest.raises(UnscopedStatement, match="workspace_id"):
+            await bulk.insert_rows(connection, CONTACTS, columns[1:], [row(two.a, "No workspace")[1:]])
+        sql = bulk.insert_sql("contacts", columns, 1, connection.dialect.paramstyle, ())
+        literal = sql.replace("?", f"'{two.b}'", 1) if "?" in sql else sql.replace("$1,", f"'{two.b}',", 1)
+        with pytest.raises(UnscopedStatement, match="no `workspace_id = :ws`"):
+            await connection.exec_driver_sql(literal, row(two.a, "Literal")[1:])
+        # As text() rather than driver SQL it is a text statement on contacts, refused for want of a filter.
+        with pytest.raises(UnscopedStatement, match="no `workspace_id = :ws`"):
+            await session.execute(text(bulk.insert_sql("contacts", columns, 1, "qmark", ())))
+        pks = await bulk.insert_rows(
+            connection, CONTACTS, columns, [row(two.a, "Mine 1"), row(two.a, "Mine 2")], returning=("pk",)
+        )
+        assert len(pks) == 2
+    async with two.db.transaction(all_workspaces=True, write=False) as session:
+        rows = (await session.execute(select(ContactRow.full_name, ContactRow.workspace_id))).all()
+        assert sorted(tuple(r) for r in rows) == [
+            ("Ann of A", two.a),
+            ("Bob of B", two.b),
+            ("Mine 1", two.a),
+            ("Mine 2", two.a),
+        ]

@@ -14,11 +14,18 @@ import pytest
 from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from lead_mcp.clock import FixedClock, SystemClock
 from lead_mcp.config import Settings
-from lead_mcp.db.tables import ContactChange, ContactRow, FollowUpRow
+from lead_mcp.db.tables import (
+    ContactChange,
+    ContactRow,
+    FollowUpRow,
+    PipelineCount,
+    PipelineReferrer,
+    PipelineSpeed,
+)
 from lead_mcp.domain import Contact, ContactCreate
 from lead_mcp.errors import InvalidInput, LeadError
 from lead_mcp.mcp.state import AppState
@@ -280,6 +287,105 @@ async def test_bulk_import_ends_exactly_like_adding_each_record_with_add_contact
     assert sorted(str(c.model_dump(include=fields)) for c in await _all(transactions, scope)) == sorted(
         str(c.model_dump(include=fields)) for c in reference
     )
+
+
+_NEW_RECORDS = (
+    "Name,Email,Work Email,Phone,Mobile,Company,Job Title,Website,Address,Notes,Tags\r\n"
+    "José Müller-Øz,jose@muller.de,j.m@work.example.org,+49 30 1234567,+49 170 1234567,Müller GmbH,CTO,"
+    'muller.de/team,"Hauptstr. 1, Berlin",'
+    '"Met at the fintech meetup\r\nsecond line, with a comma",expo;2026\r\n'
+    "Ana Souza,ANA@Fintech.io,,+1 415 555 0100,,Fintech,Head of Sales,https://fintech.io/,,,expo\r\n"
+    "Bare Name,,,,,,,,,just a name,\r\n"
+    'Kofi Okafor,kofi@gmail.com,,,,Okafor & Sons Ltd,Founder,,,Asked about pricing,vip;Expo;Café "Zürich"\r\n'
+    "Søren Berg,,,+46 70 123 45 67,,Berg AB,Engineer,,,,\r\n"
+    "Hana Chen,hana@chen.hk,,,,,,not a site,,,\r\n"
+)
+
+
+async def _stored(session: Any, workspace_id: str) -> dict[str, Any]:
+    """Everything an import writes, as stored (raw columns; ids replaced by the contact's name)."""
+    skip = {"pk", "id", "workspace_id"}
+    columns = [c.name for c in ContactRow.__table__.columns if c.name not in skip]
+
+    async def rows(sql: str) -> list[tuple[Any, ...]]:
+        found = (await session.execute(text(sql), {"ws": workspace_id})).all()
+        return sorted((tuple(str(v) for v in row) for row in found), key=str)
+
+    return {
+        "contacts": await rows(f"SELECT {', '.join(columns)} FROM contacts WHERE workspace_id = :ws"),
+        "keys": await rows(
+            "SELECT k.kind, k.value, c.full_name FROM contact_keys k JOIN contacts c ON c.id = k.contact_id "
+            "WHERE k.workspace_id = :ws"
+        ),
+        "tags": await rows(
+            "SELECT t.tag, c.full_name FROM contact_tags t JOIN contacts c ON c.pk = t.contact_pk "
+            "WHERE t.workspace_id = :ws"
+        ),
+        "history": await rows(
+            "SELECT h.action, h.detail, h.at, h.user_id, c.full_name FROM contact_changes h "
+            "JOIN contacts c ON c.id = h.contact_id WHERE h.workspace_id = :ws"
+        ),
+        "counters": [
+            await rows(
+                f"SELECT {', '.join(c.name for c in table.columns if c.name != 'workspace_id')} "
+                f"FROM {table.name} WHERE workspace_id = :ws"
+            )
+            for table in (PipelineCount.__table__, PipelineSpeed.__table__, PipelineReferrer.__table__)
+        ],
+    }
+
+
+async def test_bulk_inserted_rows_equal_add_contacts_column_by_column_with_their_keys_search_and_counters(
+    transactions, scope, second_database_url, settings: Settings, clock: FixedClock
+):
+    # Records that match nothing take the bulk insert (multi-row driver SQL); the reference store
+    # gets the very same mapped records through add_contact, one by one.
+    bulk = await _import(transactions, scope, _NEW_RECORDS, batch_size=4)
+    assert (bulk.created, bulk.merged, bulk.skipped, bulk.errors_total) == (6, 0, 0, 0)
+    queries = [
+        "jose",
+        "muller",
+        "Müller",
+        "fintech.io",
+        "4153",
+        "14155550100",
+        "expo",
+        "meetup",
+        "soren",
+        "okafor",
+    ]
+    other = await AppState.open(
+        settings.model_copy(update={"database_url": second_database_url}), clock=clock
+    )
+    try:
+        other_scope = Scope(workspace_id=other.local_workspace_id, settings=other.settings, clock=clock)
+        source = ImportSource.from_content(_NEW_RECORDS, other.settings)
+        for item in plan(source, other_scope, "auto").items:
+            assert item.data is not None
+            async with other.db.transaction(workspace_id=other_scope.workspace_id, write=True) as session:
+                # As the import's own per-record path calls it (no follow-up unless asked).
+                await contacts.add_contact(session, other_scope, data=item.data, schedule_followup=False)
+        async with other.db.transaction(workspace_id=other_scope.workspace_id, write=False) as session:
+            reference = await _stored(session, other_scope.workspace_id)
+            reference_hits = [
+                sorted(
+                    c.full_name or ""
+                    for c in (await contacts.search_contacts(session, other_scope, query=q)).items
+                )
+                for q in queries
+            ]
+    finally:
+        await other.close()
+    async with transactions(write=False) as session:
+        stored = await _stored(session, scope.workspace_id)
+        hits = [
+            sorted(c.full_name or "" for c in (await contacts.search_contacts(session, scope, query=q)).items)
+            for q in queries
+        ]
+    assert stored == reference
+    assert len(stored["contacts"]) == 6 and len(stored["keys"]) == 5 + 4 + 4 and stored["counters"][0]
+    assert hits == reference_hits
+    assert all(hits[:3]) and hits[6] == ["Ana Souza", "José Müller-Øz", "Kofi Okafor"]
 
 
 async def test_import_schedules_no_follow_ups_unless_asked(transactions, scope):

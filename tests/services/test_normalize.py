@@ -244,3 +244,20 @@ def test_phone_answers_are_kept_per_text_and_region_with_each_callers_field() ->
             normalize.normalize_phone("call me", "US", "custom.fax")
         with pytest.raises(InvalidInput, match=r"^phone: '\+1 23' "):
             normalize.normalize_phone("+1 23", "US")
+
+
+# Characters where folding could depend on a neighbour: combining marks (NFKD reorders runs of
+# them), compatibility forms that decompose to a space or several letters, case special cases,
+# invisible format characters and every kind of whitespace str.split() splits on.
+_FOLD_ALPHABET = (
+    "aZ9 \t\n\u00a0\u2003\u3000éÉüß\u03a3\u03c2\u0130ıØøŁæœþ"
+    "\u0301\u0308\u0327\u0323\u031b\u00a8\u00b4\ufb01\u2460\u00bd\u3392"
+    "\u200b\u200c\u200d\u00ad\ufeff\u2060한글ＡＢ-_.,'@"
+)
+
+
+@given(st.text(alphabet=_FOLD_ALPHABET, max_size=24))
+@settings(max_examples=600)
+def test_folding_a_text_word_by_word_equals_folding_it_character_by_character(text: str) -> None:
+    assert normalize.fold(text) == normalize._fold_unicode(text)
+    assert normalize.fold(text) == " ".join(filter(None, (normalize._fold_unicode(w) for w in text.split())))

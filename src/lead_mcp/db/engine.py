@@ -37,7 +37,7 @@ import functools
 import logging
 import re
 import weakref
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -194,6 +194,9 @@ class _Shape:
     filter_names: tuple[str, ...] = ()  # text(): parameter names of `workspace_id = :name`
     insert_table: str | None = None  # the scoped table an INSERT writes to
     inserts_selected: bool = False  # INSERT ... SELECT: the select must carry the filter
+    # A multi-row driver-SQL insert (db/bulk.py): the positions of each row's workspace_id among
+    # its positional parameters.
+    row_workspaces: tuple[int, ...] = ()
 
     @property
     def touches_rows(self) -> bool:
@@ -224,7 +227,44 @@ def _is_workspace_column(element: Any) -> bool:
     )
 
 
+# The one shape of raw multi-row insert the guard checks by its parameters (db/bulk.py writes it).
+_ROW_INSERT = re.compile(r"INSERT INTO (\w+) \(([\w, ]+)\) VALUES \((.+?)\)(?: RETURNING [\w, ]+)?", re.S)
+_PLACEHOLDER = re.compile(r"\?|\$([1-9][0-9]*)")
+
+
+def _row_insert_shape(sql: str) -> _Shape | None:
+    """The shape of ``INSERT INTO t (cols) VALUES (?, ...), (...) [RETURNING cols]``, else None.
+
+    Every value must be a bare placeholder (qmark ``?`` or numeric ``$n``), so each row's
+    workspace_id is one known positional parameter, which the check compares with the session's.
+    A scoped table's insert that does not name workspace_id gets no positions: it is refused.
+    """
+    match = _ROW_INSERT.fullmatch(sql)
+    if match is None or match[1].lower() not in SCOPED_TABLES:
+        return None
+    columns = [c.strip() for c in match[2].split(",")]
+    where = columns.index("workspace_id") if "workspace_id" in columns else None
+    positions: list[int] = []
+    counter = 0
+    for group in match[3].split("), ("):
+        values = group.split(", ")
+        if len(values) != len(columns):
+            return None
+        for index, value in enumerate(values):
+            placeholder = _PLACEHOLDER.fullmatch(value)
+            if placeholder is None:
+                return None
+            position = int(placeholder[1]) - 1 if placeholder[1] else counter
+            counter += 1
+            if index == where:
+                positions.append(position)
+    return _Shape(insert_table=match[1].lower(), row_workspaces=tuple(positions))
+
+
 def _text_shape(sql: str) -> _Shape:
+    rows = _row_insert_shape(sql)
+    if rows is not None:
+        return rows
     tables = frozenset(m.lower() for m in _TEXT_TABLES.findall(sql))
     if not tables or not sql.lstrip().lower().startswith(_TEXT_ROW_VERBS):
         return _NOTHING  # DDL, ANALYZE, PRAGMA, savepoints: no rows of anyone's reach the caller
@@ -266,6 +306,10 @@ def _analyse(statement: Any) -> tuple[_Shape, list[BindParameter[Any]]]:
         elif isinstance(element, TextClause):
             shape = _text_shape(element.text)
             core |= shape.core_tables
+            if shape.insert_table is not None:
+                # A multi-row insert's positional parameters are checked only as driver SQL; inside
+                # a text() clause it is a plain text statement, which must name the workspace.
+                core.add(shape.insert_table)
             names += shape.filter_names
     for table in tables:
         # A mapped attribute's column (and an aliased class's alias) holds its table unannotated;
@@ -362,15 +406,42 @@ def _inserted_workspaces(statement: Any, sets: list[Mapping[str, Any]]) -> list[
     return [values.get("workspace_id", given) for values in sets]
 
 
-def _check(info: Mapping[str, Any], statement: Any, multiparams: Any, params: Any) -> None:
+def _check_row_insert(shape: _Shape, positional: Sequence[Any] | None, workspace_id: str) -> None:
+    """A multi-row driver-SQL insert: each row's workspace_id parameter is the session's workspace."""
+    if not shape.row_workspaces or positional is None or max(shape.row_workspaces) >= len(positional):
+        raise UnscopedStatement(
+            f"a multi-row insert into {shape.insert_table} does not give each row's workspace_id "
+            "as a positional parameter"
+        )
+    for position in shape.row_workspaces:
+        if positional[position] != workspace_id:
+            raise UnscopedStatement(
+                f"an insert into {shape.insert_table} writes workspace {positional[position]!r} "
+                f"in a session of workspace {workspace_id!r}"
+            )
+
+
+def _check(
+    info: Mapping[str, Any],
+    statement: Any,
+    multiparams: Any,
+    params: Any,
+    positional: Sequence[Any] | None = None,
+) -> None:
     try:
-        _check_statement(info, statement, multiparams, params)
+        _check_statement(info, statement, multiparams, params, positional)
     except UnscopedStatement as exc:
         sql = " ".join(str(statement).split())
         raise UnscopedStatement(f"{exc} [{sql[:300]}]") from None
 
 
-def _check_statement(info: Mapping[str, Any], statement: Any, multiparams: Any, params: Any) -> None:
+def _check_statement(
+    info: Mapping[str, Any],
+    statement: Any,
+    multiparams: Any,
+    params: Any,
+    positional: Sequence[Any] | None = None,
+) -> None:
     if info.get(ALL_WORKSPACES_KEY) or info.get(_FLUSHING_KEY):
         return  # flushes are checked object by object (_check_flush)
     options = getattr(statement, "_execution_options", None) or {}
@@ -387,6 +458,9 @@ def _check_statement(info: Mapping[str, Any], statement: Any, multiparams: Any, 
             f"a statement on {what} runs in a session opened for no workspace; open it with "
             "transaction(workspace_id=...) or, for a deliberate look at every workspace, all_workspaces=True"
         )
+    if shape.row_workspaces or (shape.insert_table is not None and isinstance(statement, str)):
+        _check_row_insert(shape, positional, workspace_id)
+        return
     sets = _parameter_sets(multiparams, params)
     if shape.insert_table is not None and not shape.inserts_selected:
         wrong = [w for w in _inserted_workspaces(statement, sets) if w != workspace_id]
@@ -426,7 +500,11 @@ def _before_cursor_execute(
         return
     info = _SESSION_OF.get(conn)
     if info is not None:
-        _check(info, statement, None, parameters if isinstance(parameters, Mapping) else None)
+        named = parameters if isinstance(parameters, Mapping) else None
+        positional = (
+            parameters if isinstance(parameters, Sequence) and not isinstance(parameters, str) else None
+        )
+        _check(info, statement, None, named, positional)
 
 
 def install_guard(engine: AsyncEngine) -> None:

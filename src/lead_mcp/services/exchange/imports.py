@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import json
 import logging
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import AbstractAsyncContextManager
@@ -40,7 +41,7 @@ from sqlalchemy import Table, TextClause, and_, func, insert, literal, select, t
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lead_mcp.db import aggregates
+from lead_mcp.db import aggregates, bulk
 from lead_mcp.db.tables import ContactChange, ContactKey, ContactRow, ContactTag, CustomFieldRow, new_id
 from lead_mcp.domain import ContactCreate, ImportIssue, ImportResult, Source, Stage
 from lead_mcp.errors import InvalidInput, LeadError
@@ -615,22 +616,36 @@ def _issue(item: Item, reason: str) -> ImportIssue:
     return ImportIssue(record=item.number, line=item.line, reason=reason)
 
 
+# The batch's key look-up, one statement per kind: the values go as one parameter (a JSON array
+# SQLite expands, an array on PostgreSQL), so the statement is the same whatever their number (no
+# IN list of hundreds of binds rendered and processed each time); both planners answer it from
+# the keys' primary-key index (SQLite: SEARCH contact_keys USING INDEX ... value=?, over json_each).
+_OWNERS_SQL = {
+    "sqlite": text(
+        "SELECT value, contact_id FROM contact_keys WHERE workspace_id = :ws AND kind = :kind "
+        "AND value IN (SELECT value FROM json_each(:values))"
+    ),
+    "postgresql": text(
+        "SELECT value, contact_id FROM contact_keys WHERE workspace_id = :ws AND kind = :kind "
+        "AND value = ANY(CAST(:values AS VARCHAR[]))"
+    ),
+}
+
+
 async def _owners(session: AsyncSession, keys: set[Key]) -> dict[Key, str]:
-    """Which stored contact holds each key (one query per kind and chunk)."""
+    """Which stored contact holds each key (one query per kind)."""
     by_kind: dict[str, list[str]] = {}
     for kind, value in keys:
         by_kind.setdefault(kind, []).append(value)
     found: dict[Key, str] = {}
+    dialect = dialect_name(session)
+    statement = _OWNERS_SQL[dialect]
+    workspace_id = session.info["workspace_id"]
     for kind, values in by_kind.items():
-        for start in range(0, len(values), KEY_QUERY_CHUNK):
-            chunk = values[start : start + KEY_QUERY_CHUNK]
-            rows = await session.execute(
-                select(ContactKey.value, ContactKey.contact_id).where(
-                    ContactKey.kind == kind, ContactKey.value.in_(chunk)
-                )
-            )
-            for value, contact_id in rows:
-                found[(kind, value)] = contact_id
+        listed: Any = json.dumps(values) if dialect == "sqlite" else values
+        rows = await session.execute(statement, {"ws": workspace_id, "kind": kind, "values": listed})
+        for value, contact_id in rows:
+            found[(kind, value)] = contact_id
     return found
 
 
@@ -873,40 +888,76 @@ def _table(model: type[Any]) -> Table:
     return table
 
 
-def _row_values(scope: Scope, item: Item, contact_id: str, now: datetime) -> dict[str, Any]:
-    """The contacts row of a new record: every column named (so its pipeline facts are these values)."""
+# The columns of a new contact's row, every one named (so its pipeline facts are these values).
+_CONTACT_COLUMNS = (
+    "workspace_id",
+    "id",
+    "owner_id",
+    "full_name",
+    "given_name",
+    "family_name",
+    "company",
+    "title",
+    "emails",
+    "phones",
+    "website",
+    "address",
+    "notes",
+    "tags",
+    "source",
+    "referred_by_id",
+    "met_at",
+    "stage",
+    "score",
+    "consent",
+    "custom",
+    "created_at",
+    "updated_at",
+    "first_response_at",
+    "deleted_at",
+    "furthest_stage",
+    "outbound_touches",
+    "search_text",
+)
+_FACT_POSITIONS = tuple((name, _CONTACT_COLUMNS.index(name)) for name in aggregates.FACT_COLUMNS)
+_KEY_COLUMNS = ("workspace_id", "kind", "value", "contact_id")
+_CHANGE_COLUMNS = ("id", "workspace_id", "contact_id", "user_id", "at", "action", "detail")
+
+
+def _row_values(scope: Scope, item: Item, contact_id: str, now: datetime) -> tuple[Any, ...]:
+    """The contacts row of a new record, in ``_CONTACT_COLUMNS`` order."""
     prepared = item.prepared
     assert prepared is not None
-    return {
-        "workspace_id": scope.workspace_id,
-        "id": contact_id,
-        "owner_id": scope.user_id,
-        "full_name": prepared.full_name,
-        "given_name": prepared.given_name,
-        "family_name": prepared.family_name,
-        "company": prepared.company,
-        "title": prepared.title,
-        "emails": prepared.emails,
-        "phones": prepared.phones,
-        "website": prepared.website,
-        "address": prepared.address,
-        "notes": prepared.notes,
-        "tags": prepared.tags,
-        "source": Source.IMPORT.value,
-        "referred_by_id": None,
-        "met_at": prepared.met_at,
-        "stage": Stage.LEAD.value,
-        "score": item.score,
-        "consent": None,
-        "custom": prepared.custom or None,
-        "created_at": now,
-        "updated_at": now,
-        "first_response_at": None,
-        "deleted_at": None,
-        "furthest_stage": Stage.LEAD.value,
-        "outbound_touches": 0,
-        "search_text": contacts.search_text_of(prepared) if item.search_text is None else item.search_text,
-    }
+    return (
+        scope.workspace_id,
+        contact_id,
+        scope.user_id,
+        prepared.full_name,
+        prepared.given_name,
+        prepared.family_name,
+        prepared.company,
+        prepared.title,
+        prepared.emails,
+        prepared.phones,
+        prepared.website,
+        prepared.address,
+        prepared.notes,
+        prepared.tags,
+        Source.IMPORT.value,
+        None,
+        prepared.met_at,
+        Stage.LEAD.value,
+        item.score,
+        None,
+        prepared.custom or None,
+        now,
+        now,
+        None,
+        None,
+        Stage.LEAD.value,
+        0,
+        contacts.search_text_of(prepared) if item.search_text is None else item.search_text,
+    )
 
 
 def _expanded_inserts(session: AsyncSession, workspace_id: str, pks: list[int]) -> list[Any]:
@@ -945,23 +996,34 @@ def _expanded_inserts(session: AsyncSession, workspace_id: str, pks: list[int]) 
 _FIELD_NAMES = (*contacts.SINGLE_FIELDS, *contacts.LIST_FIELDS, "notes", "referred_by", "custom")
 
 
+@functools.lru_cache(maxsize=1024)
+def _created_detail(fields: tuple[str, ...]) -> dict[str, Any]:
+    """The 'created' history detail of a record bringing these fields (one object per field set, never
+    mutated: the JSON of each is written once per batch)."""
+    return {"source": Source.IMPORT.value, "fields": list(fields)}
+
+
 async def _insert_new(session: AsyncSession, scope: Scope, items: list[Item], tally: Tally) -> None:
     """Insert contacts that match nothing, with their keys, tags and 'created' history, in bulk."""
     ids = {item.number: new_id() for item in items}
     now = scope.now()
-    values = [_row_values(scope, item, ids[item.number], now) for item in items if item.prepared]
+    rows = [_row_values(scope, item, ids[item.number], now) for item in items if item.prepared]
     try:
         async with session.begin_nested():
-            # Core inserts on the tables: one multi-row statement per page (the ORM would split the
-            # rows into many small groups by which optional fields are empty). RETURNING keeps it
-            # multi-row on SQLite (a plain executemany steps row by row: ~8x the time measured), and
-            # the pks select the rows below (by pk: the id index made those selects 2-3x slower).
-            table = _table(ContactRow)
-            result = await session.execute(insert(table).returning(table.c.pk), values)
-            inserted = [row[0] for row in result]
+            conn = await session.connection()
+            # Multi-row INSERT ... VALUES of prebuilt tuples (db/bulk.py), one statement per page:
+            # a Core insert's per-row parameter processing cost more than SQLite's work. RETURNING
+            # gives the pks that select the rows below (by pk: the id index made those 2-3x slower).
+            inserted = [
+                row[0]
+                for row in await bulk.insert_rows(
+                    conn, _table(ContactRow), _CONTACT_COLUMNS, rows, returning=("pk",)
+                )
+            ]
             # Core inserts bypass the flush listeners that keep pipeline_report's counters: they
             # are counted from the very values written (each row names every fact column).
-            await session.run_sync(lambda sync: aggregates.count_values(sync.connection(), values))
+            facts = [{name: row[index] for name, index in _FACT_POSITIONS} for row in rows]
+            await session.run_sync(lambda sync: aggregates.count_values(sync.connection(), facts))
             # Email and phone keys and tags are the stored rows' own JSON lists: the database
             # expands them (one statement per chunk instead of a parameter set per value).
             for start in range(0, len(inserted), KEY_QUERY_CHUNK):
@@ -969,36 +1031,28 @@ async def _insert_new(session: AsyncSession, scope: Scope, items: list[Item], ta
                 for statement in _expanded_inserts(session, scope.workspace_id, chunk):
                     await session.execute(statement)
             names = [
-                {
-                    "workspace_id": scope.workspace_id,
-                    "kind": "name",
-                    "value": value,
-                    "contact_id": ids[item.number],
-                }
+                (scope.workspace_id, "name", value, ids[item.number])
                 for item in items
                 for kind, value in item.keys
                 if kind == "name"
             ]
             if names:  # a bare name (no company) has no name key
                 # In index order: the key B-tree takes them as runs of neighbours, not scattered.
-                names.sort(key=lambda row: row["value"])
-                await session.execute(insert(_table(ContactKey)), names)
+                names.sort(key=lambda row: row[2])
+                await bulk.insert_rows(conn, _table(ContactKey), _KEY_COLUMNS, names)
             changes = [
-                {
-                    "id": new_id(),
-                    "workspace_id": scope.workspace_id,
-                    "contact_id": ids[item.number],
-                    "user_id": scope.user_id,
-                    "at": now,
-                    "action": "created",
-                    "detail": {
-                        "source": Source.IMPORT.value,
-                        "fields": sorted(n for n in _FIELD_NAMES if getattr(item.prepared, n)),
-                    },
-                }
+                (
+                    new_id(),
+                    scope.workspace_id,
+                    ids[item.number],
+                    scope.user_id,
+                    now,
+                    "created",
+                    _created_detail(tuple(sorted(n for n in _FIELD_NAMES if getattr(item.prepared, n)))),
+                )
                 for item in items
             ]
-            await session.execute(insert(_table(ContactChange)), changes)
+            await bulk.insert_rows(conn, _table(ContactChange), _CHANGE_COLUMNS, changes)
     except IntegrityError:
         # Another writer took one of these keys since they were read: add them one by one instead.
         log.info("bulk insert of %d contacts clashed with a concurrent write; adding one by one", len(items))

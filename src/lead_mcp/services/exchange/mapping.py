@@ -175,6 +175,9 @@ def _unique_tags(tags: list[str]) -> list[str]:
 
 
 def _split(value: str, separators: tuple[str, ...]) -> list[str]:
+    if not any(sep in value for sep in separators):  # the common case: a cell of one value
+        stripped = value.strip()
+        return [stripped] if stripped else []
     parts = [value]
     for sep in separators:
         parts = [piece for part in parts for piece in part.split(sep)]
