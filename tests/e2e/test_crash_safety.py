@@ -15,6 +15,7 @@ leaves at most an uncommitted transaction in the WAL, which SQLite discards.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -276,3 +277,63 @@ async def test_stdio_killed_mid_write_keeps_every_acknowledged_write(tmp_path: P
         await _stdio_round(db_url, acked, rng, round_no)
     await _check(db_url, acked)
     assert len(acked.contacts) >= ROUNDS * 5
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (Linux /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+async def test_a_child_parser_ends_when_the_server_is_killed_mid_import(tmp_path: Path) -> None:
+    """A big import is parsed in a child process: kill -9 of the server leaves no parser behind."""
+    roots = tmp_path / "imports"
+    roots.mkdir()
+    big = roots / "big.csv"
+    lines = (f"Person {i},p{i}@big.io,+1 415 5{i:06d},Co {i % 500}" for i in range(80_000))
+    big.write_text("Name,Email,Phone,Company\r\n" + "\r\n".join(lines) + "\r\n")
+    server = start_server(database_url=f"sqlite+aiosqlite:///{tmp_path / 'store.db'}", scan_roots=str(roots))
+    try:
+        wait_healthy([server])
+        parsers: list[int] = []
+        killed = False
+        try:
+            async with Client(server.mcp_url) as client, anyio.create_task_group() as group:
+
+                async def run_import() -> None:
+                    with contextlib.suppress(Exception):  # the server dies under it
+                        await client.call_tool("import_contacts", {"path": str(big)})
+
+                group.start_soon(run_import)
+                with anyio.fail_after(60):
+                    while not parsers:
+                        await anyio.sleep(0.05)
+                        parsers = [p for p in _children(server.process.pid) if _alive(p)]
+                server.kill()
+                killed = True
+                group.cancel_scope.cancel()
+        except Exception:  # the client's connection dies with the server
+            if not killed:
+                raise
+        assert parsers
+        with anyio.fail_after(20):
+            while any(_alive(p) for p in parsers):
+                await anyio.sleep(0.1)
+    finally:
+        server.stop()

@@ -29,7 +29,7 @@ import functools
 import itertools
 import json
 import logging
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Generator, Iterator, Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -47,7 +47,8 @@ from lead_mcp.domain import ContactCreate, ImportIssue, ImportResult, Source, St
 from lead_mcp.errors import InvalidInput, LeadError
 from lead_mcp.services import contacts, custom_fields, normalize, scoring
 from lead_mcp.services.contacts import Prepared
-from lead_mcp.services.exchange import mapping, vcard
+from lead_mcp.services.exchange import mapping, parse_process, vcard
+from lead_mcp.services.exchange.parse_process import PROCESS_MIN_BYTES
 from lead_mcp.services.exchange.sources import ImportSource
 from lead_mcp.services.exchange.tabular import (
     FALLBACK_ENCODING,
@@ -277,8 +278,6 @@ def _prepared(item: Item, scope: Scope) -> Item:
             prepared = contacts.prepare(data, scope)
             prepared.custom = dict(data.custom)  # already checked against the field types
             item.set_prepared(prepared)
-            item.score = _initial_score(prepared)
-            item.search_text = contacts.search_text_of(prepared)
             return item
         except InvalidInput as exc:
             dropped = _drop_bad_value(data, exc.field, region)
@@ -288,6 +287,20 @@ def _prepared(item: Item, scope: Scope) -> Item:
             item.warnings.append(dropped)
     item.error = "has too many invalid values"
     return item
+
+
+def derive(item: Item) -> Item:
+    """Add what storing a new contact needs besides its fields: its initial score and search text."""
+    prepared = item.prepared
+    if prepared is not None:
+        item.score = _initial_score(prepared)
+        item.search_text = contacts.search_text_of(prepared)
+    return item
+
+
+def _derived(items: Iterator[Item]) -> Iterator[Item]:
+    for item in items:
+        yield derive(item)
 
 
 def _check_custom(item: Item, fields: Fields) -> None:
@@ -421,8 +434,13 @@ async def import_contacts(
     dry_run: bool = False,
     progress: ImportProgress | None = None,
     batch_size: int = BATCH_SIZE,
+    parse_in_process: bool | None = None,
 ) -> ImportResult:
-    """Import every record of a vCard or CSV source; see the module docstring for batching."""
+    """Import every record of a vCard or CSV source; see the module docstring for batching.
+
+    A source of ``PROCESS_MIN_BYTES`` or more is parsed in a child process (``parse_process``)
+    unless ``parse_in_process`` says otherwise; the records and the result are the same.
+    """
     fields = await custom_definitions(transactions)
     try:
         the_plan = plan(source, scope, format, fields)
@@ -434,13 +452,52 @@ async def import_contacts(
             f"The import could not read the file ({type(exc).__name__}: {str(exc)[:200]}); nothing was "
             "saved. Check that it is a vCard (.vcf) or CSV file with a header row"
         ) from exc
+    # The child rebuilds the source from its path or bytes: a source that reads in its own way (a
+    # subclass) is parsed here.
+    in_child = type(source) is ImportSource and (
+        parse_in_process if parse_in_process is not None else source.size >= PROCESS_MIN_BYTES
+    )
+    batch_iter: Iterator[list[Item]] = (
+        parse_process.child_batches(
+            parse_process.job_for(source, scope, format, fields, batch_size), the_plan
+        )
+        if in_child
+        else _batches(_derived(_guarded(the_plan.items)), batch_size)
+    )
+    try:
+        return await _run_batches(
+            transactions,
+            scope,
+            source,
+            the_plan,
+            batch_iter,
+            follow_up=follow_up,
+            dry_run=dry_run,
+            progress=progress,
+        )
+    finally:
+        if isinstance(batch_iter, Generator):
+            batch_iter.close()  # a child parser stops here, whether the import finished or failed
+
+
+async def _run_batches(
+    transactions: Transactions,
+    scope: Scope,
+    source: ImportSource,
+    the_plan: Plan,
+    batch_iter: Iterator[list[Item]],
+    *,
+    follow_up: bool,
+    dry_run: bool,
+    progress: ImportProgress | None,
+) -> ImportResult:
+    """Store the batches in file order, one transaction each; the result once all are in."""
     total = Tally()
     claimed_across: dict[Key, str] = {}  # dry runs: keys "created" by earlier batches
     reported = 0
     inserted = analyzed_at = 0  # contacts added since the planner's statistics were refreshed
     if not dry_run:
         await _refresh_statistics(transactions, only_if_missing=True)
-    batch_iter = _batches(_guarded(the_plan.items), batch_size)
     # Parsing (pure Python) runs in a worker thread, one batch ahead of the store: the event loop
     # stays free for other requests, and SQLite works (without the GIL) while the next batch parses.
     batch, fatal = await _next_batch(batch_iter, total)

@@ -1,0 +1,108 @@
+"""A large import parsed in a child process stores what the in-thread parser stores; the child ends."""
+
+from __future__ import annotations
+
+import multiprocessing
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lead_mcp.clock import FixedClock
+from lead_mcp.config import Settings
+from lead_mcp.mcp.state import AppState
+from lead_mcp.services.exchange import ImportInterrupted, ImportSource, import_contacts
+from lead_mcp.services.exchange.parse_process import PROCESS_MIN_BYTES
+from lead_mcp.services.scope import Scope
+from tests.exchange_support import DATA
+from tests.services.test_import_contacts import _break_the_store, _repair_the_store, _stored
+
+SAMPLES = [
+    "linkedin_connections.csv",
+    "google_contacts.csv",
+    "outlook_contacts.csv",
+    "excel_semicolon_cp1252.csv",  # not UTF-8: the notice about Windows-1252 lines comes from the child
+    "ragged.csv",
+    "bad_encoding.csv",
+    "phone_export_v21.vcf",
+    "broken.vcf",
+]
+PARSERS = ("lead-mcp-import-parser",)
+
+
+def _parsers() -> list[str]:
+    return [p.name for p in multiprocessing.active_children() if p.name in PARSERS]
+
+
+async def _import_into(url: str, settings: Settings, clock: FixedClock, path: Path, **options: Any) -> Any:
+    state = await AppState.open(settings.model_copy(update={"database_url": url}), clock=clock)
+    try:
+        scope = Scope(workspace_id=state.local_workspace_id, settings=state.settings, clock=clock)
+
+        def transactions(*, write: bool) -> Any:
+            return state.db.transaction(workspace_id=scope.workspace_id, write=write)
+
+        source = ImportSource.from_file(path, state.settings)
+        result = await import_contacts(transactions, scope, source=source, batch_size=2, **options)
+        async with state.db.transaction(workspace_id=scope.workspace_id, write=False) as session:
+            return result, await _stored(session, scope.workspace_id)
+    finally:
+        await state.close()
+
+
+@pytest.mark.parametrize("sample", SAMPLES)
+async def test_a_child_parser_stores_and_reports_exactly_what_the_thread_does(
+    sample: str, settings: Settings, clock: FixedClock, database_url: str, second_database_url: str
+) -> None:
+    in_thread = await _import_into(database_url, settings, clock, DATA / sample, parse_in_process=False)
+    in_child = await _import_into(second_database_url, settings, clock, DATA / sample, parse_in_process=True)
+    assert in_child[0].model_dump() == in_thread[0].model_dump()
+    assert in_child[1] == in_thread[1]
+    assert in_thread[0].records > 0
+    assert _parsers() == []
+
+
+async def test_a_big_file_is_parsed_in_a_child_that_ends_with_the_import(
+    transactions: Any, scope: Scope, tmp_path: Path
+) -> None:
+    path = tmp_path / "big.csv"
+    rows = [f'Person {i},p{i}@example.com,+1 415 5{i:06d},Co {i % 300},"note, {i}"' for i in range(40_000)]
+    path.write_text("Name,Email,Phone,Company,Notes\r\n" + "\r\n".join(rows) + "\r\n", encoding="utf-8")
+    assert path.stat().st_size >= PROCESS_MIN_BYTES
+    seen: list[list[str]] = []
+
+    async def progress(done: int, total: int, message: str) -> None:
+        seen.append(_parsers())
+
+    source = ImportSource.from_file(path, scope.settings)
+    result = await import_contacts(transactions, scope, source=source, progress=progress)
+    assert (result.records, result.created, result.errors_total) == (40_000, 40_000, 0)
+    assert any(seen) and seen[0] == ["lead-mcp-import-parser"]  # parsing ran in the child...
+    assert _parsers() == []  # ...which ended with the import
+
+    small = ImportSource.from_content("Name,Email\r\nAna,ana@x.io\r\n", scope.settings)
+    seen.clear()
+    await import_contacts(transactions, scope, source=small, progress=progress)
+    assert seen == [[]]  # a small file is parsed in a thread: no child for it
+
+
+async def test_a_store_failure_stops_the_child_and_reports_the_saved_prefix(
+    transactions: Any, scope: Scope, database_url: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "people.csv"
+    path.write_text("Name,Email\r\n" + "".join(f"Person {i},p{i}@example.com\r\n" for i in range(1, 121)))
+    seen: list[int] = []
+
+    async def progress(done: int, total: int, message: str) -> None:
+        seen.append(done)
+        if len(seen) == 2:
+            await _break_the_store(database_url)
+
+    source = ImportSource.from_file(path, scope.settings)
+    with pytest.raises(ImportInterrupted) as stopped:
+        await import_contacts(
+            transactions, scope, source=source, batch_size=50, progress=progress, parse_in_process=True
+        )
+    assert "records 1 to 100 were saved" in str(stopped.value)
+    assert _parsers() == []
+    await _repair_the_store(database_url)
