@@ -278,6 +278,8 @@ def _prepared(item: Item, scope: Scope) -> Item:
             prepared = contacts.prepare(data, scope)
             prepared.custom = dict(data.custom)  # already checked against the field types
             item.set_prepared(prepared)
+            item.score = _initial_score(prepared)
+            item.search_text = contacts.search_text_of(prepared)
             return item
         except InvalidInput as exc:
             dropped = _drop_bad_value(data, exc.field, region)
@@ -287,20 +289,6 @@ def _prepared(item: Item, scope: Scope) -> Item:
             item.warnings.append(dropped)
     item.error = "has too many invalid values"
     return item
-
-
-def derive(item: Item) -> Item:
-    """Add what storing a new contact needs besides its fields: its initial score and search text."""
-    prepared = item.prepared
-    if prepared is not None:
-        item.score = _initial_score(prepared)
-        item.search_text = contacts.search_text_of(prepared)
-    return item
-
-
-def _derived(items: Iterator[Item]) -> Iterator[Item]:
-    for item in items:
-        yield derive(item)
 
 
 def _check_custom(item: Item, fields: Fields) -> None:
@@ -462,7 +450,7 @@ async def import_contacts(
             parse_process.job_for(source, scope, format, fields, batch_size), the_plan
         )
         if in_child
-        else _batches(_derived(_guarded(the_plan.items)), batch_size)
+        else _batches(_guarded(the_plan.items), batch_size)
     )
     try:
         return await _run_batches(

@@ -106,7 +106,7 @@ def _unpack(values: tuple[Any, ...], item: type[Item]) -> Item:
 
 def _child(conn: Connection, job: ParseJob) -> None:
     """The child's work: parse the whole source, sending each batch, then what the file said overall."""
-    from lead_mcp.services.exchange.imports import _batches, _derived, _guarded, plan
+    from lead_mcp.services.exchange.imports import _batches, _guarded, plan
 
     try:
         source = ImportSource(
@@ -121,7 +121,7 @@ def _child(conn: Connection, job: ParseJob) -> None:
             for key, label, kind, choices in job.fields
         }
         the_plan = plan(source, scope, job.format, custom)
-        for batch in _batches(_derived(_guarded(the_plan.items)), job.batch_size):
+        for batch in _batches(_guarded(the_plan.items), job.batch_size):
             conn.send_bytes(
                 pickle.dumps(("batch", [_pack(i) for i in batch]), protocol=pickle.HIGHEST_PROTOCOL)
             )
