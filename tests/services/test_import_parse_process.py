@@ -62,6 +62,32 @@ async def test_a_child_parser_stores_and_reports_exactly_what_the_thread_does(
     assert _parsers() == []
 
 
+async def test_records_a_child_parsed_that_merge_are_stored_as_the_thread_stores_them(
+    settings: Settings, clock: FixedClock, database_url: str, second_database_url: str, tmp_path: Path
+) -> None:
+    """A record that repeats one of its batch goes through add_contact with its model, which a child
+    sends unbuilt; one that matches a stored contact is merged from its normalized fields."""
+    base = tmp_path / "base.csv"
+    base.write_text("Name,Email,Company\r\nAna Lima,ana@lima.io,Lima\r\n", encoding="utf-8")
+    again = tmp_path / "again.csv"
+    again.write_text(
+        "Name,Email,Phone,Company,Tags,Notes\r\n"
+        "Bo Chen,bo@chen.io,,Chen,fair,\r\n"
+        "Bo Chen,bo@chen.io,+1 415 555 0102,Chen,vip,\r\n"  # the row before it, in its batch
+        "Ana Lima,ana@lima.io,+1 415 555 0101,Lima,fair,met again\r\n"  # a stored contact
+        "Cy Diaz,cy@diaz.io,,,fair,\r\n",
+        encoding="utf-8",
+    )
+    results = []
+    for url, in_child in ((database_url, False), (second_database_url, True)):
+        await _import_into(url, settings, clock, base, parse_in_process=False)
+        results.append(await _import_into(url, settings, clock, again, parse_in_process=in_child))
+    (thread_result, thread_rows), (child_result, child_rows) = results
+    assert (thread_result.created, thread_result.merged) == (2, 2)
+    assert child_result.model_dump() == thread_result.model_dump()
+    assert child_rows == thread_rows
+
+
 async def test_a_big_file_is_parsed_in_a_child_that_ends_with_the_import(
     transactions: Any, scope: Scope, tmp_path: Path
 ) -> None:

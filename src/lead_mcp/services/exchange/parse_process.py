@@ -28,7 +28,6 @@ from typing import TYPE_CHECKING, Any
 
 from lead_mcp.config import Settings
 from lead_mcp.db.tables import CustomFieldRow
-from lead_mcp.domain import ContactCreate
 from lead_mcp.errors import LeadError
 from lead_mcp.services.contacts import Prepared
 from lead_mcp.services.exchange.sources import ImportSource
@@ -91,8 +90,8 @@ def _unpack(values: tuple[Any, ...], item: type[Item]) -> Item:
     return item(
         number=number,
         line=line,
-        # The child's validated (and possibly trimmed) model, rebuilt without validating it again.
-        data=None if data is None else ContactCreate.model_construct(data[1], **data[0]),
+        # The child's validated (and possibly trimmed) fields: a model only if the record merges.
+        packed_data=data,
         prepared=None if prepared is None else Prepared(*prepared),
         error=error,
         warnings=warnings,
