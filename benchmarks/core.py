@@ -24,7 +24,7 @@ from typing import Any
 
 from sqlalchemy import event
 
-from benchmarks import seed
+from benchmarks import machine, seed
 from lead_mcp.clock import FixedClock
 from lead_mcp.config import Settings
 from lead_mcp.db.engine import Database
@@ -224,6 +224,7 @@ SIZES_SHOWN_PLANS: list[int] = []
 
 async def main_async(args: argparse.Namespace) -> None:
     """Run the selected benchmarks."""
+    print(machine.describe())
     if not args.skip_protocol:
         await _protocol(args.calls)
     SIZES_SHOWN_PLANS.extend(args.sizes)

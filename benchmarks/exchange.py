@@ -38,6 +38,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from benchmarks import machine
+
 FIRST = [
     "Ana",
     "Bruno",
@@ -318,6 +320,7 @@ def main() -> None:
             f"{args.rows} rows, {csv_path.stat().st_size / 1e6:.1f} MB CSV; "
             f"store: {'PostgreSQL' if args.pg else 'SQLite'}; load average {_load()}"
         )
+        print(machine.describe())
         imports, exports, tools, merges = [], [], [], []
         for run in range(args.runs):
             url, name = _fresh_store(args.pg, folder)
