@@ -142,6 +142,7 @@ async def step_import(url: str, csv_path: str) -> dict[str, float]:
         return state.db.transaction(workspace_id=scope.workspace_id, write=write)
 
     source = ImportSource.from_file(Path(csv_path), settings)
+    statements = _time_statements() if os.environ.get(SQL_TIMES_ENV) == "1" else None
     started, cpu = time.perf_counter(), _cpu()
     result = await import_contacts(transactions, scope, source=source)
     seconds, cpu = time.perf_counter() - started, _cpu() - cpu
@@ -149,6 +150,7 @@ async def step_import(url: str, csv_path: str) -> dict[str, float]:
     import lead_mcp
 
     return {
+        "statements": statements or {},
         "code": lead_mcp.__file__,
         "seconds": seconds,
         "cpu": cpu,
@@ -157,6 +159,30 @@ async def step_import(url: str, csv_path: str) -> dict[str, float]:
         "errors": result.errors_total,
         "peak_mb": _peak_mb(),
     }
+
+
+def _time_statements() -> dict[str, list[float]]:
+    """Wall time and count of each SQLite statement the import runs (``--sql-times``), by its start.
+
+    Wraps the inline driver's ``execute`` (SQLite runs on the calling thread there, so the time
+    measured is SQLite's own work plus its bind handling, not waiting).
+    """
+    from lead_mcp.db import sqlite_inline
+
+    totals: dict[str, list[float]] = {}
+    execute = sqlite_inline.InlineCursor.execute
+
+    async def timed(self: Any, sql: str, parameters: Any = ()) -> Any:
+        started = time.perf_counter()
+        try:
+            return await execute(self, sql, parameters)
+        finally:
+            entry = totals.setdefault(" ".join(sql.split())[:72], [0.0, 0])
+            entry[0] += time.perf_counter() - started
+            entry[1] += 1
+
+    sqlite_inline.InlineCursor.execute = timed  # type: ignore[method-assign]
+    return totals
 
 
 async def step_export(url: str, out_path: str) -> dict[str, float]:
@@ -222,6 +248,7 @@ async def step_tool_export(url: str) -> dict[str, float]:
 
 DEFAULT_GC_ENV = "LEAD_BENCH_DEFAULT_GC"
 LEAD_SRC_ENV = "LEAD_BENCH_SRC"
+SQL_TIMES_ENV = "LEAD_BENCH_SQL_TIMES"
 
 
 def _child(step: str, *args: str) -> dict[str, Any]:
@@ -298,6 +325,11 @@ def main() -> None:
         action="store_true",
         help="import with Python's default garbage-collector settings (not lead-mcp import's tuning)",
     )
+    parser.add_argument(
+        "--sql-times",
+        action="store_true",
+        help="with --only-import on SQLite: print the time of the import's costliest statements",
+    )
     parser.add_argument("--step", help=argparse.SUPPRESS)
     parser.add_argument("args", nargs="*", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -310,6 +342,8 @@ def main() -> None:
         os.environ[LEAD_SRC_ENV] = str(Path(args.lead_src).resolve())
     if args.default_gc:
         os.environ[DEFAULT_GC_ENV] = "1"
+    if args.sql_times:
+        os.environ[SQL_TIMES_ENV] = "1"
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         csv_path = folder / "contacts.csv"
@@ -332,6 +366,9 @@ def main() -> None:
                         f"{imported['created']:.0f} created, {imported['errors']:.0f} errors, "
                         f"peak {imported['peak_mb']:.0f} MB; code {imported['code']}; load {_load()})"
                     )
+                    top = sorted(imported["statements"].items(), key=lambda kv: -kv[1][0])[:8]
+                    for sql, (spent, count) in top:
+                        print(f"    SQL {spent:6.2f} s {count:6d}x  {sql}")
                     imports.append(imported)
                     for path in folder.glob("bench-*.db*"):
                         os.remove(path)
