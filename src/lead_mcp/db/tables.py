@@ -7,6 +7,7 @@ dialect-specific and live in the migrations only (see ``db/search.py``).
 
 from __future__ import annotations
 
+import os
 import uuid
 from datetime import UTC, date, datetime
 from typing import Any
@@ -44,6 +45,21 @@ NAMING_CONVENTION = {
 def new_id() -> str:
     """A fresh opaque id (UUID4 text): never sequential, never guessable."""
     return str(uuid.uuid4())
+
+
+def new_ids(count: int) -> list[str]:
+    """``count`` fresh ids, as ``new_id`` makes them, from one read of the system's random source.
+
+    For bulk writes (an import makes two a record): ``str(uuid.uuid4())`` costs ~6 us, this ~1.7.
+    """
+    raw = bytearray(os.urandom(16 * count))
+    ids: list[str] = []
+    for start in range(0, 16 * count, 16):
+        raw[start + 6] = (raw[start + 6] & 0x0F) | 0x40  # version 4
+        raw[start + 8] = (raw[start + 8] & 0x3F) | 0x80  # the RFC 4122 variant
+        h = raw[start : start + 16].hex()
+        ids.append(f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}")
+    return ids
 
 
 class UTCDateTime(TypeDecorator[datetime]):

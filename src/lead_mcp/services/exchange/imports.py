@@ -42,7 +42,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lead_mcp.db import aggregates, bulk
-from lead_mcp.db.tables import ContactChange, ContactKey, ContactRow, ContactTag, CustomFieldRow, new_id
+from lead_mcp.db.tables import ContactChange, ContactKey, ContactRow, ContactTag, CustomFieldRow, new_ids
 from lead_mcp.domain import ContactCreate, ImportIssue, ImportResult, Source, Stage
 from lead_mcp.errors import InvalidInput, LeadError
 from lead_mcp.services import contacts, custom_fields, normalize, scoring
@@ -1063,7 +1063,7 @@ def _created_detail(fields: tuple[str, ...]) -> dict[str, Any]:
 
 async def _insert_new(session: AsyncSession, scope: Scope, items: list[Item], tally: Tally) -> None:
     """Insert contacts that match nothing, with their keys, tags and 'created' history, in bulk."""
-    ids = {item.number: new_id() for item in items}
+    ids = dict(zip((item.number for item in items), new_ids(len(items)), strict=True))
     now = scope.now()
     rows = [_row_values(scope, item, ids[item.number], now) for item in items if item.prepared]
     try:
@@ -1100,7 +1100,7 @@ async def _insert_new(session: AsyncSession, scope: Scope, items: list[Item], ta
                 await bulk.insert_rows(conn, _table(ContactKey), _KEY_COLUMNS, names)
             changes = [
                 (
-                    new_id(),
+                    change_id,
                     scope.workspace_id,
                     ids[item.number],
                     scope.user_id,
@@ -1108,7 +1108,7 @@ async def _insert_new(session: AsyncSession, scope: Scope, items: list[Item], ta
                     "created",
                     _created_detail(tuple(sorted(n for n in _FIELD_NAMES if getattr(item.prepared, n)))),
                 )
-                for item in items
+                for item, change_id in zip(items, new_ids(len(items)), strict=True)
             ]
             await bulk.insert_rows(conn, _table(ContactChange), _CHANGE_COLUMNS, changes)
     except IntegrityError:
