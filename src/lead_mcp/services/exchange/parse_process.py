@@ -90,7 +90,8 @@ def _unpack(values: tuple[Any, ...], item: type[Item]) -> Item:
     return item(
         number=number,
         line=line,
-        # The child's validated (and possibly trimmed) fields: a model only if the record merges.
+        # The child's validated (and possibly trimmed) fields, made a model only where add_contact
+        # needs one (Item.contact_data).
         packed_data=data,
         prepared=None if prepared is None else Prepared(*prepared),
         error=error,
