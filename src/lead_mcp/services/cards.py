@@ -54,7 +54,7 @@ from lead_mcp.errors import Conflict, InvalidInput, NotFound
 from lead_mcp.services import contacts as contact_service
 from lead_mcp.services import followups as followup_service
 from lead_mcp.services import interactions as interaction_service
-from lead_mcp.services import normalize, phone_types, scoring, vcard_text
+from lead_mcp.services import normalize, phones, scoring, vcard_text
 from lead_mcp.services.records import contact_model, dialect_name, followup_model, load_contact
 from lead_mcp.services.scope import Scope
 
@@ -686,7 +686,7 @@ def card_vcard(
 
 def phone_kind(e164: str) -> str:
     """What the number is, as a card labels it: "Mobile" only when the numbering plan says so."""
-    kind = phone_types.number_type(e164)
+    kind = phones.number_type(e164)
     return {
         phonenumbers.PhoneNumberType.MOBILE: "Mobile",
         phonenumbers.PhoneNumberType.TOLL_FREE: "Toll-free",

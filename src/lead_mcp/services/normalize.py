@@ -18,6 +18,7 @@ import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
 from lead_mcp.errors import InvalidInput
+from lead_mcp.services import phones
 
 # Company suffixes that do not distinguish one company from another ("Acme Inc" == "ACME").
 _LEGAL_SUFFIXES = frozenset(
@@ -258,6 +259,9 @@ def _phone(raw: str, region: str) -> tuple[str | None, tuple[str, str] | None]:
     if not text or not _PHONE_CHARS.match(text) or len(_DIGITS.findall(text)) < 5:
         hint = "Give digits with an optional leading + and country code, e.g. +1 415 555 0100"
         return None, (f"{raw!r} is not a phone number", hint)
+    fast = phones.international(text)
+    if fast is not None:
+        return fast, None
     try:
         parsed = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException:

@@ -31,7 +31,7 @@ from typing import Protocol
 import phonenumbers
 
 from lead_mcp import __version__
-from lead_mcp.services import phone_types
+from lead_mcp.services import phones
 
 CRLF = "\r\n"
 MAX_LINE_OCTETS = 75
@@ -102,7 +102,7 @@ def fold(line: str) -> str:
 
 def _phone_kind(e164: str) -> str:
     """cell, work (fixed line) or voice, from the number itself (no type is stored)."""
-    kind = phone_types.number_type(e164)
+    kind = phones.number_type(e164)
     if kind == phonenumbers.PhoneNumberType.MOBILE:
         return "cell"
     if kind == phonenumbers.PhoneNumberType.FIXED_LINE:
