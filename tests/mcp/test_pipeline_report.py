@@ -399,7 +399,9 @@ async def test_counters_of_a_bulk_insert_match_a_recount_when_rows_share_or_diff
                     lambda sync: aggregates.count_inserted(sync.connection(), LOCAL_WORKSPACE_ID, pks)
                 )
             else:  # the import's way: counted from the parameter sets, no read-back
-                await session.run_sync(lambda sync: aggregates.count_values(sync.connection(), rows))
+                await session.run_sync(
+                    lambda sync: aggregates.count_values(sync.connection(), [(row, 1) for row in rows])
+                )
     finally:
         await db.dispose()
     counted = await _counter_rows(settings.database_url)

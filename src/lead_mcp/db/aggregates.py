@@ -293,18 +293,19 @@ def count_inserted(connection: Connection, workspace_id: str, contact_pks: Seque
         apply_deltas(connection, deltas)
 
 
-def count_values(connection: Connection, rows: Iterable[Mapping[str, Any]]) -> None:
+def count_values(connection: Connection, rows: Iterable[tuple[Mapping[str, Any], int]]) -> None:
     """Count contacts added by a Core ``insert`` from the parameter sets it wrote (no read-back).
 
-    Every set must name each of FACT_COLUMNS itself (no column default left to the database), so
-    the facts counted are exactly the values stored. Rows with the same facts are counted together.
+    ``rows`` holds each distinct parameter set with the number of rows written with it. Every set
+    must name each of FACT_COLUMNS itself (no column default left to the database), so the facts
+    counted are exactly the values stored. Rows with the same facts are counted together.
     """
     same: Counter[Facts] = Counter()
-    for values in rows:
+    for values, count in rows:
         missing = [name for name in FACT_COLUMNS if name not in values]
         if missing:
             raise ValueError(f"count_values needs every fact column; missing {missing}")
-        same[facts_from_values(values)] += 1
+        same[facts_from_values(values)] += count
     deltas: Deltas = {}
     for facts, count in same.items():
         add_contributions(deltas, facts, count)

@@ -29,6 +29,7 @@ import functools
 import itertools
 import json
 import logging
+from collections import Counter
 from collections.abc import Awaitable, Callable, Generator, Iterator, Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
@@ -1051,7 +1052,10 @@ def _expanded_inserts(session: AsyncSession, workspace_id: str, pks: list[int]) 
     return statements
 
 
-_FIELD_NAMES = (*contacts.SINGLE_FIELDS, *contacts.LIST_FIELDS, "notes", "referred_by", "custom")
+# Sorted: the 'created' detail lists a record's fields in this order.
+_FIELD_NAMES = tuple(
+    sorted((*contacts.SINGLE_FIELDS, *contacts.LIST_FIELDS, "notes", "referred_by", "custom"))
+)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -1080,7 +1084,12 @@ async def _insert_new(session: AsyncSession, scope: Scope, items: list[Item], ta
             ]
             # Core inserts bypass the flush listeners that keep pipeline_report's counters: they
             # are counted from the very values written (each row names every fact column).
-            facts = [{name: row[index] for name, index in _FACT_POSITIONS} for row in rows]
+            # A batch's rows mostly share their facts (this workspace, now, import, lead): each
+            # distinct set is counted once, with its number of rows.
+            same = Counter(tuple(row[index] for _name, index in _FACT_POSITIONS) for row in rows)
+            facts = [
+                (dict(zip(aggregates.FACT_COLUMNS, values, strict=True)), n) for values, n in same.items()
+            ]
             await session.run_sync(lambda sync: aggregates.count_values(sync.connection(), facts))
             # Email and phone keys and tags are the stored rows' own JSON lists: the database
             # expands them (one statement per chunk instead of a parameter set per value).
@@ -1088,11 +1097,11 @@ async def _insert_new(session: AsyncSession, scope: Scope, items: list[Item], ta
                 chunk = inserted[start : start + KEY_QUERY_CHUNK]
                 for statement in _expanded_inserts(session, scope.workspace_id, chunk):
                     await session.execute(statement)
+            # A record's name key, when it has one, is its last key (Item.set_prepared).
             names = [
-                (scope.workspace_id, "name", value, ids[item.number])
+                (scope.workspace_id, "name", item.keys[-1][1], ids[item.number])
                 for item in items
-                for kind, value in item.keys
-                if kind == "name"
+                if item.keys and item.keys[-1][0] == "name"
             ]
             if names:  # a bare name (no company) has no name key
                 # In index order: the key B-tree takes them as runs of neighbours, not scattered.
@@ -1106,7 +1115,7 @@ async def _insert_new(session: AsyncSession, scope: Scope, items: list[Item], ta
                     scope.user_id,
                     now,
                     "created",
-                    _created_detail(tuple(sorted(n for n in _FIELD_NAMES if getattr(item.prepared, n)))),
+                    _created_detail(tuple(n for n in _FIELD_NAMES if getattr(item.prepared, n))),
                 )
                 for item, change_id in zip(items, new_ids(len(items)), strict=True)
             ]
