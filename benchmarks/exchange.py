@@ -16,6 +16,10 @@ Each measured step runs in a fresh child process, so its peak resident memory
 - re-import: the same people again, each row bringing a new tag, so every
   record merges into a stored contact through ``add_contact`` (the slow path).
 
+``--only-parse`` times what an import's parsing process does (read, map and
+normalize every record, pack each batch for the pipe) in this one process, with
+no store: CPU seconds and microseconds a record.
+
 Goals (issue 6): import <= 15 s, export <= 10 s with peak memory <= 200 MB.
 The machine is shared, so figures are noisy: compare runs made together, and
 the CPU seconds printed next to each wall time.
@@ -158,6 +162,39 @@ async def step_import(url: str, csv_path: str) -> dict[str, float]:
         "merged": result.merged,
         "errors": result.errors_total,
         "peak_mb": _peak_mb(),
+    }
+
+
+def step_parse(csv_path: str) -> dict[str, float]:
+    """The parsing child's work on the CSV, here and without a store: CPU seconds and records."""
+    import pickle
+
+    from lead_mcp.clock import SystemClock
+    from lead_mcp.config import Settings
+    from lead_mcp.runtime import tune_gc
+    from lead_mcp.services.exchange import ImportSource
+    from lead_mcp.services.exchange.imports import BATCH_SIZE, _batches, _guarded, plan
+    from lead_mcp.services.exchange.parse_process import _pack
+    from lead_mcp.services.scope import Scope
+
+    tune_gc()  # as the child does (it runs lead-mcp's import code)
+    settings = Settings(database_url="sqlite+aiosqlite://", timezone="UTC", import_max_bytes=2 * 1024**3)
+    scope = Scope(workspace_id="bench", settings=settings, clock=SystemClock())
+    source = ImportSource.from_file(Path(csv_path), settings)
+    started, cpu = time.perf_counter(), _cpu()
+    records = sent = 0
+    the_plan = plan(source, scope, "auto", {})
+    for batch in _batches(_guarded(the_plan.items), BATCH_SIZE):
+        records += len(batch)
+        sent += len(pickle.dumps(("batch", [_pack(i) for i in batch]), protocol=pickle.HIGHEST_PROTOCOL))
+    import lead_mcp
+
+    return {
+        "code": lead_mcp.__file__,
+        "seconds": time.perf_counter() - started,
+        "cpu": _cpu() - cpu,
+        "records": records,
+        "bytes": sent,
     }
 
 
@@ -318,6 +355,11 @@ def main() -> None:
         "--only-import", action="store_true", help="measure the first import only (no export, re-import)"
     )
     parser.add_argument(
+        "--only-parse",
+        action="store_true",
+        help="time the import's parsing alone (what its parsing process does), without a store",
+    )
+    parser.add_argument(
         "--lead-src", help="run the steps with this checkout's src first on sys.path (before/after figures)"
     )
     parser.add_argument(
@@ -334,6 +376,9 @@ def main() -> None:
     parser.add_argument("args", nargs="*", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.step:
+        if args.step == "parse":
+            print(json.dumps(step_parse(*args.args)))
+            return
         runner = {"import": step_import, "export": step_export, "tool": step_tool_export}[args.step]
         print(json.dumps(asyncio.run(runner(*args.args))))
         return
@@ -355,6 +400,22 @@ def main() -> None:
             f"store: {'PostgreSQL' if args.pg else 'SQLite'}; load average {_load()}"
         )
         print(machine.describe())
+        if args.only_parse:
+            parses = []
+            for run in range(args.runs):
+                parsed = _child("parse", str(csv_path))
+                parses.append(parsed)
+                print(
+                    f"run {run + 1}: parse {parsed['seconds']:.2f} s (CPU {parsed['cpu']:.1f} s, "
+                    f"{parsed['cpu'] / parsed['records'] * 1e6:.0f} us a record, "
+                    f"{parsed['bytes'] / parsed['records']:.0f} bytes a record to the pipe; "
+                    f"code {parsed['code']})"
+                )
+            print(
+                f"median of {args.runs}: parse {args.rows} rows "
+                f"CPU {statistics.median(r['cpu'] for r in parses):.1f} s; load average {_load()}"
+            )
+            return
         imports, exports, tools, merges = [], [], [], []
         for run in range(args.runs):
             url, name = _fresh_store(args.pg, folder)

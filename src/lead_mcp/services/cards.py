@@ -687,10 +687,11 @@ def card_vcard(
 def phone_kind(e164: str) -> str:
     """What the number is, as a card labels it: "Mobile" only when the numbering plan says so."""
     kind = phones.number_type(e164)
-    return {
-        phonenumbers.PhoneNumberType.MOBILE: "Mobile",
-        phonenumbers.PhoneNumberType.TOLL_FREE: "Toll-free",
-    }.get(kind, "Phone")
+    if kind == phonenumbers.PhoneNumberType.MOBILE:
+        return "Mobile"
+    if kind == phonenumbers.PhoneNumberType.TOLL_FREE:
+        return "Toll-free"
+    return "Phone"
 
 
 def _empty_day(day: date) -> CardStatsDay:
