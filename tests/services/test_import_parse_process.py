@@ -10,8 +10,11 @@ import pytest
 
 from lead_mcp.clock import FixedClock
 from lead_mcp.config import Settings
+from lead_mcp.domain import ContactCreate, CustomFieldType
 from lead_mcp.mcp.state import AppState
+from lead_mcp.services import contacts, custom_fields, followups
 from lead_mcp.services.exchange import ImportInterrupted, ImportSource, import_contacts
+from lead_mcp.services.exchange.imports import custom_definitions, plan
 from lead_mcp.services.exchange.parse_process import PROCESS_MIN_BYTES
 from lead_mcp.services.scope import Scope
 from tests.exchange_support import DATA
@@ -65,8 +68,8 @@ async def test_a_child_parser_stores_and_reports_exactly_what_the_thread_does(
 async def test_records_a_child_parsed_that_merge_are_stored_as_the_thread_stores_them(
     settings: Settings, clock: FixedClock, database_url: str, second_database_url: str, tmp_path: Path
 ) -> None:
-    """A record that repeats one of its batch goes through add_contact with its model, which a child
-    sends unbuilt; one that matches a stored contact is merged from its normalized fields."""
+    """A record that repeats one of its batch goes through add_contact's own path (add_prepared, from
+    the fields parsing prepared); one that matches a stored contact is merged from those fields."""
     base = tmp_path / "base.csv"
     base.write_text("Name,Email,Company\r\nAna Lima,ana@lima.io,Lima\r\n", encoding="utf-8")
     again = tmp_path / "again.csv"
@@ -86,6 +89,60 @@ async def test_records_a_child_parsed_that_merge_are_stored_as_the_thread_stores
     assert (thread_result.created, thread_result.merged) == (2, 2)
     assert child_result.model_dump() == thread_result.model_dump()
     assert child_rows == thread_rows
+
+
+async def test_records_an_import_adds_one_by_one_are_stored_as_add_contact_stores_them(
+    settings: Settings, clock: FixedClock, database_url: str, second_database_url: str, tmp_path: Path
+) -> None:
+    """follow_up=true sends every record through add_prepared, with the fields a child prepared: the
+    store ends as add_contact of each parsed record leaves it (custom values, merges, repeats)."""
+    path = tmp_path / "people.csv"
+    path.write_text(
+        "Name,Email,Phone,Company,Tags,Notes,Industry,Seats\r\n"
+        "Ana Lima,ana@lima.io,+1 415 555 0101,Lima,fair,met again,Fintech,12\r\n"  # the stored contact
+        "Bo Chen,BO@chen.io,,Chen,fair,,Retail,not a number\r\n"  # a value of the wrong type: dropped
+        "Bo Chen,bo@chen.io,+44 20 7946 0958,Chen,vip,second visit,,3\r\n"  # the row before it
+        "Cy Diaz,cy@diaz.io,(415) 555-0199,,fair;vip,,Health,\r\n"
+        "Dee Eng,,+49 30 1234567,Eng GmbH,,,,7.5\r\n",
+        encoding="utf-8",
+    )
+    stores = []
+    for url, by_import in ((database_url, True), (second_database_url, False)):
+        state = await AppState.open(settings.model_copy(update={"database_url": url}), clock=clock)
+        try:
+            scope = Scope(workspace_id=state.local_workspace_id, settings=state.settings, clock=clock)
+
+            def transactions(*, write: bool, scope: Scope = scope, state: AppState = state) -> Any:
+                return state.db.transaction(workspace_id=scope.workspace_id, write=write)
+
+            async with transactions(write=True) as session:
+                for label, kind in (("Industry", CustomFieldType.TEXT), ("Seats", CustomFieldType.NUMBER)):
+                    await custom_fields.define_custom_field(session, scope, label=label, type=kind)
+                await contacts.add_contact(
+                    session, scope, data=ContactCreate(full_name="Ana Lima", emails=["ana@lima.io"])
+                )
+            if by_import:
+                source = ImportSource.from_file(path, state.settings)
+                result = await import_contacts(
+                    transactions, scope, source=source, follow_up=True, parse_in_process=True, batch_size=3
+                )
+                assert (result.created, result.merged, result.errors_total) == (3, 2, 0)
+            else:
+                fields = await custom_definitions(transactions)
+                for item in plan(ImportSource.from_file(path, state.settings), scope, "auto", fields).items:
+                    assert item.data is not None
+                    async with transactions(write=True) as session:
+                        await contacts.add_contact(session, scope, data=item.data, schedule_followup=True)
+            async with transactions(write=False) as session:
+                stored = await _stored(session, scope.workspace_id)
+                due = (await followups.list_due_followups(session, scope, within_days=30)).items
+                stored["followups"] = sorted((f.contact.full_name, str(f.due_at), f.step) for f in due)
+            stores.append(stored)
+        finally:
+            await state.close()
+    imported, reference = stores
+    assert len(imported["followups"]) == 4 and any("Fintech" in str(row) for row in imported["contacts"])
+    assert imported == reference
 
 
 async def test_a_big_file_is_parsed_in_a_child_that_ends_with_the_import(

@@ -666,7 +666,32 @@ async def add_contact(
 ) -> AddContactResult:
     """Add a lead, or merge it into the contact it duplicates; start its cadence (default unless named)."""
     prepared = prepare(data, scope)
-    custom_values = await custom_field_service.check_values(session, data.custom)
+    prepared.custom = dict(data.custom)
+    return await add_prepared(
+        session,
+        scope,
+        prepared,
+        followup_in_days=followup_in_days,
+        schedule_followup=schedule_followup,
+        cadence=cadence,
+    )
+
+
+async def add_prepared(
+    session: AsyncSession,
+    scope: Scope,
+    prepared: Prepared,
+    *,
+    followup_in_days: int | None = None,
+    schedule_followup: bool = True,
+    cadence: str | None = None,
+) -> AddContactResult:
+    """add_contact of fields ``prepare`` has already made (with the incoming custom values, unchecked).
+
+    An import prepares each record once while parsing, possibly in another process; the records it
+    cannot store in bulk come here. ``prepared`` is changed (its custom values become the checked ones).
+    """
+    custom_values = await custom_field_service.check_values(session, prepared.custom)
     prepared.custom = {k: v for k, v in custom_values.items() if v is not None}
     await _check_referrer(session, prepared.referred_by)
     cadence_name, cadence_steps = await cadences.resolve(session, cadence)

@@ -25,6 +25,7 @@ without a write.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import itertools
 import json
@@ -91,8 +92,8 @@ class Item:
 
     number: int
     line: int | None
-    data: ContactCreate | None = None
-    prepared: Prepared | None = None
+    data: ContactCreate | None = None  # while parsing (a child parser does not send it)
+    prepared: Prepared | None = None  # what the store writes, and add_prepared takes
     error: str | None = None
     warnings: list[str] = field(default_factory=list)
     keys: list[Key] = field(default_factory=list)
@@ -100,18 +101,6 @@ class Item:
     score: int = 0  # the score add_contact would give it as a new contact (computed while parsing)
     search_text: str | None = None  # the contacts row's search text, likewise
     fatal: BaseException | None = None  # set on a marker item: the file could not be read past here
-    # A child parser's validated fields (values, fields set), made into ``data`` only if needed:
-    # new and merging records are stored from ``prepared``; add_contact (which takes the model)
-    # sees only a record that repeats one of its batch, or every record when follow-ups are asked.
-    packed_data: tuple[dict[str, Any], set[str]] | None = None
-
-    def contact_data(self) -> ContactCreate | None:
-        """The record's validated model (rebuilt without validating again if a child parsed it)."""
-        if self.data is None and self.packed_data is not None:
-            values, fields_set = self.packed_data
-            self.data = ContactCreate.model_construct(fields_set, **values)
-            self.packed_data = None
-        return self.data
 
     def set_prepared(self, prepared: Prepared) -> None:
         """Keep the normalized fields and their de-duplication keys, strongest first (as add_contact)."""
@@ -923,11 +912,18 @@ async def _add_one(
     session: AsyncSession, scope: Scope, item: Item, tally: Tally, *, follow_up: bool, claimed: dict[Key, int]
 ) -> None:
     """The record through add_contact itself (it matched something, or follow-ups were asked for)."""
-    data = item.contact_data()
-    assert data is not None
+    assert item.prepared is not None
+    # add_contact's own path from the fields parsing prepared (a copy: add_prepared changes them).
+    prepared = dataclasses.replace(
+        item.prepared,
+        emails=list(item.prepared.emails),
+        phones=list(item.prepared.phones),
+        tags=list(item.prepared.tags),
+        custom=dict(item.prepared.custom),
+    )
     try:
         async with session.begin_nested():
-            result = await contacts.add_contact(session, scope, data=data, schedule_followup=follow_up)
+            result = await contacts.add_prepared(session, scope, prepared, schedule_followup=follow_up)
     except LeadError as exc:
         tally.errors.append(_issue(item, str(exc)))
         return

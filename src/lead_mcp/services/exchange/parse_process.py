@@ -7,8 +7,9 @@ import takes their sum. For a large file (``PROCESS_MIN_BYTES``) the same parser
 runs in a child process instead, one batch ahead of the store at most (the pipe
 is the only buffer, so memory stays bounded), and sends each batch as plain
 tuples (a dataclass or pydantic model costs ten times more to unpickle than the
-values it holds). The parent rebuilds the very ``Item``\\ s the thread would have
-produced, so everything after parsing is unchanged.
+values it holds). The parent rebuilds the ``Item``\\ s the thread would have
+produced, all but the parsed ``ContactCreate`` (storing uses the prepared fields
+only), so everything after parsing is unchanged.
 
 The child is a spawned daemon: it shares no threads, event loop or database
 connection with the server, and it stops when the parent closes the pipe (the
@@ -63,8 +64,8 @@ class ChildFailed(LeadError):
 
 
 def _pack(item: Item) -> tuple[Any, ...]:
-    """One record as plain values (the fields of its models, not the models)."""
-    data = item.data
+    """One record as plain values, with its prepared fields and not its parsed model (storing never
+    needs that: a record that cannot be stored in bulk goes through ``add_prepared``)."""
     prepared = item.prepared
     fatal = item.fatal
     why = None
@@ -73,7 +74,6 @@ def _pack(item: Item) -> tuple[Any, ...]:
     return (
         item.number,
         item.line,
-        None if data is None else (dict(data.__dict__), set(data.model_fields_set)),
         None if prepared is None else tuple(getattr(prepared, name) for name in _PREPARED_FIELDS),
         item.error,
         item.warnings,
@@ -86,13 +86,10 @@ def _pack(item: Item) -> tuple[Any, ...]:
 
 
 def _unpack(values: tuple[Any, ...], item: type[Item]) -> Item:
-    number, line, data, prepared, error, warnings, keys, offset, score, search_text, why = values
+    number, line, prepared, error, warnings, keys, offset, score, search_text, why = values
     return item(
         number=number,
         line=line,
-        # The child's validated (and possibly trimmed) fields, made a model only where add_contact
-        # needs one (Item.contact_data).
-        packed_data=data,
         prepared=None if prepared is None else Prepared(*prepared),
         error=error,
         warnings=warnings,
