@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import operator
 from collections.abc import Callable, Sequence
 from json.encoder import encode_basestring_ascii
 from typing import Any
@@ -101,9 +102,13 @@ def _processor(column_type: TypeEngine[Any], dialect: Dialect) -> Callable[[Any]
 
     def process_json(value: Any) -> Any:
         # json.dumps of a list of str (emails, phones, tags) is exactly this: default separators,
-        # ASCII escapes; json.dumps's own per-call set-up cost four times as much.
-        if type(value) is list and all(type(item) is str for item in value):
-            return "[" + ", ".join(map(encode_basestring_ascii, value)) + "]"
+        # ASCII escapes; json.dumps's own per-call set-up cost four times as much. An item that is
+        # not text makes encode_basestring_ascii raise, and json.dumps takes the list.
+        if type(value) is list:
+            try:
+                return "[" + ", ".join(map(encode_basestring_ascii, value)) + "]"
+            except TypeError:
+                pass
         return json_process(value)
 
     return process_json
@@ -115,6 +120,8 @@ def _processed(process: Any, values: Sequence[Any]) -> list[Any]:
     Processors are pure and every value stays referenced by ``values`` meanwhile, so an object's
     ``id`` stands for it here.
     """
+    if values and all(map(operator.is_, values, itertools.repeat(values[0]))):
+        return [process(values[0])] * len(values)  # one object throughout (``now``, ``None``)
     done: dict[int, Any] = {}
     out: list[Any] = []
     for value in values:
