@@ -40,7 +40,21 @@ from typing import Any, Protocol, cast
 
 import anyio
 import anyio.lowlevel
-from sqlalchemy import Table, TextClause, and_, func, insert, literal, select, text, true
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    Table,
+    TextClause,
+    and_,
+    any_,
+    bindparam,
+    func,
+    insert,
+    literal,
+    select,
+    text,
+    true,
+)
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -1024,8 +1038,16 @@ def _expanded_inserts(session: AsyncSession, workspace_id: str, pks: list[int]) 
     write; the select names the workspace, as the guard requires.
     """
     table = _table(ContactRow)
-    expand = "json_each" if dialect_name(session) == "sqlite" else "jsonb_array_elements_text"
-    mine = and_(table.c.workspace_id == workspace_id, table.c.pk.in_(pks))
+    sqlite = dialect_name(session) == "sqlite"
+    expand = "json_each" if sqlite else "jsonb_array_elements_text"
+    # The pks as one parameter (a JSON array; an array on PostgreSQL), not one bind each: the
+    # statement compiles once, and both planners still find each row by pk.
+    if sqlite:
+        listed = func.json_each(bindparam("pks", json.dumps(pks))).table_valued("value")
+        chosen_pks: Any = table.c.pk.in_(select(listed.c.value))
+    else:
+        chosen_pks = table.c.pk == any_(bindparam("pks", pks, type_=ARRAY(BigInteger)))
+    mine = and_(table.c.workspace_id == workspace_id, chosen_pks)
     statements: list[Any] = []
     for kind, column in (("email", table.c.emails), ("phone", table.c.phones)):
         values = getattr(func, expand)(column).table_valued("value").alias(f"{kind}s")
@@ -1091,10 +1113,8 @@ async def _insert_new(session: AsyncSession, scope: Scope, items: list[Item], ta
             await session.run_sync(lambda sync: aggregates.count_values(sync.connection(), facts))
             # Email and phone keys and tags are the stored rows' own JSON lists: the database
             # expands them (one statement per chunk instead of a parameter set per value).
-            for start in range(0, len(inserted), KEY_QUERY_CHUNK):
-                chunk = inserted[start : start + KEY_QUERY_CHUNK]
-                for statement in _expanded_inserts(session, scope.workspace_id, chunk):
-                    await session.execute(statement)
+            for statement in _expanded_inserts(session, scope.workspace_id, inserted):
+                await session.execute(statement)
             # A record's name key, when it has one, is its last key (Item.set_prepared).
             names = [
                 (scope.workspace_id, "name", item.keys[-1][1], ids[item.number])
