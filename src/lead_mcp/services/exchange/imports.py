@@ -1112,7 +1112,7 @@ async def _insert_new(session: AsyncSession, scope: Scope, items: list[Item], ta
             ]
             await session.run_sync(lambda sync: aggregates.count_values(sync.connection(), facts))
             # Email and phone keys and tags are the stored rows' own JSON lists: the database
-            # expands them (one statement per chunk instead of a parameter set per value).
+            # expands them (a statement per kind instead of a parameter set per value).
             for statement in _expanded_inserts(session, scope.workspace_id, inserted):
                 await session.execute(statement)
             # A record's name key, when it has one, is its last key (Item.set_prepared).
