@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import phonenumbers
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -261,3 +264,90 @@ _FOLD_ALPHABET = (
 def test_folding_a_text_word_by_word_equals_folding_it_character_by_character(text: str) -> None:
     assert normalize.fold(text) == normalize._fold_unicode(text)
     assert normalize.fold(text) == " ".join(filter(None, (normalize._fold_unicode(w) for w in text.split())))
+
+
+def test_folding_ascii_keeps_letters_and_digits_and_turns_every_other_character_into_a_space() -> None:
+    for code in range(128):
+        text = f"Ab{chr(code)}9z"
+        assert normalize.fold(text) == normalize._fold_unicode(text), repr(chr(code))
+
+
+def _phone_tokens_by_integers(e164: str) -> list[str]:
+    """The rule the stored search texts were written by (country code and national number as integers)."""
+    digits = e164.lstrip("+")
+    for length in (1, 2, 3):
+        if len(digits) > length and int(digits[:length]) in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+            national = str(int(digits[length:]))
+            return [digits] if national == digits else [digits, national]
+    try:
+        national = str(phonenumbers.parse(e164).national_number)
+    except phonenumbers.NumberParseException:
+        return [digits]
+    return [digits] if national == digits else [digits, national]
+
+
+@given(st.from_regex(r"\A[1-9][0-9]{0,16}\Z"))
+@settings(max_examples=1500)
+def test_phone_tokens_of_stored_numbers_are_those_the_stored_texts_were_written_with(digits: str) -> None:
+    assert normalize.phone_tokens("+" + digits) == _phone_tokens_by_integers("+" + digits)
+
+
+def test_phone_tokens_of_every_country_code() -> None:
+    for code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+        for rest in ("", "0", "7", "0123", "4155550100", "0004155550100", "99999999999999"):
+            e164 = f"+{code}{rest}"
+            assert normalize.phone_tokens(e164) == _phone_tokens_by_integers(e164), e164
+    for odd in ("+", "+0", "+0044", "+١٢٣٤٥"):  # never stored, still no crash
+        assert normalize.phone_tokens(odd)[0] == odd.lstrip("+")
+
+
+def _search_text_part_by_part(**fields: Any) -> str:
+    """The search text as each part's own fold, joined: what search_text's single pass must equal."""
+    parts = [
+        normalize.fold(fields[name])
+        for name in (
+            "full_name",
+            "given_name",
+            "family_name",
+            "company",
+            "title",
+            "website",
+            "met_at",
+            "address",
+        )
+        if fields[name]
+    ]
+    parts += [normalize.fold(e) for e in fields["emails"]]
+    parts += [t for p in fields["phones"] for t in normalize.phone_tokens(p)]
+    parts += [normalize.fold(t) for t in [*fields["tags"], *fields["custom"]]]
+    if fields["notes"]:
+        parts.append(normalize.fold(fields["notes"]))
+    return " ".join(p for p in parts if p)
+
+
+_ASCII_TEXT = st.text(alphabet="aZ9 \t\n-_.,'@:/+\x00\x1f", max_size=16)
+_ANY_TEXT = st.one_of(_ASCII_TEXT, st.text(alphabet=_FOLD_ALPHABET, max_size=16))
+_PART = st.one_of(st.none(), st.just(""), _ANY_TEXT)
+_LIST = st.lists(_ANY_TEXT, max_size=3)
+
+
+@given(
+    full_name=_PART,
+    given_name=_PART,
+    family_name=_PART,
+    company=_PART,
+    title=_PART,
+    website=_PART,
+    met_at=_PART,
+    address=_PART,
+    notes=_PART,
+    emails=_LIST,
+    phones=st.lists(
+        st.sampled_from(["+14155550100", "+447700900123", "+4930164546", "+999123", "+1"]), max_size=2
+    ),
+    tags=_LIST,
+    custom=_LIST,
+)
+@settings(max_examples=800)
+def test_search_text_folds_the_joined_parts_as_each_part_on_its_own(**fields: Any) -> None:
+    assert normalize.search_text(**fields) == _search_text_part_by_part(**fields)
