@@ -1,7 +1,8 @@
 """A large import's records parsed in a child process, so parsing and storing use two cores.
 
-Parsing a record (CSV mapping, phone and email normalization, search text, keys,
-initial score) is pure Python, about 100 us; storing it is about as much again.
+Parsing a record (CSV mapping, phone and email normalization, keys, initial
+score) is pure Python, about 70 us; storing it is about as much again (its
+search text is folded there, for the records inserted only).
 In a thread beside the event loop the two share one interpreter lock, so an
 import takes their sum. For a large file (``PROCESS_MIN_BYTES``) the same parser
 runs in a child process instead, one batch ahead of the store at most (the pipe
@@ -80,13 +81,12 @@ def _pack(item: Item) -> tuple[Any, ...]:
         item.keys,
         item.offset,
         item.score,
-        item.search_text,
         why,
     )
 
 
 def _unpack(values: tuple[Any, ...], item: type[Item]) -> Item:
-    number, line, prepared, error, warnings, keys, offset, score, search_text, why = values
+    number, line, prepared, error, warnings, keys, offset, score, why = values
     return item(
         number=number,
         line=line,
@@ -96,7 +96,6 @@ def _unpack(values: tuple[Any, ...], item: type[Item]) -> Item:
         keys=keys,
         offset=offset,
         score=score,
-        search_text=search_text,
         fatal=None if why is None else LeadError(why),
     )
 
