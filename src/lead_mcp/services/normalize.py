@@ -140,7 +140,7 @@ _KEPT_FORMAT = frozenset(["\u200c", "\u200d", *(chr(c) for c in range(0xE0020, 0
 def fold(text: str) -> str:
     """Lower-case, accent-free words separated by single spaces ("José Müller-Øz" -> "jose muller oz")."""
     if text.isascii():  # the common case, same result as below without per-character work
-        return " ".join(text.lower().translate(_ASCII_SEPARATORS).split())
+        return _fold_ascii(text)
     words = text.split()
     if len(words) > 1:
         # Word by word, each from the cache: every step below maps characters on their own (NFKD
@@ -148,6 +148,11 @@ def fold(text: str) -> str:
         # text are its words' folded words; "Müller 123" costs the per-character work of "Müller" once.
         return " ".join(folded for folded in map(fold, words) if folded)
     return _fold_unicode(text)
+
+
+def _fold_ascii(text: str) -> str:
+    """fold() of ASCII text."""
+    return " ".join(text.lower().translate(_ASCII_SEPARATORS).split())
 
 
 def _fold_unicode(text: str) -> str:
@@ -471,9 +476,9 @@ def search_text(
     # pass, without a cache look-up per part (most parts, a name or an email, are unique).
     joined = " ".join(parts)
     if joined.isascii():
-        return " ".join(joined.lower().translate(_ASCII_SEPARATORS).split())
-    folded = " ".join(p.lower().translate(_ASCII_SEPARATORS) if p.isascii() else fold(p) for p in parts)
-    return " ".join(folded.split())
+        return _fold_ascii(joined)
+    folded = (_fold_ascii(p) if p.isascii() else fold(p) for p in parts)
+    return " ".join(f for f in folded if f)
 
 
 def query_phrases(query: str, region: str) -> list[list[str]]:

@@ -5,8 +5,8 @@ things done to every number of a big import or export:
 
 - :func:`international` turns text written with its country code ("+1 415 555
   0100", "+44 (20) 7946-0958") into E.164, as ``parse`` + ``is_possible_number``
-  + ``format_number`` do (20 µs a number here, 2.6 µs this way: a fifth of an import's
-  parsing);
+  + ``format_number`` do (20 µs a number here, a fifth of an import's parsing; 2.6 µs
+  this way);
 - :func:`number_type` says what a stored E.164 number is (mobile, fixed line,
   toll-free ...) for a vCard's ``TEL;TYPE=CELL`` or a card's "Mobile", as
   ``number_type(parse(...))`` does (30 µs, 4.4 µs this way: it was half of a

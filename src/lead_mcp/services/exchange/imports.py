@@ -1025,8 +1025,8 @@ def _row_values(scope: Scope, item: Item, contact_id: str, now: datetime) -> tup
         Stage.LEAD.value,
         0,
         # Folded here, for the records inserted only (a merged record's text is its merged
-        # row's; a skipped one needs none), and not by a parsing child: that process is the
-        # longer of the two, and the text was 40% of what it sent down the pipe.
+        # row's; a skipped one needs none), and not by a parsing child, where the text was 40%
+        # of what it sent down the pipe.
         contacts.search_text_of(prepared),
     )
 
